@@ -1,0 +1,117 @@
+// Backend: the member's one RocksDB database, split into column families with
+// fixed names (DO NOT CHANGE them: they are the on-disk format):
+//   kv          rev_key -> mvccpb.KeyValue            (mvcc history)
+//   meta        name    -> value (consistent_index, compaction revisions, ...)
+//   lease       lease id -> lease record              (issue #5)
+//   auth        users/roles                           (auth issue)
+//   members     member id -> member record            (issue #4)
+//   raft_log    index:be64 -> raft entry              (issue #4)
+//   raft_state  hard state, conf state                (issue #4)
+// Writes go through WriteBatch; Commit(sync=true) returns after fsync.
+// Thread-safety: every method may be called from any thread (RocksDB is).
+#ifndef QUORUM_MVCC_BACKEND_BACKEND_H_
+#define QUORUM_MVCC_BACKEND_BACKEND_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace rocksdb {
+class DB;
+class ColumnFamilyHandle;
+class WriteBatch;
+}  // namespace rocksdb
+
+namespace quorum::mvcc {
+
+enum class Cf : int { kKv = 0, kMeta, kLease, kAuth, kMembers, kRaftLog, kRaftState, kCount };
+
+// Name of a column family on disk.
+const char* CfName(Cf cf);
+
+struct BackendOptions {
+  // Block cache for reads; values are read by exact revision key, so a
+  // moderate cache plus bloom filters serve point lookups well.
+  size_t block_cache_bytes = 64 << 20;
+  // Memtable size per column family; writes are small and sequential in
+  // revision order, so a few MiB keep flushes cheap and memory low.
+  size_t write_buffer_bytes = 16 << 20;
+  // Test-only: never fsync (etcd's --unsafe-no-fsync).
+  bool unsafe_no_fsync = false;
+};
+
+class Backend;
+
+// A set of changes committed atomically; made by Backend::NewBatch().
+class Batch {
+ public:
+  ~Batch();
+  Batch(Batch&&) noexcept;
+  Batch& operator=(Batch&&) noexcept;
+  void Put(Cf cf, std::string_view key, std::string_view value);
+  void Delete(Cf cf, std::string_view key);
+  size_t Count() const;
+  bool Empty() const { return Count() == 0; }
+
+ private:
+  friend class Backend;
+  explicit Batch(const Backend* owner);
+  const Backend* owner_;
+  std::unique_ptr<rocksdb::WriteBatch> wb_;
+};
+
+class Backend {
+ public:
+  static absl::StatusOr<std::unique_ptr<Backend>> Open(const std::string& dir,
+                                                       const BackendOptions& opts = {});
+  ~Backend();
+  Backend(const Backend&) = delete;
+  Backend& operator=(const Backend&) = delete;
+
+  Batch NewBatch() const { return Batch(this); }
+  // Applies `batch` atomically; with sync the WAL is fsynced first.
+  absl::Status Commit(Batch batch, bool sync);
+  // Fsyncs the WAL (makes every earlier unsynced Commit durable).
+  absl::Status SyncWal();
+
+  // NotFound when absent.
+  absl::StatusOr<std::string> Get(Cf cf, std::string_view key) const;
+  // Point lookups in one call; missing keys yield nullopt.
+  std::vector<std::optional<std::string>> MultiGet(Cf cf,
+                                                   const std::vector<std::string>& keys) const;
+  // Visits [begin, end) in key order (end empty = to the last key) until fn
+  // returns false.
+  absl::Status Scan(Cf cf, std::string_view begin, std::string_view end,
+                    const std::function<bool(std::string_view, std::string_view)>& fn) const;
+
+  // Bytes on disk (SST + WAL), as dbSize; and live data estimate (dbSizeInUse).
+  int64_t SizeOnDisk() const;
+  int64_t LiveDataSize() const;
+  // Compacts all column families (etcdctl defrag).
+  absl::Status CompactAll();
+  const std::string& dir() const { return dir_; }
+  bool unsafe_no_fsync() const { return opts_.unsafe_no_fsync; }
+
+ private:
+  friend class Batch;
+  Backend(std::string dir, BackendOptions opts);
+  rocksdb::ColumnFamilyHandle* Handle(Cf cf) const {
+    return handles_[static_cast<int>(cf)];
+  }
+
+  std::string dir_;
+  BackendOptions opts_;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // owned; released in ~Backend
+};
+
+}  // namespace quorum::mvcc
+
+#endif  // QUORUM_MVCC_BACKEND_BACKEND_H_

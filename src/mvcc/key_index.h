@@ -1,0 +1,93 @@
+// KeyIndex: the in-memory history of one key, as etcd's keyIndex.
+//
+// The history is a list of generations. A generation is the life of the key
+// from a create to a delete: `created` is its first revision, `ver` the number
+// of changes in it, `revs` its revisions in increasing order. A delete
+// (tombstone) appends its revision to the current generation and opens a new
+// empty one. Example, key "foo":
+//   put@1, put@2, delete@3, put@4 -> {1.0, 2.0, 3.0(t)} {4.0}
+// Invariants: revisions strictly increase across all generations; only the
+// last generation may be empty; a non-last generation ends with a tombstone.
+// Not thread-safe: TreeIndex guards it.
+#ifndef QUORUM_MVCC_KEY_INDEX_H_
+#define QUORUM_MVCC_KEY_INDEX_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/container/inlined_vector.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "mvcc/revision.h"
+
+namespace quorum::mvcc {
+
+struct Generation {
+  int64_t ver = 0;       // number of revisions ever added to this generation
+  Revision created;      // first revision of the generation
+  // Most keys hold one or two live revisions; keep those inline.
+  absl::InlinedVector<Revision, 1> revs;
+  bool empty() const { return revs.empty(); }
+};
+
+struct KeyVersion {
+  Revision modified;  // the revision that is visible at the asked revision
+  Revision created;   // create revision of its generation
+  int64_t version = 0;
+};
+
+struct RevisionHash {
+  size_t operator()(const Revision& r) const {
+    return static_cast<size_t>(r.main * 1000003 + r.sub);
+  }
+};
+using RevisionSet = absl::flat_hash_set<Revision, RevisionHash>;
+
+class KeyIndex {
+ public:
+  KeyIndex() = default;
+
+  // Records a put at `rev`; `rev` must exceed every revision already held.
+  void Put(Revision rev);
+  // Rebuilds the current generation from a persisted KeyValue (used at
+  // restart, when older revisions may have been compacted away).
+  void Restore(Revision created, Revision modified, int64_t version);
+  // Records a delete at `rev`; fails if the key is not live.
+  absl::Status Tombstone(Revision rev);
+
+  // The state visible at main revision `at_rev`; NotFound if the key did not
+  // exist then.
+  absl::StatusOr<KeyVersion> Get(int64_t at_rev) const;
+
+  // Revisions with main > `after_rev` (for watchers catching up).
+  std::vector<Revision> Since(int64_t after_rev) const;
+
+  // Drops history not needed to answer reads at revisions >= at_rev. The
+  // revision each surviving generation shows at `at_rev` is added to
+  // `available` (the keep-set used to delete backend records). Returns true
+  // when nothing is left and the index entry can be removed.
+  bool Compact(int64_t at_rev, RevisionSet* available);
+  // Same keep-set computation without modifying the index.
+  void Keep(int64_t at_rev, RevisionSet* available) const;
+
+  bool IsEmpty() const { return generations_.size() == 1 && generations_[0].empty(); }
+  bool IsLive() const { return !generations_.empty() && !generations_.back().empty(); }
+  Revision modified() const { return modified_; }
+  const absl::InlinedVector<Generation, 1>& generations() const { return generations_; }
+
+ private:
+  // Index of the generation visible at `at_rev`, or -1 if none.
+  int FindGeneration(int64_t at_rev) const;
+  // Shared walk of Compact/Keep: returns the generation index to keep from and
+  // the index inside it of the revision visible at at_rev (-1 if none).
+  std::pair<size_t, int> DoCompact(int64_t at_rev, RevisionSet* available) const;
+
+  Revision modified_;  // newest revision of the key, tombstones included
+  absl::InlinedVector<Generation, 1> generations_;
+};
+
+}  // namespace quorum::mvcc
+
+#endif  // QUORUM_MVCC_KEY_INDEX_H_

@@ -1,0 +1,175 @@
+#include "mvcc/kv_store.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "mvcc/errors.h"
+#include "mvcc/meta_keys.h"
+#include "util/coding.h"
+
+namespace quorum::mvcc {
+namespace {
+
+absl::StatusOr<uint64_t> ReadMetaU64(const Backend& b, const char* name) {
+  auto v = b.Get(Cf::kMeta, name);
+  if (absl::IsNotFound(v.status())) return 0;
+  if (!v.ok()) return v.status();
+  if (v->size() != 8) return absl::DataLossError(absl::StrCat("meta ", name, " is corrupt"));
+  return util::DecodeFixed64BE(v->data());
+}
+
+}  // namespace
+
+KvStore::KvStore(Backend* backend) : backend_(backend), pending_(backend->NewBatch()) {}
+KvStore::~KvStore() = default;
+
+absl::StatusOr<std::unique_ptr<KvStore>> KvStore::Open(Backend* backend) {
+  std::unique_ptr<KvStore> store(new KvStore(backend));
+  if (auto s = store->Restore(); !s.ok()) return s;
+  return store;
+}
+
+absl::Status KvStore::Restore() {
+  auto ci = ReadMetaU64(*backend_, meta::kConsistentIndex);
+  auto ct = ReadMetaU64(*backend_, meta::kConsistentTerm);
+  auto scheduled = ReadMetaU64(*backend_, meta::kScheduledCompactRev);
+  auto finished = ReadMetaU64(*backend_, meta::kFinishedCompactRev);
+  for (const auto* s : {&ci, &ct, &scheduled, &finished}) {
+    if (!s->ok()) return s->status();
+  }
+  consistent_index_ = *ci;
+  consistent_term_ = *ct;
+
+  int64_t max_rev = 0;
+  absl::Status bad;
+  auto s = backend_->Scan(Cf::kKv, "", "", [&](std::string_view k, std::string_view v) {
+    auto d = DecodeRevKey(k);
+    mvccpb::KeyValue kv;
+    if (!d || !kv.ParseFromArray(v.data(), static_cast<int>(v.size()))) {
+      bad = absl::DataLossError("kv column family holds an undecodable record");
+      return false;
+    }
+    if (d->tombstone) {
+      index_.Tombstone(kv.key(), d->rev).IgnoreError();  // generation compacted away
+    } else {
+      index_.Restore(kv.key(), Revision{kv.create_revision(), 0}, d->rev, kv.version());
+    }
+    max_rev = std::max(max_rev, d->rev.main);
+    return true;
+  });
+  if (!s.ok()) return s;
+  if (!bad.ok()) return bad;
+
+  current_rev_ = std::max<int64_t>(max_rev, static_cast<int64_t>(*scheduled));
+  published_rev_ = current_rev_;
+  compact_rev_ = static_cast<int64_t>(*scheduled);
+  if (*scheduled > 0) {
+    // Drop index history below the compaction; if the physical part was
+    // interrupted by a crash, finish it now.
+    RevisionSet keep = index_.Compact(static_cast<int64_t>(*scheduled));
+    if (*finished < *scheduled) {
+      if (auto st = PhysicallyCompact(static_cast<int64_t>(*scheduled), keep); !st.ok()) {
+        return st;
+      }
+      return Commit(consistent_index_, consistent_term_, /*sync=*/true);
+    }
+  }
+  return absl::OkStatus();
+}
+
+std::unique_ptr<WriteTxn> KvStore::Write() { return std::make_unique<WriteTxn>(this); }
+
+absl::StatusOr<std::vector<mvccpb::KeyValue>> KvStore::Fetch(const std::vector<Revision>& revs,
+                                                             bool include_pending) const {
+  std::vector<mvccpb::KeyValue> out(revs.size());
+  std::vector<std::string> keys;
+  std::vector<size_t> slots;
+  for (size_t i = 0; i < revs.size(); ++i) {
+    if (include_pending) {
+      auto it = pending_kvs_.find(revs[i]);
+      if (it != pending_kvs_.end()) {
+        out[i] = it->second;
+        continue;
+      }
+    }
+    keys.push_back(EncodeRevKey(revs[i]));
+    slots.push_back(i);
+  }
+  auto values = backend_->MultiGet(Cf::kKv, keys);
+  for (size_t j = 0; j < values.size(); ++j) {
+    if (!values[j] || !out[slots[j]].ParseFromString(*values[j])) {
+      // A concurrent compaction removed it after the index lookup.
+      return ErrCompacted();
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<RangeResult> KvStore::RangeAt(std::string_view key, std::string_view end,
+                                             const RangeOptions& opts, int64_t cur,
+                                             bool include_pending) const {
+  int64_t rev = opts.rev <= 0 ? cur : opts.rev;
+  if (rev > cur) return ErrFutureRev();
+  if (rev < CompactRev()) return ErrCompacted();
+  IndexRangeResult ir = index_.Range(key, end, rev, opts.limit, opts.count_only);
+  RangeResult rr;
+  rr.rev = cur;
+  rr.count = ir.total;
+  if (opts.count_only || ir.revs.empty()) return rr;
+  auto kvs = Fetch(ir.revs, include_pending);
+  if (!kvs.ok()) return kvs.status();
+  rr.kvs = std::move(*kvs);
+  return rr;
+}
+
+absl::StatusOr<RangeResult> KvStore::Range(std::string_view key, std::string_view end,
+                                           const RangeOptions& opts) const {
+  return RangeAt(key, end, opts, Rev(), /*include_pending=*/false);
+}
+
+absl::Status KvStore::Compact(int64_t rev) {
+  if (rev <= CompactRev()) return ErrCompacted();
+  if (rev > current_rev_) return ErrFutureRev();
+  compact_rev_.store(rev, std::memory_order_release);
+  pending_.Put(Cf::kMeta, meta::kScheduledCompactRev, util::EncodeFixed64BE(rev));
+  RevisionSet keep = index_.Compact(rev);
+  return PhysicallyCompact(rev, keep);
+}
+
+absl::Status KvStore::PhysicallyCompact(int64_t rev, const RevisionSet& keep) {
+  const std::string end = EncodeRevKey(Revision{rev + 1, 0});
+  auto s = backend_->Scan(Cf::kKv, "", end, [&](std::string_view k, std::string_view) {
+    auto d = DecodeRevKey(k);
+    if (d && !keep.contains(d->rev)) pending_.Delete(Cf::kKv, k);
+    return true;
+  });
+  if (!s.ok()) return s;
+  // Changes of the same group are not in the backend yet.
+  for (auto it = pending_kvs_.begin(); it != pending_kvs_.end();) {
+    if (it->first.main <= rev && !keep.contains(it->first)) {
+      pending_.Delete(Cf::kKv, EncodeRevKey(it->first));
+      pending_.Delete(Cf::kKv, EncodeRevKey(it->first, /*tombstone=*/true));
+      pending_kvs_.erase(it++);
+    } else {
+      ++it;
+    }
+  }
+  pending_.Put(Cf::kMeta, meta::kFinishedCompactRev, util::EncodeFixed64BE(rev));
+  return absl::OkStatus();
+}
+
+absl::Status KvStore::Commit(uint64_t consistent_index, uint64_t term, bool sync) {
+  pending_.Put(Cf::kMeta, meta::kConsistentIndex, util::EncodeFixed64BE(consistent_index));
+  pending_.Put(Cf::kMeta, meta::kConsistentTerm, util::EncodeFixed64BE(term));
+  Batch batch = std::move(pending_);
+  pending_ = backend_->NewBatch();
+  auto s = backend_->Commit(std::move(batch), sync);
+  if (!s.ok()) return s;  // the caller treats this as fatal: state is ahead of disk
+  pending_kvs_.clear();
+  consistent_index_ = consistent_index;
+  consistent_term_ = term;
+  published_rev_.store(current_rev_, std::memory_order_release);
+  return absl::OkStatus();
+}
+
+}  // namespace quorum::mvcc

@@ -1,0 +1,134 @@
+// KvStore: etcd's MVCC key-value store on one Backend.
+//
+// Writers: only the apply thread. It opens one WriteTxn per replicated
+// request (one main revision per txn that changes anything), and after a
+// group of requests calls Commit(), which writes every change of the group
+// plus the applied raft index (consistent_index) in ONE RocksDB WriteBatch, so
+// a crash either keeps the whole group or none of it and replay after restart
+// is idempotent. Only then are the new revisions published to readers.
+//
+// Readers: any thread. They see the state as of the last Commit() (the
+// published revision), never half a group.
+//
+// Invariants: compact_rev <= published_rev <= current_rev; every revision
+// <= published_rev that the index references is in the backend.
+#ifndef QUORUM_MVCC_KV_STORE_H_
+#define QUORUM_MVCC_KV_STORE_H_
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "mvcc/backend/backend.h"
+#include "mvcc/revision.h"
+#include "mvcc/tree_index.h"
+#include "mvccpb/kv.pb.h"
+
+namespace quorum::mvcc {
+
+struct RangeOptions {
+  int64_t limit = 0;  // <= 0: no limit
+  int64_t rev = 0;    // <= 0: the current revision
+  bool count_only = false;
+};
+
+struct RangeResult {
+  std::vector<mvccpb::KeyValue> kvs;
+  int64_t rev = 0;    // the store revision the range was served at
+  int64_t count = 0;  // matching keys, ignoring limit
+};
+
+class WriteTxn;
+
+class KvStore {
+ public:
+  // Opens the store on `backend` (not owned; must outlive the store) and
+  // rebuilds the index from it, finishing an interrupted compaction.
+  static absl::StatusOr<std::unique_ptr<KvStore>> Open(Backend* backend);
+  ~KvStore();
+
+  // --- readers, any thread -------------------------------------------------
+  absl::StatusOr<RangeResult> Range(std::string_view key, std::string_view end,
+                                    const RangeOptions& opts) const;
+  int64_t Rev() const { return published_rev_.load(std::memory_order_acquire); }
+  int64_t CompactRev() const { return compact_rev_.load(std::memory_order_acquire); }
+  uint64_t ConsistentIndex() const { return consistent_index_.load(); }
+  uint64_t ConsistentTerm() const { return consistent_term_.load(); }
+  size_t KeyCount() const { return index_.KeyCount(); }
+  Backend* backend() const { return backend_; }
+
+  // --- apply thread only ---------------------------------------------------
+  std::unique_ptr<WriteTxn> Write();
+  // Compacts history below `rev` (physically drops it from the backend as
+  // part of the pending group). ErrCompacted / ErrFutureRev like etcd.
+  absl::Status Compact(int64_t rev);
+  // Commits the pending group together with the applied index, then
+  // publishes its revisions. `sync` fsyncs the WAL first.
+  absl::Status Commit(uint64_t consistent_index, uint64_t term, bool sync);
+  // Revision including uncommitted txns of the pending group.
+  int64_t CurrentRevForApply() const { return current_rev_; }
+
+ private:
+  friend class WriteTxn;
+  explicit KvStore(Backend* backend);
+  absl::Status Restore();
+  absl::Status PhysicallyCompact(int64_t rev, const RevisionSet& keep);
+  // Looks up values: the pending group first (apply thread), then backend.
+  absl::StatusOr<std::vector<mvccpb::KeyValue>> Fetch(const std::vector<Revision>& revs,
+                                                      bool include_pending) const;
+  absl::StatusOr<RangeResult> RangeAt(std::string_view key, std::string_view end,
+                                      const RangeOptions& opts, int64_t cur,
+                                      bool include_pending) const;
+
+  Backend* backend_;
+  TreeIndex index_;
+
+  // Apply-thread state.
+  int64_t current_rev_ = 0;
+  Batch pending_;
+  absl::flat_hash_map<Revision, mvccpb::KeyValue, RevisionHash> pending_kvs_;
+
+  std::atomic<int64_t> published_rev_{0};
+  std::atomic<int64_t> compact_rev_{0};
+  std::atomic<uint64_t> consistent_index_{0};
+  std::atomic<uint64_t> consistent_term_{0};
+};
+
+// One write transaction: every change gets the same main revision
+// (current + 1) and increasing sub revisions. Reads inside see the txn's own
+// changes, as etcd's storeTxnWrite does.
+class WriteTxn {
+ public:
+  struct Change {
+    mvccpb::KeyValue kv;
+    bool deleted = false;
+  };
+
+  explicit WriteTxn(KvStore* store);
+  absl::StatusOr<RangeResult> Range(std::string_view key, std::string_view end,
+                                    const RangeOptions& opts) const;
+  // Returns the main revision of the txn.
+  int64_t Put(std::string_view key, std::string_view value, int64_t lease);
+  // Deletes live keys in range; returns how many.
+  int64_t DeleteRange(std::string_view key, std::string_view end);
+  // Finishes the txn; the store revision moves on iff something changed.
+  // Returns the changes (for watchers).
+  std::vector<Change> End();
+
+  // The revision a read would see now, and the txn's revision once ended.
+  int64_t Rev() const { return begin_rev_ + (changes_.empty() ? 0 : 1); }
+
+ private:
+  KvStore* store_;
+  int64_t begin_rev_;
+  std::vector<Change> changes_;
+};
+
+}  // namespace quorum::mvcc
+
+#endif  // QUORUM_MVCC_KV_STORE_H_

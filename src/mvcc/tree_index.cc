@@ -1,0 +1,124 @@
+#include "mvcc/tree_index.h"
+
+#include "mvcc/errors.h"
+
+namespace quorum::mvcc {
+
+template <typename Fn>
+void TreeIndex::ForRangeLocked(std::string_view key, std::string_view end, Fn fn) const {
+  if (end.empty()) {
+    auto it = tree_.find(key);
+    if (it != tree_.end()) fn(it->first, it->second);
+    return;
+  }
+  const bool unbounded = end.size() == 1 && end[0] == '\0';
+  for (auto it = tree_.lower_bound(key); it != tree_.end(); ++it) {
+    if (!unbounded && std::string_view(it->first) >= end) break;
+    if (!fn(it->first, it->second)) break;
+  }
+}
+
+void TreeIndex::Put(std::string_view key, Revision rev) {
+  absl::MutexLock lock(&mu_);
+  auto it = tree_.find(key);
+  if (it == tree_.end()) it = tree_.emplace(std::string(key), KeyIndex()).first;
+  it->second.Put(rev);
+}
+
+void TreeIndex::Restore(std::string_view key, Revision created, Revision modified,
+                        int64_t ver) {
+  absl::MutexLock lock(&mu_);
+  auto it = tree_.find(key);
+  if (it == tree_.end()) {
+    tree_.emplace(std::string(key), KeyIndex()).first->second.Restore(created, modified, ver);
+    return;
+  }
+  KeyIndex& ki = it->second;
+  // A later put of a generation we already hold is a plain put.
+  if (ki.IsLive() && ki.generations().back().created.main == created.main) {
+    ki.Put(modified);
+  } else {
+    ki.Restore(created, modified, ver);
+  }
+}
+
+absl::Status TreeIndex::Tombstone(std::string_view key, Revision rev) {
+  absl::MutexLock lock(&mu_);
+  auto it = tree_.find(key);
+  if (it == tree_.end()) return ErrRevisionNotFound();
+  return it->second.Tombstone(rev);
+}
+
+absl::StatusOr<KeyVersion> TreeIndex::Get(std::string_view key, int64_t at_rev) const {
+  absl::ReaderMutexLock lock(&mu_);
+  auto it = tree_.find(key);
+  if (it == tree_.end()) return ErrRevisionNotFound();
+  return it->second.Get(at_rev);
+}
+
+IndexRangeResult TreeIndex::Range(std::string_view key, std::string_view end, int64_t at_rev,
+                                  int64_t limit, bool count_only) const {
+  IndexRangeResult out;
+  absl::ReaderMutexLock lock(&mu_);
+  ForRangeLocked(key, end, [&](const std::string&, const KeyIndex& ki) {
+    auto kv = ki.Get(at_rev);
+    if (!kv.ok()) return true;
+    out.total++;
+    if (!count_only && (limit <= 0 || static_cast<int64_t>(out.revs.size()) < limit)) {
+      out.revs.push_back(kv->modified);
+    }
+    return true;
+  });
+  return out;
+}
+
+std::vector<std::pair<std::string, KeyVersion>> TreeIndex::LiveKeys(std::string_view key,
+                                                                    std::string_view end,
+                                                                    int64_t at_rev) const {
+  std::vector<std::pair<std::string, KeyVersion>> out;
+  absl::ReaderMutexLock lock(&mu_);
+  ForRangeLocked(key, end, [&](const std::string& k, const KeyIndex& ki) {
+    auto kv = ki.Get(at_rev);
+    if (kv.ok()) out.emplace_back(k, *kv);
+    return true;
+  });
+  return out;
+}
+
+void TreeIndex::ForEachSince(std::string_view key, std::string_view end, int64_t after_rev,
+                             const std::function<void(const std::string&, Revision)>& fn) const {
+  absl::ReaderMutexLock lock(&mu_);
+  ForRangeLocked(key, end, [&](const std::string& k, const KeyIndex& ki) {
+    if (ki.modified().main > after_rev) {
+      for (const Revision& r : ki.Since(after_rev)) fn(k, r);
+    }
+    return true;
+  });
+}
+
+RevisionSet TreeIndex::Compact(int64_t at_rev) {
+  RevisionSet available;
+  absl::MutexLock lock(&mu_);
+  for (auto it = tree_.begin(); it != tree_.end();) {
+    if (it->second.Compact(at_rev, &available)) {
+      it = tree_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  return available;
+}
+
+RevisionSet TreeIndex::Keep(int64_t at_rev) const {
+  RevisionSet available;
+  absl::ReaderMutexLock lock(&mu_);
+  for (const auto& [k, ki] : tree_) ki.Keep(at_rev, &available);
+  return available;
+}
+
+size_t TreeIndex::KeyCount() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return tree_.size();
+}
+
+}  // namespace quorum::mvcc
