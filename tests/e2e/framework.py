@@ -126,6 +126,11 @@ class Py(Step):
         try:
             return str(self.fn(cli)), None
         except Exception as e:  # noqa: BLE001 - the exception text is the output
+            if hasattr(e, "code") and hasattr(e, "details"):
+                try:
+                    return "RpcError %s: %s" % (e.code().name, e.details()), None
+                except Exception:  # noqa: BLE001
+                    pass
             return "EXCEPTION %s: %s" % (type(e).__name__, e), None
         finally:
             try:
@@ -229,6 +234,8 @@ class Runner:
             self.failures.append(name)
             print("FAIL %s" % name, flush=True)
             if detail:
+                if len(detail) > 6000:
+                    detail = detail[:6000] + "\n... (%d more chars)" % (len(detail) - 6000)
                 print("  " + detail.replace("\n", "\n  "), flush=True)
 
     def _start(self, kind, out):

@@ -1,19 +1,18 @@
-"""gRPC access for e2e cases, using Python modules generated at run time from OUR
-proto/ files (so every gRPC case against etcd also proves our .proto files are
+"""gRPC access for e2e cases, using message classes built at run time from OUR
+proto/ files (so every gRPC case against etcd also proves those files are
 wire-compatible with the real etcd).
 
-protoc is only asked for --python_out; calls go through grpc's generic
-channel.unary_unary / unary_stream with our message classes, so no grpc python
-plugin is needed.
+protoc only writes a FileDescriptorSet; the classes live in a PRIVATE descriptor
+pool, so they never clash with python3-etcd3's own copies of the etcd protos in the
+default pool. Calls go through grpc's generic channel.unary_unary, so no grpc
+python plugin is needed.
 """
 
-import atexit
-import importlib
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
+import types
 
 from harness import REPO_ROOT, mask_json
 
@@ -21,17 +20,16 @@ PROTO_DIR = os.path.join(REPO_ROOT, "proto")
 PROTO_FILES = ["mvccpb/kv.proto", "authpb/auth.proto", "etcdserverpb/rpc.proto",
                "v3lockpb/v3lock.proto", "v3electionpb/v3election.proto"]
 
-_gen_dir = None
-pb = None      # etcdserverpb.rpc_pb2
-kvpb = None    # mvccpb.kv_pb2
+pb = None      # namespace: etcdserverpb message classes by short name
+kvpb = None    # namespace: mvccpb message classes
 import_error = None
 
 
 def _generate():
-    global _gen_dir, pb, kvpb, import_error
+    global pb, kvpb, import_error
     try:
         import grpc  # noqa: F401
-        from google.protobuf import json_format  # noqa: F401
+        from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
     except ImportError as e:
         import_error = "python3-grpcio/python3-protobuf missing: %s" % e
         return
@@ -39,21 +37,31 @@ def _generate():
     if not protoc:
         import_error = "protoc not found"
         return
-    _gen_dir = tempfile.mkdtemp(prefix="quorum-e2e-pyproto-")
-    atexit.register(shutil.rmtree, _gen_dir, True)
-    p = subprocess.run([protoc, "-I" + PROTO_DIR, "--python_out=" + _gen_dir] + PROTO_FILES,
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
-    if p.returncode != 0:
-        import_error = "protoc failed: %s" % p.stderr.decode(errors="replace")
-        return
-    for d in ("mvccpb", "authpb", "etcdserverpb", "v3lockpb", "v3electionpb"):
-        open(os.path.join(_gen_dir, d, "__init__.py"), "a").close()
-    sys.path.insert(0, _gen_dir)
+    with tempfile.TemporaryDirectory(prefix="quorum-e2e-fds-") as d:
+        out = os.path.join(d, "all.pb")
+        p = subprocess.run([protoc, "-I" + PROTO_DIR, "--include_imports",
+                            "--descriptor_set_out=" + out] + PROTO_FILES,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+        if p.returncode != 0:
+            import_error = "protoc failed: %s" % p.stderr.decode(errors="replace")
+            return
+        with open(out, "rb") as f:
+            fds = descriptor_pb2.FileDescriptorSet.FromString(f.read())
     try:
-        pb = importlib.import_module("etcdserverpb.rpc_pb2")
-        kvpb = importlib.import_module("mvccpb.kv_pb2")
+        pool = descriptor_pool.DescriptorPool()
+        for fd in fds.file:
+            pool.Add(fd)
+        factory = message_factory.MessageFactory(pool)
+        spaces = {}
+        for fd in fds.file:
+            ns = spaces.setdefault(fd.package, types.SimpleNamespace())
+            for m in fd.message_type:
+                desc = pool.FindMessageTypeByName("%s.%s" % (fd.package, m.name))
+                setattr(ns, m.name, factory.GetPrototype(desc))
+        pb = spaces["etcdserverpb"]
+        kvpb = spaces["mvccpb"]
     except Exception as e:  # noqa: BLE001
-        import_error = "importing generated protos failed: %r" % e
+        import_error = "building message classes from our protos failed: %r" % e
 
 
 _generate()
