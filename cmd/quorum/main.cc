@@ -1,0 +1,44 @@
+// quorum: the member daemon. Flags -> ServerConfig -> Server; SIGTERM or
+// SIGINT shuts the member down cleanly.
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <thread>
+
+#include "cmd/quorum/flags.h"
+#include "server/server.h"
+
+int main(int argc, char** argv) {
+  quorum::server::ServerConfig cfg;
+  if (int rc = quorum::cmd::ParseFlags(argc, argv, &cfg); rc >= 0) return rc;
+  spdlog::set_level(spdlog::level::from_str(cfg.log_level));
+
+  // Block the shutdown signals before any thread starts, then wait for them
+  // on a dedicated thread.
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  auto server = quorum::server::Server::Create(cfg);
+  if (!server.ok()) {
+    spdlog::critical("cannot start: {}", std::string(server.status().message()));
+    return 1;
+  }
+  if (auto s = (*server)->Start(); !s.ok()) {
+    spdlog::critical("cannot serve: {}", std::string(s.message()));
+    return 1;
+  }
+  std::thread waiter([&] {
+    int sig = 0;
+    sigwait(&sigs, &sig);
+    spdlog::info("received signal {}, shutting down", sig);
+    (*server)->Shutdown();
+  });
+  (*server)->Wait();
+  waiter.join();
+  server->reset();
+  return 0;
+}

@@ -1,0 +1,127 @@
+#include "server/api/kv_service.h"
+
+#include "server/errors.h"
+#include "server/request_validation.h"
+
+namespace quorum::server {
+
+using internalpb::InternalRequest;
+using internalpb::InternalResponse;
+
+template <typename Resp, typename Extract>
+void KvService::ProposeAndReply(grpc::ServerUnaryReactor* reactor, InternalRequest req,
+                                Resp* resp, Extract extract) {
+  if (static_cast<int64_t>(req.ByteSizeLong()) > deps_->config->max_request_bytes) {
+    reactor->Finish(ToGrpcStatus(ErrRequestTooLarge()));
+    return;
+  }
+  const ServiceDeps* deps = deps_;
+  deps_->proposer->Propose(
+      std::move(req), [reactor, resp, deps, extract](absl::StatusOr<InternalResponse> r) mutable {
+        if (!r.ok()) {
+          reactor->Finish(ToGrpcStatus(r.status()));
+          return;
+        }
+        extract(&*r, resp);
+        deps->Stamp(resp->mutable_header());
+        reactor->Finish(grpc::Status::OK);
+      });
+}
+
+grpc::ServerUnaryReactor* KvService::Range(grpc::CallbackServerContext* ctx,
+                                           const etcdserverpb::RangeRequest* req,
+                                           etcdserverpb::RangeResponse* resp) {
+  auto* reactor = ctx->DefaultReactor();
+  if (auto s = CheckRangeRequest(*req); !s.ok()) {
+    reactor->Finish(ToGrpcStatus(s));
+    return reactor;
+  }
+  // Single member: the published state is the latest committed state, so a
+  // local read is linearizable. Issue #4 adds ReadIndex here.
+  auto r = deps_->applier->Range(*req);
+  if (!r.ok()) {
+    reactor->Finish(ToGrpcStatus(r.status()));
+    return reactor;
+  }
+  *resp = std::move(*r);
+  deps_->Stamp(resp->mutable_header());
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* KvService::Put(grpc::CallbackServerContext* ctx,
+                                         const etcdserverpb::PutRequest* req,
+                                         etcdserverpb::PutResponse* resp) {
+  auto* reactor = ctx->DefaultReactor();
+  if (auto s = CheckPutRequest(*req); !s.ok()) {
+    reactor->Finish(ToGrpcStatus(s));
+    return reactor;
+  }
+  InternalRequest ir;
+  *ir.mutable_put() = *req;
+  ProposeAndReply(reactor, std::move(ir), resp,
+                  [](InternalResponse* r, etcdserverpb::PutResponse* out) {
+                    *out = std::move(*r->mutable_put());
+                  });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* KvService::DeleteRange(grpc::CallbackServerContext* ctx,
+                                                 const etcdserverpb::DeleteRangeRequest* req,
+                                                 etcdserverpb::DeleteRangeResponse* resp) {
+  auto* reactor = ctx->DefaultReactor();
+  if (auto s = CheckDeleteRequest(*req); !s.ok()) {
+    reactor->Finish(ToGrpcStatus(s));
+    return reactor;
+  }
+  InternalRequest ir;
+  *ir.mutable_delete_range() = *req;
+  ProposeAndReply(reactor, std::move(ir), resp,
+                  [](InternalResponse* r, etcdserverpb::DeleteRangeResponse* out) {
+                    *out = std::move(*r->mutable_delete_range());
+                  });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* KvService::Txn(grpc::CallbackServerContext* ctx,
+                                         const etcdserverpb::TxnRequest* req,
+                                         etcdserverpb::TxnResponse* resp) {
+  auto* reactor = ctx->DefaultReactor();
+  if (auto s = CheckTxnRequest(*req, deps_->config->max_txn_ops); !s.ok()) {
+    reactor->Finish(ToGrpcStatus(s));
+    return reactor;
+  }
+  if (IsTxnReadOnly(*req)) {
+    auto r = deps_->applier->ReadOnlyTxn(*req);
+    if (!r.ok()) {
+      reactor->Finish(ToGrpcStatus(r.status()));
+      return reactor;
+    }
+    *resp = std::move(*r);
+    deps_->Stamp(resp->mutable_header());
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+  InternalRequest ir;
+  *ir.mutable_txn() = *req;
+  ProposeAndReply(reactor, std::move(ir), resp,
+                  [](InternalResponse* r, etcdserverpb::TxnResponse* out) {
+                    *out = std::move(*r->mutable_txn());
+                  });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* KvService::Compact(grpc::CallbackServerContext* ctx,
+                                             const etcdserverpb::CompactionRequest* req,
+                                             etcdserverpb::CompactionResponse* resp) {
+  auto* reactor = ctx->DefaultReactor();
+  InternalRequest ir;
+  *ir.mutable_compaction() = *req;
+  ProposeAndReply(reactor, std::move(ir), resp,
+                  [](InternalResponse* r, etcdserverpb::CompactionResponse* out) {
+                    *out = std::move(*r->mutable_compaction());
+                  });
+  return reactor;
+}
+
+}  // namespace quorum::server

@@ -1,0 +1,43 @@
+// etcdserverpb.Maintenance: Status and Defragment now; Alarm, Hash, HashKV,
+// Snapshot, MoveLeader and Downgrade answer Unimplemented until their issues.
+#ifndef QUORUM_SERVER_API_MAINTENANCE_SERVICE_H_
+#define QUORUM_SERVER_API_MAINTENANCE_SERVICE_H_
+
+#include "etcdserverpb/rpc.grpc.pb.h"
+#include "server/api/service_deps.h"
+
+namespace quorum::server {
+
+// Version reported in Status: the etcd API level Quorum implements, which is
+// what clients use for feature detection.
+inline constexpr char kApiVersion[] = "3.5.0";
+
+class MaintenanceService final : public etcdserverpb::Maintenance::CallbackService {
+ public:
+  explicit MaintenanceService(const ServiceDeps* deps) : deps_(deps) {}
+  grpc::ServerUnaryReactor* Status(grpc::CallbackServerContext* ctx,
+                                   const etcdserverpb::StatusRequest* req,
+                                   etcdserverpb::StatusResponse* resp) override;
+  grpc::ServerUnaryReactor* Defragment(grpc::CallbackServerContext* ctx,
+                                       const etcdserverpb::DefragmentRequest* req,
+                                       etcdserverpb::DefragmentResponse* resp) override;
+
+ private:
+  const ServiceDeps* deps_;
+};
+
+// etcdserverpb.Cluster: MemberList now; membership changes come with #4.
+class ClusterService final : public etcdserverpb::Cluster::CallbackService {
+ public:
+  explicit ClusterService(const ServiceDeps* deps) : deps_(deps) {}
+  grpc::ServerUnaryReactor* MemberList(grpc::CallbackServerContext* ctx,
+                                       const etcdserverpb::MemberListRequest* req,
+                                       etcdserverpb::MemberListResponse* resp) override;
+
+ private:
+  const ServiceDeps* deps_;
+};
+
+}  // namespace quorum::server
+
+#endif  // QUORUM_SERVER_API_MAINTENANCE_SERVICE_H_

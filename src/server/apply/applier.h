@@ -1,0 +1,41 @@
+// Applier: turns one committed InternalRequest into state changes on the
+// KvStore and the response for the waiting client. Called by the apply loop
+// only (single thread), in log order; the caller commits the store after a
+// group of requests (KvStore::Commit), which is what makes them durable and
+// visible. Read-only requests (Range, read-only Txn) are served from the
+// published state by any thread through the same executors.
+#ifndef QUORUM_SERVER_APPLY_APPLIER_H_
+#define QUORUM_SERVER_APPLY_APPLIER_H_
+
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "etcdserverpb/rpc.pb.h"
+#include "internal/internal.pb.h"
+#include "mvcc/kv_store.h"
+#include "server/apply/txn_executor.h"
+
+namespace quorum::server {
+
+class Applier {
+ public:
+  Applier(mvcc::KvStore* store, LeaseLookup leases) : store_(store), leases_(std::move(leases)) {}
+
+  // Apply thread. A non-OK status is the client's error (e.g. key not
+  // found); the request then changed nothing.
+  absl::StatusOr<internalpb::InternalResponse> Apply(const internalpb::InternalRequest& req);
+
+  // Any thread: reads at the published revision.
+  absl::StatusOr<etcdserverpb::RangeResponse> Range(const etcdserverpb::RangeRequest& r) const;
+  absl::StatusOr<etcdserverpb::TxnResponse> ReadOnlyTxn(const etcdserverpb::TxnRequest& r) const;
+
+ private:
+  absl::StatusOr<etcdserverpb::CompactionResponse> Compact(const etcdserverpb::CompactionRequest& r);
+
+  mvcc::KvStore* store_;
+  LeaseLookup leases_;
+};
+
+}  // namespace quorum::server
+
+#endif  // QUORUM_SERVER_APPLY_APPLIER_H_

@@ -1,0 +1,35 @@
+// ServerConfig: every tunable of a member, with etcd's flag names (in
+// comments) and etcd's defaults. Filled by cmd/quorum from flags, ETCD_*
+// environment variables or a config file; validated by Server::Create.
+#ifndef QUORUM_SERVER_CONFIG_H_
+#define QUORUM_SERVER_CONFIG_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace quorum::server {
+
+struct ServerConfig {
+  std::string name = "default";                                     // --name
+  std::string data_dir;                                             // --data-dir (default "<name>.etcd")
+  std::vector<std::string> listen_client_urls = {"http://localhost:2379"};     // --listen-client-urls
+  std::vector<std::string> advertise_client_urls = {"http://localhost:2379"};  // --advertise-client-urls
+  std::vector<std::string> listen_peer_urls = {"http://localhost:2380"};       // --listen-peer-urls
+  std::vector<std::string> initial_advertise_peer_urls = {"http://localhost:2380"};
+  std::string initial_cluster;                        // --initial-cluster (default "<name>=<peer urls>")
+  std::string initial_cluster_state = "new";          // --initial-cluster-state new|existing
+  std::string initial_cluster_token = "etcd-cluster"; // --initial-cluster-token
+  int max_txn_ops = 128;                              // --max-txn-ops
+  int64_t max_request_bytes = 1536 * 1024;            // --max-request-bytes (1.5 MiB)
+  int heartbeat_interval_ms = 100;                    // --heartbeat-interval
+  int election_timeout_ms = 1000;                     // --election-timeout
+  uint64_t snapshot_count = 100000;                   // --snapshot-count
+  int64_t quota_backend_bytes = 0;                    // --quota-backend-bytes (0 = 2 GiB)
+  std::string log_level = "info";                     // --log-level
+  bool unsafe_no_fsync = false;                       // --unsafe-no-fsync (tests only)
+};
+
+}  // namespace quorum::server
+
+#endif  // QUORUM_SERVER_CONFIG_H_

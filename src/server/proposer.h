@@ -1,0 +1,35 @@
+// Proposer: how the services hand a mutation to the replicated log. The
+// services never touch mvcc for writes; they propose an InternalRequest and
+// get its InternalResponse back after it has been applied, in log order, on
+// this member. Implementations: LocalProposer (single member, no raft) and,
+// with issue #4, the raft member.
+// Thread-safety: Propose may be called from any thread; `done` runs on the
+// apply thread, must not block, and is called exactly once.
+#ifndef QUORUM_SERVER_PROPOSER_H_
+#define QUORUM_SERVER_PROPOSER_H_
+
+#include <cstdint>
+
+#include "absl/functional/any_invocable.h"
+#include "absl/status/statusor.h"
+#include "internal/internal.pb.h"
+
+namespace quorum::server {
+
+using ProposeDone = absl::AnyInvocable<void(absl::StatusOr<internalpb::InternalResponse>) &&>;
+
+class Proposer {
+ public:
+  virtual ~Proposer() = default;
+  // The request header's id is assigned by the proposer.
+  virtual void Propose(internalpb::InternalRequest req, ProposeDone done) = 0;
+  // Raft term and applied index, for response headers and Status.
+  virtual uint64_t Term() const = 0;
+  virtual uint64_t AppliedIndex() const = 0;
+  virtual uint64_t CommittedIndex() const = 0;
+  virtual uint64_t LeaderId() const = 0;
+};
+
+}  // namespace quorum::server
+
+#endif  // QUORUM_SERVER_PROPOSER_H_
