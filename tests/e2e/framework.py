@@ -318,3 +318,30 @@ class Runner:
                 detail = "case: %s\n%s\n--- %s output:\n%s" % (
                     step.describe(), "\n".join(problems), kind, text)
             self._record(name, not problems, detail)
+
+
+class Restart(Step):
+    """Stop the server (SIGTERM, or SIGKILL with kill=True) and start it again on the
+    same data dir and ports. Output: whether the stop was clean, so SIGTERM handling is
+    compared too (etcd dies by re-raised SIGTERM; exit status 0 is equally clean)."""
+
+    def __init__(self, name, kill=False):
+        self.name = name
+        self.kill = kill
+        self.expect = ("stopped: clean, restarted: ok",) if not kill else ("stopped: killed, restarted: ok",)
+
+    def describe(self):
+        return "restart server (%s) on the same data dir" % ("SIGKILL" if self.kill else "SIGTERM")
+
+    def run(self, server):
+        import signal as _signal
+        _drop_client(server)
+        try:
+            rc = server.restart(kill=self.kill)
+        except ServerStartError as e:
+            return "restart failed: %s" % e, None
+        if self.kill:
+            stopped = "killed" if rc == -_signal.SIGKILL else "unexpected exit %r" % (rc,)
+        else:
+            stopped = "clean" if rc in (0, -_signal.SIGTERM) else "unclean exit %r" % (rc,)
+        return "stopped: %s, restarted: ok" % stopped, None

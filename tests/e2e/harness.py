@@ -107,6 +107,7 @@ class Server:
         self.peer_port = None
         self.log_path = None
         self._log = None
+        self.starts = 0
 
     @property
     def endpoint(self):
@@ -117,15 +118,27 @@ class Server:
         return "127.0.0.1:%d" % self.client_port
 
     def start(self, timeout=25.0):
+        """Fresh temp dir, data dir and ports; returns self once healthy."""
         if not self.binary or not os.path.isfile(self.binary) or not os.access(self.binary, os.X_OK):
             raise ServerStartError("%s binary not found or not executable: %s" % (self.kind, self.binary))
         self.tmp = tempfile.mkdtemp(prefix="quorum-e2e-%s-" % self.kind)
-        data_dir = os.path.join(self.tmp, "data")
         self.log_path = os.path.join(self.tmp, "server.log")
         self.client_port = free_port()
         self.peer_port = free_port()
         while self.peer_port == self.client_port:
             self.peer_port = free_port()
+        self.starts = 0
+        return self._launch(timeout)
+
+    def restart(self, kill=False, timeout=25.0):
+        """Stop (SIGTERM, or SIGKILL when kill=True) and start again on the same data
+        dir and ports. Returns the exit status of the stopped process."""
+        rc = self._terminate(signal.SIGKILL if kill else signal.SIGTERM)
+        self._launch(timeout)
+        return rc
+
+    def _launch(self, timeout):
+        data_dir = os.path.join(self.tmp, "data")
         client = "http://127.0.0.1:%d" % self.client_port
         args = [self.binary, "--name", self.name, "--data-dir", data_dir,
                 "--listen-client-urls", client, "--advertise-client-urls", client]
@@ -141,7 +154,10 @@ class Server:
             if arch:
                 env["ETCD_UNSUPPORTED_ARCH"] = arch
         args += self.extra_args
-        self._log = open(self.log_path, "wb")
+        self.starts += 1
+        self._log = open(self.log_path, "ab")
+        self._log.write(b"==== e2e harness: start #%d: %s\n" % (self.starts, " ".join(args).encode()))
+        self._log.flush()
         self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=self._log,
                                      stderr=subprocess.STDOUT, env=env, cwd=self.tmp,
                                      start_new_session=True)
@@ -171,17 +187,21 @@ class Server:
         except OSError:
             return "(no log)"
 
-    def stop(self, grace=5.0):
+    def _terminate(self, sig=signal.SIGTERM, grace=10.0):
+        """Signal our own process by pid; escalate to SIGKILL after `grace` seconds.
+        Returns its exit status ("killed-after-timeout" if SIGTERM was not enough)."""
+        rc = None
         if self.proc is not None:
             pid = self.proc.pid
             if self.proc.poll() is None:
                 try:
-                    os.kill(pid, signal.SIGTERM)
+                    os.kill(pid, sig)
                 except ProcessLookupError:
                     pass
                 try:
-                    self.proc.wait(timeout=grace)
+                    rc = self.proc.wait(timeout=grace)
                 except subprocess.TimeoutExpired:
+                    rc = "killed-after-timeout"
                     try:
                         os.kill(pid, signal.SIGKILL)
                     except ProcessLookupError:
@@ -190,10 +210,16 @@ class Server:
                         self.proc.wait(timeout=5)
                     except subprocess.TimeoutExpired:
                         pass
+            else:
+                rc = self.proc.returncode
             _LIVE.pop(pid, None)
         if self._log:
             self._log.close()
             self._log = None
+        return rc
+
+    def stop(self, grace=5.0):
+        self._terminate(signal.SIGTERM, grace)
         if self.tmp and not KEEP_DIRS:
             shutil.rmtree(self.tmp, ignore_errors=True)
             self.tmp = None

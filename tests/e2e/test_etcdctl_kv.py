@@ -25,7 +25,7 @@ W_FUTURE = ("WARN rpc error: code = OutOfRange desc = "
 
 
 def put(k, v, **kw):
-    return Ctl("put %s" % k, ["put", k, v], expect=["OK"], rc=0, **kw)
+    return Ctl("put %s %s" % (k, v if len(v) <= 20 else v[:20] + "..."), ["put", k, v], expect=["OK"], rc=0, **kw)
 
 
 def txn_stdin(compares=(), success=(), failure=()):
