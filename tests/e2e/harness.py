@@ -95,12 +95,13 @@ class Server:
     """One single-member server process ("etcd" or "quorum") on fresh ports and a
     fresh data dir."""
 
-    def __init__(self, kind, binary, name="n1", extra_args=()):
+    def __init__(self, kind, binary, name="n1", extra_args=(), env=None):
         assert kind in ("etcd", "quorum")
         self.kind = kind
         self.binary = binary
         self.name = name
         self.extra_args = list(extra_args)
+        self.extra_env = dict(env or {})
         self.proc = None
         self.tmp = None
         self.client_port = None
@@ -130,10 +131,10 @@ class Server:
         self.starts = 0
         return self._launch(timeout)
 
-    def restart(self, kill=False, timeout=25.0):
-        """Stop (SIGTERM, or SIGKILL when kill=True) and start again on the same data
-        dir and ports. Returns the exit status of the stopped process."""
-        rc = self._terminate(signal.SIGKILL if kill else signal.SIGTERM)
+    def restart(self, kill=False, timeout=25.0, sig=None):
+        """Stop (SIGTERM, SIGKILL when kill=True, or `sig`) and start again on the same
+        data dir and ports. Returns the exit status of the stopped process."""
+        rc = self._terminate(sig or (signal.SIGKILL if kill else signal.SIGTERM))
         self._launch(timeout)
         return rc
 
@@ -153,6 +154,7 @@ class Server:
             arch = _etcd_unsupported_arch()
             if arch:
                 env["ETCD_UNSUPPORTED_ARCH"] = arch
+        env.update(self.extra_env)
         args += self.extra_args
         self.starts += 1
         self._log = open(self.log_path, "ab")
