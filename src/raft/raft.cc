@@ -380,11 +380,17 @@ bool Raft::Restore(const Snapshot& s) {
   const bool member = std::find(cs.voters().begin(), cs.voters().end(), id_) != cs.voters().end() ||
                       std::find(cs.learners().begin(), cs.learners().end(), id_) !=
                           cs.learners().end();
-  if (!member) {
+  if (!member && trk_.Get(id_) != nullptr) {
+    // We are a member but the snapshot says otherwise: refuse it (etcd's
+    // "should never happen" guard against a misrouted snapshot).
     LogInfo(absl::StrCat(id_, " ignores snapshot at ", s.metadata().index(),
                          ": not in its configuration"));
     return false;
   }
+  // A node that is not (yet) in its own configuration — typically a new
+  // member whose addition is newer than the leader's latest snapshot —
+  // accepts it and learns its own addition from the log entries after it.
+  // It cannot campaign until it applies that addition, so this is safe.
   // Fast-forward if our log already has the snapshot's last entry.
   if (log_.MatchTerm(s.metadata().index(), s.metadata().term())) {
     log_.CommitTo(s.metadata().index());

@@ -150,6 +150,9 @@ void Raft::HandleAppendResponse(const Message& m, Progress& pr) {
 void Raft::HandleHeartbeatResponse(const Message& m, Progress& pr) {
   pr.recent_active = true;
   pr.msg_app_flow_paused = false;
+  // Lost acks must not wedge a full window forever: the follower is alive,
+  // so free a slot; a gap, if any, is then detected by its rejection.
+  if (pr.state == ProgressState::kReplicate && pr.inflights.Full()) pr.inflights.FreeFirstOne();
   if (pr.match < log_.LastIndex() || pr.state == ProgressState::kProbe) SendAppend(m.from());
   if (read_only_.option() != ReadOnlyOption::kSafe || m.context().empty()) return;
   const std::set<NodeId>* acks = read_only_.RecvAck(m.from(), m.context());

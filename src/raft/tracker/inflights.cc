@@ -44,6 +44,10 @@ void Inflights::FreeLE(Index to) {
   if (count_ == 0) start_ = 0;  // keep the ring compact
 }
 
+void Inflights::FreeFirstOne() {
+  if (count_ > 0) FreeLE(buffer_[start_].index);
+}
+
 void Inflights::Reset() {
   start_ = 0;
   count_ = 0;

@@ -22,6 +22,9 @@ class Inflights {
   void Add(Index index, uint64_t bytes);
   // Frees every inflight message with last index <= to (an ack up to `to`).
   void FreeLE(Index to);
+  // Frees the oldest inflight message (a heartbeat response proved the
+  // follower alive although acks were lost: let one more MsgApp through).
+  void FreeFirstOne();
   void Reset();
   bool Full() const;
   size_t Count() const { return count_; }
