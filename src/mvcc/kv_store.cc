@@ -6,6 +6,7 @@
 #include "mvcc/errors.h"
 #include "mvcc/meta_keys.h"
 #include "util/coding.h"
+#include "util/crc32c.h"
 
 namespace quorum::mvcc {
 namespace {
@@ -32,6 +33,9 @@ absl::StatusOr<std::unique_ptr<KvStore>> KvStore::Open(Backend* backend) {
 absl::Status KvStore::Restore() {
   auto ci = ReadMetaU64(*backend_, meta::kConsistentIndex);
   auto ct = ReadMetaU64(*backend_, meta::kConsistentTerm);
+  // Absent = never compacted: etcd starts at compact revision -1, so that
+  // compacting at 0 on a fresh store succeeds once.
+  const bool ever_compacted = backend_->Get(Cf::kMeta, meta::kScheduledCompactRev).ok();
   auto scheduled = ReadMetaU64(*backend_, meta::kScheduledCompactRev);
   auto finished = ReadMetaU64(*backend_, meta::kFinishedCompactRev);
   for (const auto* s : {&ci, &ct, &scheduled, &finished}) {
@@ -60,14 +64,17 @@ absl::Status KvStore::Restore() {
   if (!s.ok()) return s;
   if (!bad.ok()) return bad;
 
-  current_rev_ = std::max<int64_t>(max_rev, static_cast<int64_t>(*scheduled));
+  // As in etcd, an empty store is at revision 1; the first write makes 2.
+  current_rev_ = std::max<int64_t>({1, max_rev, static_cast<int64_t>(*scheduled)});
   published_rev_ = current_rev_;
-  compact_rev_ = static_cast<int64_t>(*scheduled);
-  if (*scheduled > 0) {
+  compact_rev_ = ever_compacted ? static_cast<int64_t>(*scheduled) : -1;
+  compact_rev_for_apply_ = compact_rev_;
+  if (ever_compacted) {
     // Drop index history below the compaction; if the physical part was
     // interrupted by a crash, finish it now.
     RevisionSet keep = index_.Compact(static_cast<int64_t>(*scheduled));
-    if (*finished < *scheduled) {
+    const bool ever_finished = backend_->Get(Cf::kMeta, meta::kFinishedCompactRev).ok();
+    if (!ever_finished || *finished < *scheduled) {
       if (auto st = PhysicallyCompact(static_cast<int64_t>(*scheduled), keep); !st.ok()) {
         return st;
       }
@@ -110,8 +117,12 @@ absl::StatusOr<RangeResult> KvStore::RangeAt(std::string_view key, std::string_v
                                              bool include_pending) const {
   int64_t rev = opts.rev <= 0 ? cur : opts.rev;
   if (rev > cur) return ErrFutureRev();
-  if (rev < CompactRev()) return ErrCompacted();
+  const int64_t compact = include_pending ? compact_rev_for_apply_ : CompactRev();
+  if (rev < compact) return ErrCompacted();
   IndexRangeResult ir = index_.Range(key, end, rev, opts.limit, opts.count_only);
+  // Commit() publishes compact_rev_ before compacting the index: a reader
+  // that raced with it and saw the compacted index sees the new compact_rev_.
+  if (!include_pending && rev < CompactRev()) return ErrCompacted();
   RangeResult rr;
   rr.rev = cur;
   rr.count = ir.total;
@@ -128,12 +139,13 @@ absl::StatusOr<RangeResult> KvStore::Range(std::string_view key, std::string_vie
 }
 
 absl::Status KvStore::Compact(int64_t rev) {
-  if (rev <= CompactRev()) return ErrCompacted();
+  if (rev <= compact_rev_for_apply_) return ErrCompacted();
   if (rev > current_rev_) return ErrFutureRev();
-  compact_rev_.store(rev, std::memory_order_release);
+  compact_rev_for_apply_ = rev;
   pending_.Put(Cf::kMeta, meta::kScheduledCompactRev, util::EncodeFixed64BE(rev));
-  RevisionSet keep = index_.Compact(rev);
-  return PhysicallyCompact(rev, keep);
+  // rev may exceed the published revision: readers still need the index
+  // history below rev until Commit(), so only compute the keep-set now.
+  return PhysicallyCompact(rev, index_.Keep(rev));
 }
 
 absl::Status KvStore::PhysicallyCompact(int64_t rev, const RevisionSet& keep) {
@@ -169,7 +181,33 @@ absl::Status KvStore::Commit(uint64_t consistent_index, uint64_t term, bool sync
   consistent_index_ = consistent_index;
   consistent_term_ = term;
   published_rev_.store(current_rev_, std::memory_order_release);
+  if (compact_rev_.load(std::memory_order_relaxed) != compact_rev_for_apply_) {
+    // The group compacted: publish it, then drop the index history.
+    compact_rev_.store(compact_rev_for_apply_, std::memory_order_release);
+    index_.Compact(compact_rev_for_apply_);
+  }
   return absl::OkStatus();
+}
+
+}  // namespace quorum::mvcc
+
+namespace quorum::mvcc {
+
+absl::StatusOr<uint32_t> KvStore::HashKv(int64_t rev, int64_t* hashed_rev) const {
+  const int64_t cur = Rev();
+  if (rev <= 0) rev = cur;
+  if (rev > cur) return ErrFutureRev();
+  if (rev < CompactRev()) return ErrCompacted();
+  *hashed_rev = rev;
+  uint32_t crc = 0;
+  const std::string end = EncodeRevKey(Revision{rev + 1, 0});
+  auto s = backend_->Scan(Cf::kKv, "", end, [&](std::string_view k, std::string_view v) {
+    crc = util::Crc32c(crc, k);
+    crc = util::Crc32c(crc, v);
+    return true;
+  });
+  if (!s.ok()) return s;
+  return crc;
 }
 
 }  // namespace quorum::mvcc

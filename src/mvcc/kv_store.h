@@ -10,7 +10,8 @@
 // Readers: any thread. They see the state as of the last Commit() (the
 // published revision), never half a group.
 //
-// Invariants: compact_rev <= published_rev <= current_rev; every revision
+// Invariants: -1 <= compact_rev <= published_rev <= current_rev; a fresh
+// store is at revision 1 (etcd's convention; the first write makes 2); every revision
 // <= published_rev that the index references is in the backend.
 #ifndef QUORUM_MVCC_KV_STORE_H_
 #define QUORUM_MVCC_KV_STORE_H_
@@ -70,8 +71,14 @@ class KvStore {
   // Commits the pending group together with the applied index, then
   // publishes its revisions. `sync` fsyncs the WAL first.
   absl::Status Commit(uint64_t consistent_index, uint64_t term, bool sync);
+  // crc32c over every record with main revision <= rev (0 = current), for
+  // HashKV: members with the same applied history give the same hash.
+  absl::StatusOr<uint32_t> HashKv(int64_t rev, int64_t* hashed_rev) const;
   // Revision including uncommitted txns of the pending group.
   int64_t CurrentRevForApply() const { return current_rev_; }
+  // Compaction revision including a Compact() of the pending group; apply
+  // decisions (ErrCompacted checks in txns) must use this, not CompactRev().
+  int64_t CompactRevForApply() const { return compact_rev_for_apply_; }
 
  private:
   friend class WriteTxn;
@@ -90,11 +97,17 @@ class KvStore {
 
   // Apply-thread state.
   int64_t current_rev_ = 0;
+  // The compaction as the apply thread sees it: set by Compact() at once, so
+  // apply results do not depend on commit grouping. Readers see compact_rev_,
+  // which follows at Commit(); until then the index keeps the history below
+  // it, as readers may still read the published revision.
+  // compact_rev_ <= compact_rev_for_apply_.
+  int64_t compact_rev_for_apply_ = -1;
   Batch pending_;
   absl::flat_hash_map<Revision, mvccpb::KeyValue, RevisionHash> pending_kvs_;
 
   std::atomic<int64_t> published_rev_{0};
-  std::atomic<int64_t> compact_rev_{0};
+  std::atomic<int64_t> compact_rev_{-1};  // -1: never compacted
   std::atomic<uint64_t> consistent_index_{0};
   std::atomic<uint64_t> consistent_term_{0};
 };

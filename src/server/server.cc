@@ -19,9 +19,10 @@
 
 namespace quorum::server {
 
-// gRPC adds this much room above --max-request-bytes, as etcd does, so that a
-// request slightly too large gets etcd's "request is too large" error.
-constexpr int kGrpcOverheadBytes = 512 * 1024;
+// gRPC core's own receive limit. It is deliberately above etcd's limit
+// (max-request-bytes + 512 KiB), which ServiceDeps::CheckWireSize enforces
+// with grpc-go's wording; this one only bounds memory per message.
+constexpr int kTransportMaxMessageBytes = 64 << 20;
 
 struct Server::Impl {
   ServerConfig config;
@@ -120,7 +121,9 @@ absl::Status Server::Start() {
     ports.push_back(std::make_unique<int>(0));
     builder.AddListeningPort(url->HostPort(), grpc::InsecureServerCredentials(), ports.back().get());
   }
-  builder.SetMaxReceiveMessageSize(static_cast<int>(s.config.max_request_bytes) + kGrpcOverheadBytes);
+  builder.SetMaxReceiveMessageSize(std::max<int>(
+      kTransportMaxMessageBytes,
+      static_cast<int>(2 * (s.config.max_request_bytes + ServiceDeps::kGrpcOverheadBytes))));
   builder.SetMaxSendMessageSize(INT32_MAX);
   // Match etcd's keepalive enforcement so clients that ping (etcdctl,
   // clientv3) are not disconnected with too_many_pings.

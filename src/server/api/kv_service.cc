@@ -32,6 +32,10 @@ grpc::ServerUnaryReactor* KvService::Range(grpc::CallbackServerContext* ctx,
                                            const etcdserverpb::RangeRequest* req,
                                            etcdserverpb::RangeResponse* resp) {
   auto* reactor = ctx->DefaultReactor();
+  if (auto ws = deps_->CheckWireSize(*req); !ws.ok()) {
+    reactor->Finish(ws);
+    return reactor;
+  }
   if (auto s = CheckRangeRequest(*req); !s.ok()) {
     reactor->Finish(ToGrpcStatus(s));
     return reactor;
@@ -53,6 +57,10 @@ grpc::ServerUnaryReactor* KvService::Put(grpc::CallbackServerContext* ctx,
                                          const etcdserverpb::PutRequest* req,
                                          etcdserverpb::PutResponse* resp) {
   auto* reactor = ctx->DefaultReactor();
+  if (auto ws = deps_->CheckWireSize(*req); !ws.ok()) {
+    reactor->Finish(ws);
+    return reactor;
+  }
   if (auto s = CheckPutRequest(*req); !s.ok()) {
     reactor->Finish(ToGrpcStatus(s));
     return reactor;
@@ -70,6 +78,10 @@ grpc::ServerUnaryReactor* KvService::DeleteRange(grpc::CallbackServerContext* ct
                                                  const etcdserverpb::DeleteRangeRequest* req,
                                                  etcdserverpb::DeleteRangeResponse* resp) {
   auto* reactor = ctx->DefaultReactor();
+  if (auto ws = deps_->CheckWireSize(*req); !ws.ok()) {
+    reactor->Finish(ws);
+    return reactor;
+  }
   if (auto s = CheckDeleteRequest(*req); !s.ok()) {
     reactor->Finish(ToGrpcStatus(s));
     return reactor;
@@ -87,6 +99,10 @@ grpc::ServerUnaryReactor* KvService::Txn(grpc::CallbackServerContext* ctx,
                                          const etcdserverpb::TxnRequest* req,
                                          etcdserverpb::TxnResponse* resp) {
   auto* reactor = ctx->DefaultReactor();
+  if (auto ws = deps_->CheckWireSize(*req); !ws.ok()) {
+    reactor->Finish(ws);
+    return reactor;
+  }
   if (auto s = CheckTxnRequest(*req, deps_->config->max_txn_ops); !s.ok()) {
     reactor->Finish(ToGrpcStatus(s));
     return reactor;

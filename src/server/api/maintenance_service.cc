@@ -35,8 +35,30 @@ grpc::ServerUnaryReactor* ClusterService::MemberList(grpc::CallbackServerContext
                                                      const etcdserverpb::MemberListRequest*,
                                                      etcdserverpb::MemberListResponse* resp) {
   for (const auto& m : deps_->members) m.ToProto(resp->add_members());
-  deps_->Stamp(resp->mutable_header());
+  deps_->Stamp(resp->mutable_header(), /*with_revision=*/false);
   auto* reactor = ctx->DefaultReactor();
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+}  // namespace quorum::server
+
+namespace quorum::server {
+
+grpc::ServerUnaryReactor* MaintenanceService::HashKV(grpc::CallbackServerContext* ctx,
+                                                     const etcdserverpb::HashKVRequest* req,
+                                                     etcdserverpb::HashKVResponse* resp) {
+  auto* reactor = ctx->DefaultReactor();
+  int64_t hashed = 0;
+  auto h = deps_->store->HashKv(req->revision(), &hashed);
+  if (!h.ok()) {
+    reactor->Finish(ToGrpcStatus(h.status()));
+    return reactor;
+  }
+  resp->set_hash(*h);
+  resp->set_compact_revision(deps_->store->CompactRev());
+  resp->set_hash_revision(hashed);
+  deps_->Stamp(resp->mutable_header());
   reactor->Finish(grpc::Status::OK);
   return reactor;
 }

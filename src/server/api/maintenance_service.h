@@ -1,4 +1,4 @@
-// etcdserverpb.Maintenance: Status and Defragment now; Alarm, Hash, HashKV,
+// etcdserverpb.Maintenance: Status, Defragment and HashKV now; Alarm, Hash,
 // Snapshot, MoveLeader and Downgrade answer Unimplemented until their issues.
 #ifndef QUORUM_SERVER_API_MAINTENANCE_SERVICE_H_
 #define QUORUM_SERVER_API_MAINTENANCE_SERVICE_H_
@@ -21,6 +21,9 @@ class MaintenanceService final : public etcdserverpb::Maintenance::CallbackServi
   grpc::ServerUnaryReactor* Defragment(grpc::CallbackServerContext* ctx,
                                        const etcdserverpb::DefragmentRequest* req,
                                        etcdserverpb::DefragmentResponse* resp) override;
+  grpc::ServerUnaryReactor* HashKV(grpc::CallbackServerContext* ctx,
+                                   const etcdserverpb::HashKVRequest* req,
+                                   etcdserverpb::HashKVResponse* resp) override;
 
  private:
   const ServiceDeps* deps_;

@@ -3,6 +3,9 @@
 #ifndef QUORUM_SERVER_API_SERVICE_DEPS_H_
 #define QUORUM_SERVER_API_SERVICE_DEPS_H_
 
+#include <grpcpp/support/status.h>
+
+#include <string>
 #include <vector>
 
 #include "etcdserverpb/rpc.pb.h"
@@ -25,13 +28,27 @@ struct ServiceDeps {
   std::vector<MemberInfo> members;
 
   // Fills cluster/member id and raft term; keeps the revision set by apply,
-  // or uses the current one when none was set.
-  void Stamp(etcdserverpb::ResponseHeader* h) const {
+  // or uses the current one when none was set. The Cluster service sends no
+  // revision, as etcd's does (with_revision = false).
+  void Stamp(etcdserverpb::ResponseHeader* h, bool with_revision = true) const {
     h->set_cluster_id(cluster_id);
     h->set_member_id(self.id);
     h->set_raft_term(proposer->Term());
-    if (h->revision() == 0) h->set_revision(store->Rev());
+    if (with_revision && h->revision() == 0) h->set_revision(store->Rev());
   }
+
+  // gRPC refuses requests above max_request_bytes + 512 KiB (etcd's
+  // headroom) with grpc-go's exact text; the transport itself allows more so
+  // that this check, not gRPC core's differently worded one, answers.
+  grpc::Status CheckWireSize(const google::protobuf::Message& m) const {
+    const int64_t limit = config->max_request_bytes + kGrpcOverheadBytes;
+    const int64_t size = static_cast<int64_t>(m.ByteSizeLong());
+    if (size <= limit) return grpc::Status::OK;
+    return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                        "grpc: received message larger than max (" + std::to_string(size) +
+                            " vs. " + std::to_string(limit) + ")");
+  }
+  static constexpr int64_t kGrpcOverheadBytes = 512 * 1024;
 };
 
 }  // namespace quorum::server
