@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "raft/describe.h"
 #include "raft/memory_storage.h"
 #include "raft/raw_node.h"
@@ -69,6 +70,39 @@ inline Message Msg(NodeId from, NodeId to, MessageType t, Term term = 0) {
   return m;
 }
 
+// A Raft on its own MemoryStorage, for tests that drive the core directly.
+struct TestRaft {
+  std::unique_ptr<MemoryStorage> storage;
+  std::unique_ptr<Raft> raft;
+  Raft* operator->() { return raft.get(); }
+  Raft& operator*() { return *raft; }
+};
+
+inline TestRaft MakeRaft(NodeId id, std::vector<NodeId> peers, int election = 10,
+                         int heartbeat = 1, std::function<void(Config&)> fn = nullptr,
+                         std::unique_ptr<MemoryStorage> storage = nullptr) {
+  TestRaft t;
+  t.storage = storage ? std::move(storage) : NewStorage(std::move(peers));
+  Config c = MakeConfig(id, t.storage.get(), election, heartbeat);
+  if (fn) fn(c);
+  t.raft = NewRaft(c);
+  return t;
+}
+
+// A storage holding the given entries (terms) from index 1, with the given
+// voters and current term.
+inline std::unique_ptr<MemoryStorage> StorageWithLog(std::vector<NodeId> voters,
+                                                     std::vector<Term> terms, Term term = 0) {
+  auto s = NewStorage(std::move(voters));
+  EntryVec ents;
+  for (size_t i = 0; i < terms.size(); ++i) ents.push_back(MakeEntry(i + 1, terms[i]));
+  (void)s->Append(ents);
+  HardState hs;
+  hs.set_term(term);
+  s->SetHardState(hs);
+  return s;
+}
+
 // Takes (and clears) the outbound messages of a raft.
 inline std::vector<Message> ReadMessages(Raft& r) {
   std::vector<Message> out = std::move(r.msgs());
@@ -111,6 +145,11 @@ class Network {
   explicit Network(std::vector<NodeId> ids, ConfigFn fn = nullptr) : fn_(std::move(fn)) {
     for (NodeId id : ids) AddNode(id, NewStorage(ids));
   }
+  // Nodes with prepared storages (e.g. StorageWithLog).
+  Network(std::map<NodeId, std::unique_ptr<MemoryStorage>> storages, ConfigFn fn = nullptr)
+      : fn_(std::move(fn)) {
+    for (auto& [id, s] : storages) AddNode(id, std::move(s));
+  }
 
   void AddNode(NodeId id, std::unique_ptr<MemoryStorage> storage) {
     Config c = MakeConfig(id, storage.get());
@@ -119,6 +158,8 @@ class Network {
     auto n = RawNode::Create(c);
     if (!n.ok()) std::abort();
     nodes_[id] = Node{std::move(storage), std::move(*n), {}, {}};
+    Drain(id);  // e.g. apply bootstrap entries
+    Deliver();
   }
 
   RawNode& node(NodeId id) { return *nodes_.at(id).node; }
@@ -128,6 +169,23 @@ class Network {
   const std::vector<std::string>& applied(NodeId id) { return nodes_.at(id).applied; }
   const std::vector<ReadState>& read_states(NodeId id) { return nodes_.at(id).read_states; }
   std::vector<Message>& sent() { return sent_; }
+  // Messages of type t delivered or dropped since the last ClearSent().
+  int CountSent(MessageType t, NodeId from = kNone, NodeId to = kNone) const {
+    int n = 0;
+    for (const Message& m : sent_) {
+      if (m.type() == t && (from == kNone || m.from() == from) && (to == kNone || m.to() == to)) ++n;
+    }
+    return n;
+  }
+  void ClearSent() { sent_.clear(); }
+  // The full log (term of every index) of a node, from its storage + unstable.
+  std::vector<Term> LogTerms(NodeId id) {
+    const RaftLog& log = raft(id).raft_log();
+    std::vector<Term> out;
+    for (Index i = log.FirstIndex(); i <= log.LastIndex(); ++i) out.push_back(log.ZeroTermOnErr(i));
+    return out;
+  }
+  bool Has(NodeId id) const { return nodes_.count(id) > 0; }
 
   void Cut(NodeId a, NodeId b) {
     cut_.insert({a, b});
@@ -147,6 +205,26 @@ class Network {
   // Elects `id` (campaign + deliver everything).
   void Campaign(NodeId id) {
     (void)node(id).Campaign();
+    Drain(id);
+    Deliver();
+  }
+  absl::Status ProposeConfChange(NodeId id, pb::ConfChangeType t, NodeId target) {
+    ConfChange cc;
+    cc.set_type(t);
+    cc.set_node_id(target);
+    absl::Status s = node(id).ProposeConfChange(cc);
+    Drain(id);
+    Deliver();
+    return s;
+  }
+  absl::Status ReadIndex(NodeId id, std::string ctx) {
+    absl::Status s = node(id).ReadIndex(std::move(ctx));
+    Drain(id);
+    Deliver();
+    return s;
+  }
+  void TransferLeader(NodeId id, NodeId to) {
+    node(id).TransferLeader(to);
     Drain(id);
     Deliver();
   }
