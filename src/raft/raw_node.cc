@@ -32,6 +32,16 @@ absl::Status RawNode::Propose(std::string data) {
   return raft_->Step(std::move(m));
 }
 
+absl::Status RawNode::ProposeBatch(std::vector<std::string> data) {
+  if (data.empty()) return absl::OkStatus();
+  Message m;
+  m.set_type(pb::MsgProp);
+  m.set_from(raft_->id());
+  m.mutable_entries()->Reserve(static_cast<int>(data.size()));
+  for (std::string& d : data) m.add_entries()->set_data(std::move(d));
+  return raft_->Step(std::move(m));
+}
+
 absl::Status RawNode::ProposeConfChange(const ConfChange& cc) {
   Message m;
   m.set_type(pb::MsgProp);

@@ -46,6 +46,9 @@ class RawNode {
   // Starts an election now (e.g. tests, or a single-node bootstrap).
   absl::Status Campaign();
   absl::Status Propose(std::string data);
+  // Proposes several entries as one MsgProp: they are appended together and
+  // replicated in the same MsgApp (the batching path for busy servers).
+  absl::Status ProposeBatch(std::vector<std::string> data);
   absl::Status ProposeConfChange(const ConfChange& cc);
   // Installs a committed ConfChange (step 4); returns the new membership.
   absl::StatusOr<ConfState> ApplyConfChange(const ConfChange& cc);
