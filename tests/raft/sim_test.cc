@@ -59,7 +59,7 @@ TEST(RaftSimulation, ThreeNodesFaultyNetworkAndCrashes) {
   SimOptions o;
   o.nodes = 3;
   o.steps = 2000;
-  RunSeeds("ThreeNodesFaultyNetworkAndCrashes", o, 150);
+  RunSeeds("ThreeNodesFaultyNetworkAndCrashes", o, 500);
 }
 
 TEST(RaftSimulation, FiveNodesFaultyNetworkAndCrashes) {
@@ -67,7 +67,7 @@ TEST(RaftSimulation, FiveNodesFaultyNetworkAndCrashes) {
   o.nodes = 5;
   o.steps = 2000;
   o.crash = 0.006;
-  RunSeeds("FiveNodesFaultyNetworkAndCrashes", o, 100);
+  RunSeeds("FiveNodesFaultyNetworkAndCrashes", o, 300);
 }
 
 TEST(RaftSimulation, MembershipChangesAndSnapshots) {
@@ -76,7 +76,7 @@ TEST(RaftSimulation, MembershipChangesAndSnapshots) {
   o.steps = 2000;
   o.membership = 0.01;
   o.compact_every = 15;
-  RunSeeds("MembershipChangesAndSnapshots", o, 150);
+  RunSeeds("MembershipChangesAndSnapshots", o, 500);
 }
 
 TEST(RaftSimulation, HeavyLossAndReordering) {
@@ -87,7 +87,7 @@ TEST(RaftSimulation, HeavyLossAndReordering) {
   o.duplicate = 0.1;
   o.max_delay = 8;
   o.membership = 0.005;
-  RunSeeds("HeavyLossAndReordering", o, 60);
+  RunSeeds("HeavyLossAndReordering", o, 200);
 }
 
 }  // namespace
