@@ -1,0 +1,189 @@
+#include "server/transport/peer_service.h"
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "server/transport/peer_channel.h"
+#include "server/transport/snapshot_file_writer.h"
+
+namespace quorum::server::transport {
+namespace {
+
+// The decimal uint64 in metadata `key`, if present and well-formed.
+std::optional<uint64_t> MetadataId(const grpc::ServerContext& ctx, const char* key) {
+  auto it = ctx.client_metadata().find(key);
+  if (it == ctx.client_metadata().end()) return std::nullopt;
+  uint64_t v = 0;
+  if (!absl::SimpleAtoi(std::string(it->second.data(), it->second.size()), &v)) return std::nullopt;
+  return v;
+}
+
+grpc::Status ToGrpc(const absl::Status& s) {
+  return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
+}
+
+}  // namespace
+
+class PeerService::CallScope {
+ public:
+  CallScope(PeerService* svc, grpc::ServerContext* ctx) : svc_(svc), ctx_(ctx) {
+    absl::MutexLock l(&svc_->mu_);
+    registered_ = !svc_->stopped_;
+    if (registered_) svc_->calls_.insert(ctx_);
+  }
+  ~CallScope() {
+    if (!registered_) return;
+    absl::MutexLock l(&svc_->mu_);
+    svc_->calls_.erase(ctx_);
+  }
+  bool registered() const { return registered_; }
+
+ private:
+  PeerService* const svc_;
+  grpc::ServerContext* const ctx_;
+  bool registered_ = false;
+};
+
+PeerService::PeerService(PeerServiceConfig cfg, Handler* handler)
+    : cfg_(std::move(cfg)), handler_(handler) {}
+
+PeerService::~PeerService() { Stop(); }
+
+void PeerService::Stop() {
+  absl::MutexLock l(&mu_);
+  stopped_ = true;
+  for (grpc::ServerContext* ctx : calls_) ctx->TryCancel();
+  // Handlers see the cancellation at their next Read and return promptly.
+  mu_.Await(absl::Condition(
+      +[](absl::flat_hash_set<grpc::ServerContext*>* calls) { return calls->empty(); }, &calls_));
+}
+
+PeerService::Caller PeerService::Authenticate(const grpc::ServerContext& ctx) const {
+  Caller c;
+  c.peer = ctx.peer();
+  c.member_id = MetadataId(ctx, kMemberIdKey).value_or(0);
+  std::optional<uint64_t> cluster = MetadataId(ctx, kClusterIdKey);
+  if (!cluster || *cluster != cfg_.cluster_id) {
+    spdlog::warn(
+        "rejecting peer {} (member {:x}): cluster ID mismatch (theirs {}, ours {:x})", c.peer,
+        c.member_id, cluster ? absl::StrCat(absl::Hex(*cluster)) : std::string("missing"),
+        cfg_.cluster_id);
+    c.status = grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, kClusterIdMismatch);
+  }
+  return c;
+}
+
+grpc::Status PeerService::Stream(grpc::ServerContext* ctx,
+                                 grpc::ServerReader<raftpb::MessageBatch>* reader,
+                                 peerpb::StreamAck* ack) {
+  CallScope scope(this, ctx);
+  if (!scope.registered()) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "transport stopped");
+  Caller caller = Authenticate(*ctx);
+  if (!caller.status.ok()) return caller.status;
+  spdlog::debug("peer {:x} ({}) opened a raft message stream", caller.member_id, caller.peer);
+
+  raftpb::MessageBatch batch;
+  while (reader->Read(&batch)) {
+    std::vector<raftpb::Message> msgs;
+    msgs.reserve(batch.messages_size());
+    for (auto& m : *batch.mutable_messages()) {
+      if (m.to() != cfg_.member_id) {
+        spdlog::warn("dropping {} from {:x}: addressed to member {:x}, we are {:x}",
+                     raftpb::MessageType_Name(m.type()), m.from(), m.to(), cfg_.member_id);
+        continue;
+      }
+      if (m.type() == raftpb::MsgSnap) {
+        spdlog::warn("dropping MsgSnap from {:x} sent on the message stream", m.from());
+        continue;
+      }
+      msgs.push_back(std::move(m));
+    }
+    batch.Clear();
+    if (!msgs.empty()) handler_->OnMessages(std::move(msgs));
+  }
+  if (ctx->IsCancelled()) {
+    return grpc::Status(grpc::StatusCode::CANCELLED, "stream cancelled");
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status PeerService::SendSnapshot(grpc::ServerContext* ctx,
+                                       grpc::ServerReader<peerpb::SnapshotChunk>* reader,
+                                       peerpb::SnapshotAck* ack) {
+  CallScope scope(this, ctx);
+  if (!scope.registered()) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "transport stopped");
+  Caller caller = Authenticate(*ctx);
+  if (!caller.status.ok()) return caller.status;
+  grpc::Status st = ReceiveSnapshot(caller, reader, ack);
+  if (!st.ok()) {
+    spdlog::warn("rejected snapshot from peer {:x} ({}): {}", caller.member_id, caller.peer,
+                 st.error_message());
+  }
+  return st;
+}
+
+grpc::Status PeerService::ReceiveSnapshot(const Caller& caller,
+                                          grpc::ServerReader<peerpb::SnapshotChunk>* reader,
+                                          peerpb::SnapshotAck* ack) {
+  peerpb::SnapshotChunk chunk;
+  if (!reader->Read(&chunk)) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "snapshot stream without header");
+  }
+  if (!chunk.has_message() || chunk.message().type() != raftpb::MsgSnap) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "first snapshot chunk must carry the MsgSnap message");
+  }
+  raftpb::Message msg = std::move(*chunk.mutable_message());
+  if (msg.to() != cfg_.member_id) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        absl::StrCat("snapshot addressed to member ",
+                                     absl::StrCat(absl::Hex(msg.to())), ", not to us"));
+  }
+  const auto& meta = msg.snapshot().metadata();
+  const uint64_t total_size = chunk.total_size();
+  auto writer =
+      SnapshotFileWriter::Create(cfg_.snapshot_dir, meta.term(), meta.index(), total_size);
+  if (!writer.ok()) return ToGrpc(writer.status());
+  spdlog::info("receiving snapshot term {} index {} ({} bytes) from peer {:x}", meta.term(),
+               meta.index(), total_size, caller.member_id);
+
+  std::optional<uint32_t> crc;
+  // The header may carry data too; every chunk may.
+  while (true) {
+    if (!chunk.data().empty()) {
+      if (absl::Status s = (*writer)->Append(chunk.offset(), chunk.data()); !s.ok()) {
+        return ToGrpc(s);
+      }
+    }
+    if (chunk.done()) {
+      crc = chunk.crc32c();
+      break;
+    }
+    chunk.Clear();
+    if (!reader->Read(&chunk)) break;
+  }
+  if (!crc) {
+    return grpc::Status(grpc::StatusCode::DATA_LOSS,
+                        absl::StrCat("snapshot stream ended after ", (*writer)->written(), " of ",
+                                     total_size, " bytes without its trailer"));
+  }
+  auto path = (*writer)->Commit(*crc);
+  if (!path.ok()) return ToGrpc(path.status());
+  ack->set_bytes_received((*writer)->written());
+  msg.mutable_snapshot()->set_data(*path);
+  spdlog::info("received snapshot term {} index {} from peer {:x}: {}", meta.term(), meta.index(),
+               caller.member_id, *path);
+  std::vector<raftpb::Message> msgs;
+  msgs.push_back(std::move(msg));
+  handler_->OnMessages(std::move(msgs));
+  return grpc::Status::OK;
+}
+
+}  // namespace quorum::server::transport

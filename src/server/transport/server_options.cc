@@ -1,0 +1,14 @@
+#include "server/transport/server_options.h"
+
+namespace quorum::server::transport {
+
+void ConfigurePeerServerBuilder(grpc::ServerBuilder& builder) {
+  builder.SetMaxReceiveMessageSize(kMaxPeerMessageBytes);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 10'000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 5'000);
+  // Our streams are client-to-server only: the server never sends data on
+  // them, so without this it would stop pinging after two pings.
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+}
+
+}  // namespace quorum::server::transport

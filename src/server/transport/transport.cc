@@ -1,0 +1,157 @@
+// Transport: routes outgoing messages to per-peer senders (PeerSender for
+// the message stream, SnapshotSender for MsgSnap) and serves incoming ones
+// through PeerService. A monitor thread cancels writes that stall.
+#include "server/transport/transport.h"
+
+#include <chrono>
+#include <memory>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "server/transport/peer_channel.h"
+#include "server/transport/peer_sender.h"
+#include "server/transport/peer_service.h"
+#include "server/transport/snapshot_file_writer.h"
+#include "server/transport/snapshot_sender.h"
+
+namespace quorum::server::transport {
+namespace {
+
+constexpr auto kMonitorInterval = std::chrono::milliseconds(500);
+
+class TransportImpl final : public Transport {
+ public:
+  TransportImpl(TransportOptions opts, Handler* handler)
+      : opts_(std::move(opts)),
+        handler_(handler),
+        service_(PeerServiceConfig{opts_.cluster_id, opts_.member_id, opts_.snapshot_dir},
+                 handler) {
+    SnapshotFileWriter::RemoveStaleTempFiles(opts_.snapshot_dir);
+    monitor_ = std::thread([this] { Monitor(); });
+  }
+  ~TransportImpl() override { Stop(); }
+
+  grpc::Service* service() override { return &service_; }
+
+  void AddPeer(uint64_t id, const std::vector<std::string>& peer_urls) override {
+    if (id == opts_.member_id) return;
+    absl::MutexLock l(&mu_);
+    if (stopped_) return;
+    if (auto it = peers_.find(id); it != peers_.end()) {
+      it->second.msgs->SetUrls(peer_urls);
+      it->second.snaps->SetUrls(peer_urls);
+      return;
+    }
+    SenderConfig cfg{opts_.cluster_id, opts_.member_id, id, opts_.peer_credentials, handler_};
+    Peer p;
+    p.msgs = std::make_unique<PeerSender>(cfg, peer_urls, opts_.max_queued_messages_per_peer);
+    p.snaps = std::make_unique<SnapshotSender>(cfg, peer_urls);
+    peers_.emplace(id, std::move(p));
+    spdlog::info("added peer {:x} at {}", id, peer_urls.empty() ? "" : peer_urls.front());
+  }
+
+  void UpdatePeer(uint64_t id, const std::vector<std::string>& peer_urls) override {
+    // Same as AddPeer: an unknown peer is added.
+    AddPeer(id, peer_urls);
+  }
+
+  void RemovePeer(uint64_t id) override {
+    Peer p;
+    {
+      absl::MutexLock l(&mu_);
+      auto it = peers_.find(id);
+      if (it == peers_.end()) return;
+      p = std::move(it->second);
+      peers_.erase(it);
+    }
+    // Outside mu_: Stop() joins threads that call the handler.
+    p.msgs->Stop();
+    p.snaps->Stop();
+    spdlog::info("removed peer {:x}", id);
+  }
+
+  void Send(std::vector<raftpb::Message> msgs) override {
+    // Group by peer, keeping each peer's order.
+    absl::flat_hash_map<uint64_t, std::vector<raftpb::Message>> by_peer;
+    for (auto& m : msgs) by_peer[m.to()].push_back(std::move(m));
+    absl::MutexLock l(&mu_);
+    if (stopped_) return;
+    for (auto& [to, group] : by_peer) {
+      auto it = peers_.find(to);
+      if (it == peers_.end()) {
+        spdlog::debug("dropping {} message(s) to unknown peer {:x}", group.size(), to);
+        continue;
+      }
+      std::vector<raftpb::Message> plain;
+      plain.reserve(group.size());
+      for (auto& m : group) {
+        if (m.type() == raftpb::MsgSnap) {
+          it->second.snaps->Enqueue(std::move(m));
+        } else {
+          plain.push_back(std::move(m));
+        }
+      }
+      if (!plain.empty()) it->second.msgs->Enqueue(std::move(plain));
+    }
+  }
+
+  void Stop() override {
+    absl::MutexLock stop_lock(&stop_mu_);  // a second Stop() waits for the first
+    absl::flat_hash_map<uint64_t, Peer> peers;
+    {
+      absl::MutexLock l(&mu_);
+      if (stopped_) return;
+      stopped_ = true;
+      peers.swap(peers_);
+    }
+    if (monitor_.joinable()) monitor_.join();
+    for (auto& [id, p] : peers) {
+      p.msgs->Stop();
+      p.snaps->Stop();
+    }
+    service_.Stop();
+    spdlog::info("peer transport of member {:x} stopped", opts_.member_id);
+  }
+
+ private:
+  struct Peer {
+    std::unique_ptr<PeerSender> msgs;
+    std::unique_ptr<SnapshotSender> snaps;
+  };
+
+  void Monitor() {
+    absl::MutexLock l(&mu_);
+    while (!mu_.AwaitWithTimeout(absl::Condition(&stopped_), absl::FromChrono(kMonitorInterval))) {
+      auto now = std::chrono::steady_clock::now();
+      for (auto& [id, p] : peers_) {
+        p.msgs->CancelIfStalled(now);
+        p.snaps->CancelIfStalled(now);
+      }
+    }
+  }
+
+  const TransportOptions opts_;
+  Handler* const handler_;
+  PeerService service_;
+  std::thread monitor_;
+
+  absl::Mutex stop_mu_;  // serializes Stop(); acquired before mu_
+  absl::Mutex mu_;       // acquired before any sender's own mutex
+  bool stopped_ ABSL_GUARDED_BY(mu_) = false;
+  absl::flat_hash_map<uint64_t, Peer> peers_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace
+
+std::unique_ptr<Transport> Transport::Create(TransportOptions opts, Handler* handler) {
+  return std::make_unique<TransportImpl>(std::move(opts), handler);
+}
+
+}  // namespace quorum::server::transport

@@ -1,0 +1,586 @@
+// In-process tests of the peer transport: two or three Transports, each
+// served by its own grpc::Server on 127.0.0.1 (port 0), talking over real
+// gRPC. Every wait is bounded.
+#include "server/transport/transport.h"
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <future>
+#include <iterator>
+#include <memory>
+#include <random>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <unistd.h>
+
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "internal/peer.grpc.pb.h"
+#include "server/transport/server_options.h"
+#include "server/transport/snapshot_file_writer.h"
+
+namespace quorum::server::transport {
+namespace {
+
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+constexpr absl::Duration kWait = absl::Seconds(10);
+constexpr uint64_t kCluster = 0x1234;
+
+class RecordingHandler : public Handler {
+ public:
+  void OnMessages(std::vector<raftpb::Message> msgs) override {
+    absl::MutexLock l(&mu_);
+    batches_.push_back(std::move(msgs));
+  }
+  void ReportUnreachable(uint64_t peer_id) override {
+    absl::MutexLock l(&mu_);
+    unreachable_.push_back(peer_id);
+  }
+  void ReportSnapshot(uint64_t peer_id, bool ok) override {
+    absl::MutexLock l(&mu_);
+    snapshots_.emplace_back(peer_id, ok);
+  }
+
+  // Waits until pred() (called under the lock) holds; false on timeout.
+  bool WaitFor(const std::function<bool()>& pred, absl::Duration timeout = kWait) {
+    absl::MutexLock l(&mu_);
+    return mu_.AwaitWithTimeout(absl::Condition(&pred), timeout);
+  }
+  std::vector<raftpb::Message> Messages() {
+    absl::MutexLock l(&mu_);
+    return MessagesLocked();
+  }
+  std::vector<raftpb::Message> MessagesLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    std::vector<raftpb::Message> out;
+    for (const auto& b : batches_) out.insert(out.end(), b.begin(), b.end());
+    return out;
+  }
+  size_t CountLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    size_t n = 0;
+    for (const auto& b : batches_) n += b.size();
+    return n;
+  }
+
+  absl::Mutex mu_;
+  std::vector<std::vector<raftpb::Message>> batches_ ABSL_GUARDED_BY(mu_);
+  std::vector<uint64_t> unreachable_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::pair<uint64_t, bool>> snapshots_ ABSL_GUARDED_BY(mu_);
+};
+
+// One member's transport and its peer listener.
+class Node {
+ public:
+  Node(uint64_t id, uint64_t cluster_id, const fs::path& root, size_t max_queued = 4096)
+      : id_(id), cluster_id_(cluster_id), dir_(root / ("m" + std::to_string(id))),
+        max_queued_(max_queued) {
+    fs::create_directories(dir_);
+  }
+  ~Node() { Down(); }
+
+  // Starts (or restarts) the transport and listener; port 0 picks a free port
+  // the first time, later restarts reuse it.
+  void Up() {
+    TransportOptions opts;
+    opts.cluster_id = cluster_id_;
+    opts.member_id = id_;
+    opts.snapshot_dir = (dir_ / "snap").string();
+    opts.max_queued_messages_per_peer = max_queued_;
+    transport_ = Transport::Create(opts, &handler_);
+    grpc::ServerBuilder b;
+    ConfigurePeerServerBuilder(b);
+    int bound = 0;
+    b.AddListeningPort("127.0.0.1:" + std::to_string(port_), grpc::InsecureServerCredentials(),
+                       &bound);
+    b.RegisterService(transport_->service());
+    server_ = b.BuildAndStart();
+    ASSERT_NE(server_, nullptr);
+    ASSERT_GT(bound, 0);
+    port_ = bound;
+  }
+
+  void Down() {
+    if (transport_) transport_->Stop();
+    if (server_) server_->Shutdown(std::chrono::system_clock::now() + 2s);
+    server_.reset();
+    transport_.reset();
+  }
+
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  void Connect(Node& other) { transport_->AddPeer(other.id_, {other.url()}); }
+
+  uint64_t id_;
+  uint64_t cluster_id_;
+  fs::path dir_;
+  size_t max_queued_;
+  int port_ = 0;
+  RecordingHandler handler_;
+  std::unique_ptr<Transport> transport_;
+  std::unique_ptr<grpc::Server> server_;
+};
+
+raftpb::Message Msg(uint64_t from, uint64_t to, uint64_t index,
+                    raftpb::MessageType type = raftpb::MsgApp) {
+  raftpb::Message m;
+  m.set_type(type);
+  m.set_from(from);
+  m.set_to(to);
+  m.set_term(7);
+  m.set_index(index);
+  auto* e = m.add_entries();
+  e->set_term(7);
+  e->set_index(index + 1);
+  e->set_data("payload-" + std::to_string(index));
+  return m;
+}
+
+class TransportTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = fs::temp_directory_path() /
+            ("quorum_transport_test_" + std::to_string(::getpid()) + "_" +
+             ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(root_);
+    fs::create_directories(root_);
+  }
+  void TearDown() override { fs::remove_all(root_); }
+
+  fs::path root_;
+};
+
+TEST_F(TransportTest, MessagesArriveInOrderAndBatched) {
+  Node a(1, kCluster, root_), b(2, kCluster, root_);
+  a.Up();
+  b.Up();
+  a.Connect(b);
+  b.Connect(a);
+
+  // One Send of 100 messages is drained as one frame: one OnMessages call.
+  std::vector<raftpb::Message> burst;
+  for (uint64_t i = 1; i <= 100; ++i) burst.push_back(Msg(1, 2, i));
+  a.transport_->Send(std::move(burst));
+  for (uint64_t i = 101; i <= 300; i += 10) {
+    std::vector<raftpb::Message> ms;
+    for (uint64_t j = i; j < i + 10; ++j) ms.push_back(Msg(1, 2, j));
+    a.transport_->Send(std::move(ms));
+  }
+  b.transport_->Send({Msg(2, 1, 5, raftpb::MsgAppResp)});
+
+  ASSERT_TRUE(b.handler_.WaitFor([&] { return b.handler_.CountLocked() >= 300; }));
+  ASSERT_TRUE(a.handler_.WaitFor([&] { return a.handler_.CountLocked() >= 1; }));
+
+  std::vector<raftpb::Message> got = b.handler_.Messages();
+  ASSERT_EQ(got.size(), 300u);
+  for (uint64_t i = 0; i < got.size(); ++i) {
+    EXPECT_EQ(got[i].index(), i + 1);
+    EXPECT_EQ(got[i].from(), 1u);
+    EXPECT_EQ(got[i].to(), 2u);
+    EXPECT_EQ(got[i].type(), raftpb::MsgApp);
+    ASSERT_EQ(got[i].entries_size(), 1);
+    EXPECT_EQ(got[i].entries(0).data(), "payload-" + std::to_string(i + 1));
+  }
+  {
+    absl::MutexLock l(&b.handler_.mu_);
+    EXPECT_LT(b.handler_.batches_.size(), 300u);
+    EXPECT_GE(b.handler_.batches_.front().size(), 100u);
+    EXPECT_TRUE(b.handler_.unreachable_.empty());
+  }
+  EXPECT_EQ(a.handler_.Messages().front().type(), raftpb::MsgAppResp);
+}
+
+TEST_F(TransportTest, ThreeMembersAndUnknownPeers) {
+  Node a(1, kCluster, root_), b(2, kCluster, root_), c(3, kCluster, root_);
+  a.Up();
+  b.Up();
+  c.Up();
+  for (Node* x : {&a, &b, &c}) {
+    for (Node* y : {&a, &b, &c}) {
+      if (x != y) x->Connect(*y);
+    }
+  }
+  // One Send fans out to both peers; the message to an unknown peer is dropped.
+  a.transport_->Send({Msg(1, 2, 1), Msg(1, 3, 1), Msg(1, 99, 1), Msg(1, 2, 2), Msg(1, 3, 2)});
+  c.transport_->Send({Msg(3, 2, 10, raftpb::MsgHeartbeatResp)});
+  ASSERT_TRUE(b.handler_.WaitFor([&] { return b.handler_.CountLocked() >= 3; }));
+  ASSERT_TRUE(c.handler_.WaitFor([&] { return c.handler_.CountLocked() >= 2; }));
+  auto at_c = c.handler_.Messages();
+  ASSERT_EQ(at_c.size(), 2u);
+  EXPECT_EQ(at_c[0].index(), 1u);
+  EXPECT_EQ(at_c[1].index(), 2u);
+  size_t from_a = 0;
+  for (const auto& m : b.handler_.Messages()) {
+    if (m.from() == 1) {
+      EXPECT_EQ(m.index(), ++from_a);
+    }
+  }
+  EXPECT_EQ(from_a, 2u);
+
+  // A removed peer gets nothing more; re-adding it works again.
+  a.transport_->RemovePeer(3);
+  a.transport_->Send({Msg(1, 3, 3)});
+  a.transport_->AddPeer(3, {c.url()});
+  a.transport_->Send({Msg(1, 3, 4)});
+  ASSERT_TRUE(c.handler_.WaitFor([&] { return c.handler_.CountLocked() >= 3; }));
+  EXPECT_EQ(c.handler_.Messages().back().index(), 4u);
+}
+
+TEST_F(TransportTest, ClusterIdMismatchIsRejected) {
+  Node a(1, kCluster, root_), intruder(2, kCluster + 1, root_);
+  a.Up();
+  intruder.Up();
+  intruder.Connect(a);
+
+  // The first write may be buffered before the rejection arrives; keep
+  // sending until the sender notices.
+  uint64_t i = 0;
+  auto deadline = absl::Now() + kWait;
+  bool reported = false;
+  while (!reported && absl::Now() < deadline) {
+    intruder.transport_->Send({Msg(2, 1, ++i)});
+    reported = intruder.handler_.WaitFor(
+        [&] { return !intruder.handler_.unreachable_.empty(); }, absl::Milliseconds(50));
+  }
+  EXPECT_TRUE(reported);
+  {
+    absl::MutexLock l(&a.handler_.mu_);
+    EXPECT_TRUE(a.handler_.batches_.empty());
+  }
+
+  // What the server answers, seen directly.
+  auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(a.port_),
+                                     grpc::InsecureChannelCredentials());
+  auto stub = peerpb::RaftPeer::NewStub(channel);
+  for (const char* cluster : std::vector<const char*>{"4661", nullptr, "not-a-number"}) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + 10s);
+    if (cluster != nullptr) ctx.AddMetadata("x-quorum-cluster-id", cluster);
+    ctx.AddMetadata("x-quorum-member-id", "2");
+    peerpb::StreamAck ack;
+    auto w = stub->Stream(&ctx, &ack);
+    raftpb::MessageBatch batch;
+    *batch.add_messages() = Msg(2, 1, 1);
+    w->Write(batch);
+    grpc::Status st = w->Finish();
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+    EXPECT_EQ(st.error_message(), "cluster ID mismatch");
+  }
+  {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + 10s);
+    ctx.AddMetadata("x-quorum-cluster-id", std::to_string(kCluster + 1));
+    peerpb::SnapshotAck ack;
+    auto w = stub->SendSnapshot(&ctx, &ack);
+    w->WritesDone();
+    grpc::Status st = w->Finish();
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  }
+  absl::MutexLock l(&a.handler_.mu_);
+  EXPECT_TRUE(a.handler_.batches_.empty());
+}
+
+TEST_F(TransportTest, ReconnectsAfterPeerComesUp) {
+  Node a(1, kCluster, root_), b(2, kCluster, root_);
+  a.Up();
+  b.Up();  // to learn a free port
+  b.Down();
+  a.Connect(b);
+
+  uint64_t i = 0;
+  auto deadline = absl::Now() + kWait;
+  bool reported = false;
+  while (!reported && absl::Now() < deadline) {
+    a.transport_->Send({Msg(1, 2, ++i, raftpb::MsgHeartbeat)});
+    reported = a.handler_.WaitFor([&] { return !a.handler_.unreachable_.empty(); },
+                                  absl::Milliseconds(20));
+  }
+  ASSERT_TRUE(reported);
+  {
+    absl::MutexLock l(&a.handler_.mu_);
+    EXPECT_EQ(a.handler_.unreachable_.front(), 2u);
+  }
+
+  b.Up();  // same port
+  deadline = absl::Now() + kWait;
+  bool arrived = false;
+  while (!arrived && absl::Now() < deadline) {
+    a.transport_->Send({Msg(1, 2, ++i, raftpb::MsgHeartbeat)});
+    arrived = b.handler_.WaitFor([&] { return b.handler_.CountLocked() >= 5; },
+                                 absl::Milliseconds(20));
+  }
+  ASSERT_TRUE(arrived);
+  auto got = b.handler_.Messages();
+  for (size_t k = 1; k < got.size(); ++k) EXPECT_LT(got[k - 1].index(), got[k].index());
+
+  // And again after a restart of the receiver mid-stream.
+  b.Down();
+  b.Up();
+  size_t before = b.handler_.Messages().size();
+  deadline = absl::Now() + kWait;
+  arrived = false;
+  while (!arrived && absl::Now() < deadline) {
+    a.transport_->Send({Msg(1, 2, ++i, raftpb::MsgHeartbeat)});
+    arrived = b.handler_.WaitFor([&] { return b.handler_.CountLocked() >= before + 1; },
+                                 absl::Milliseconds(20));
+  }
+  EXPECT_TRUE(arrived);
+}
+
+std::string RandomBytes(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::string s(n, '\0');
+  for (auto& c : s) c = static_cast<char>(rng());
+  return s;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+raftpb::Message SnapMsg(uint64_t from, uint64_t to, const std::string& path, uint64_t term,
+                        uint64_t index) {
+  raftpb::Message m;
+  m.set_type(raftpb::MsgSnap);
+  m.set_from(from);
+  m.set_to(to);
+  m.set_term(term);
+  m.mutable_snapshot()->set_data(path);
+  auto* meta = m.mutable_snapshot()->mutable_metadata();
+  meta->set_term(term);
+  meta->set_index(index);
+  meta->mutable_conf_state()->add_voters(1);
+  meta->mutable_conf_state()->add_voters(2);
+  return m;
+}
+
+TEST_F(TransportTest, SnapshotArrivesIntact) {
+  Node a(1, kCluster, root_), b(2, kCluster, root_);
+  a.Up();
+  b.Up();
+  a.Connect(b);
+
+  const std::string content = RandomBytes((3 << 20) + 12345, 42);
+  const std::string src = (a.dir_ / "outgoing.snap").string();
+  {
+    std::ofstream out(src, std::ios::binary);
+    out.write(content.data(), static_cast<std::streamsize>(content.size()));
+  }
+  // Regular messages around it still flow.
+  a.transport_->Send({Msg(1, 2, 1), SnapMsg(1, 2, src, 3, 42), Msg(1, 2, 2)});
+
+  ASSERT_TRUE(a.handler_.WaitFor([&] { return !a.handler_.snapshots_.empty(); }));
+  {
+    absl::MutexLock l(&a.handler_.mu_);
+    EXPECT_EQ(a.handler_.snapshots_.front(), std::make_pair(uint64_t{2}, true));
+  }
+  ASSERT_TRUE(b.handler_.WaitFor([&] { return b.handler_.CountLocked() >= 3; }));
+  raftpb::Message snap;
+  for (const auto& m : b.handler_.Messages()) {
+    if (m.type() == raftpb::MsgSnap) snap = m;
+  }
+  ASSERT_EQ(snap.type(), raftpb::MsgSnap);
+  EXPECT_EQ(snap.from(), 1u);
+  EXPECT_EQ(snap.snapshot().metadata().term(), 3u);
+  EXPECT_EQ(snap.snapshot().metadata().index(), 42u);
+  EXPECT_EQ(snap.snapshot().metadata().conf_state().voters_size(), 2);
+  const std::string& path = snap.snapshot().data();
+  EXPECT_EQ(fs::path(path).parent_path(), b.dir_ / "snap");
+  EXPECT_EQ(fs::path(path).filename(), "0000000000000003-000000000000002a.snap");
+  EXPECT_TRUE(ReadFile(path) == content) << "snapshot bytes differ";
+  EXPECT_TRUE(ReadFile(src) == content) << "sender's file was modified";
+  for (const auto& e : fs::directory_iterator(b.dir_ / "snap")) {
+    EXPECT_EQ(e.path().string(), path) << "stray file";
+  }
+}
+
+TEST_F(TransportTest, SnapshotFailuresAreReported) {
+  Node a(1, kCluster, root_), b(2, kCluster, root_);
+  a.Up();
+  b.Up();
+  a.Connect(b);
+
+  // Missing file.
+  a.transport_->Send({SnapMsg(1, 2, (a.dir_ / "nope.snap").string(), 1, 1)});
+  ASSERT_TRUE(a.handler_.WaitFor([&] { return a.handler_.snapshots_.size() >= 1; }));
+
+  // Receiver down.
+  const std::string src = (a.dir_ / "s.snap").string();
+  {
+    std::ofstream out(src, std::ios::binary);
+    out << "snapshot";
+  }
+  b.Down();
+  a.transport_->Send({SnapMsg(1, 2, src, 1, 2)});
+  ASSERT_TRUE(a.handler_.WaitFor([&] { return a.handler_.snapshots_.size() >= 2; }));
+  absl::MutexLock l(&a.handler_.mu_);
+  EXPECT_EQ(a.handler_.snapshots_[0], std::make_pair(uint64_t{2}, false));
+  EXPECT_EQ(a.handler_.snapshots_[1], std::make_pair(uint64_t{2}, false));
+}
+
+// Bad peers: truncated or out-of-order snapshot chunks, snapshots for another
+// member, MsgSnap on the message stream, messages for another member.
+TEST_F(TransportTest, BadPeerInputIsRejected) {
+  Node a(1, kCluster, root_);
+  a.Up();
+  auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(a.port_),
+                                     grpc::InsecureChannelCredentials());
+  auto stub = peerpb::RaftPeer::NewStub(channel);
+  auto send_snapshot = [&](const std::vector<peerpb::SnapshotChunk>& chunks) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + 10s);
+    ctx.AddMetadata("x-quorum-cluster-id", std::to_string(kCluster));
+    ctx.AddMetadata("x-quorum-member-id", "2");
+    peerpb::SnapshotAck ack;
+    auto w = stub->SendSnapshot(&ctx, &ack);
+    for (const auto& c : chunks) {
+      if (!w->Write(c)) break;
+    }
+    w->WritesDone();
+    return w->Finish();
+  };
+  peerpb::SnapshotChunk header;
+  *header.mutable_message() = SnapMsg(2, 1, "", 1, 5);
+  header.set_total_size(10);
+  peerpb::SnapshotChunk first;
+  first.set_offset(0);
+  first.set_data("01234");
+  peerpb::SnapshotChunk gap;
+  gap.set_offset(7);
+  gap.set_data("789");
+  peerpb::SnapshotChunk trailer;
+  trailer.set_offset(5);
+  trailer.set_done(true);
+
+  EXPECT_EQ(send_snapshot({header, first}).error_code(), grpc::StatusCode::DATA_LOSS);  // no trailer
+  EXPECT_EQ(send_snapshot({header, first, trailer}).error_code(),
+            grpc::StatusCode::DATA_LOSS);  // short
+  EXPECT_EQ(send_snapshot({header, first, gap, trailer}).error_code(),
+            grpc::StatusCode::DATA_LOSS);  // gap
+  peerpb::SnapshotChunk bad_crc = trailer;
+  bad_crc.set_data("56789");
+  bad_crc.set_crc32c(1);
+  EXPECT_EQ(send_snapshot({header, first, bad_crc}).error_code(), grpc::StatusCode::DATA_LOSS);
+  EXPECT_EQ(send_snapshot({first}).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(send_snapshot({}).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  peerpb::SnapshotChunk not_ours = header;
+  not_ours.mutable_message()->set_to(9);
+  EXPECT_EQ(send_snapshot({not_ours}).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+
+  {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + 10s);
+    ctx.AddMetadata("x-quorum-cluster-id", std::to_string(kCluster));
+    peerpb::StreamAck ack;
+    auto w = stub->Stream(&ctx, &ack);
+    raftpb::MessageBatch batch;
+    *batch.add_messages() = SnapMsg(2, 1, "/etc/passwd", 1, 1);  // must come via SendSnapshot
+    *batch.add_messages() = Msg(2, 9, 1);                       // not for us
+    *batch.add_messages() = Msg(2, 1, 77);                      // fine
+    EXPECT_TRUE(w->Write(batch));
+    w->WritesDone();
+    EXPECT_TRUE(w->Finish().ok());
+  }
+  ASSERT_TRUE(a.handler_.WaitFor([&] { return a.handler_.CountLocked() >= 1; }));
+  auto got = a.handler_.Messages();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].index(), 77u);
+  // No partial files left behind, and the member keeps serving.
+  for (const auto& e : fs::directory_iterator(a.dir_ / "snap")) {
+    ADD_FAILURE() << "stray file " << e.path();
+  }
+}
+
+TEST_F(TransportTest, StopWhileStreamingDoesNotHang) {
+  Node a(1, kCluster, root_), b(2, kCluster, root_);
+  a.Up();
+  b.Up();
+  a.Connect(b);
+  b.Connect(a);
+
+  // A big snapshot in flight too.
+  const std::string src = (a.dir_ / "big.snap").string();
+  {
+    std::ofstream out(src, std::ios::binary);
+    std::string block = RandomBytes(1 << 20, 7);
+    for (int k = 0; k < 64; ++k) out.write(block.data(), static_cast<std::streamsize>(block.size()));
+  }
+  std::atomic<bool> done{false};
+  std::thread pump([&] {
+    uint64_t i = 0;
+    while (!done) {
+      std::vector<raftpb::Message> ms;
+      for (int k = 0; k < 50; ++k) ms.push_back(Msg(1, 2, ++i));
+      a.transport_->Send(std::move(ms));
+      b.transport_->Send({Msg(2, 1, i, raftpb::MsgAppResp)});
+      std::this_thread::sleep_for(1ms);
+    }
+  });
+  a.transport_->Send({SnapMsg(1, 2, src, 2, 1000)});
+  ASSERT_TRUE(b.handler_.WaitFor([&] { return b.handler_.CountLocked() >= 500; }));
+
+  auto stopped = std::async(std::launch::async, [&] {
+    a.transport_->Stop();
+    b.transport_->Stop();
+    a.transport_->Stop();  // twice is fine
+  });
+  EXPECT_EQ(stopped.wait_for(10s), std::future_status::ready);
+  done = true;
+  pump.join();
+  // Sends after Stop are dropped quietly.
+  a.transport_->Send({Msg(1, 2, 1)});
+  auto down = std::async(std::launch::async, [&] {
+    a.Down();
+    b.Down();
+  });
+  EXPECT_EQ(down.wait_for(10s), std::future_status::ready);
+}
+
+TEST_F(TransportTest, DestructorStopsWithoutExplicitStop) {
+  Node a(1, kCluster, root_), b(2, kCluster, root_);
+  a.Up();
+  b.Up();
+  a.Connect(b);
+  a.transport_->Send({Msg(1, 2, 1)});
+  ASSERT_TRUE(b.handler_.WaitFor([&] { return b.handler_.CountLocked() >= 1; }));
+  auto fut = std::async(std::launch::async, [&] {
+    a.transport_.reset();  // destroys a live transport: server still up, peer connected
+    a.server_->Shutdown(std::chrono::system_clock::now() + 2s);
+    a.server_.reset();
+  });
+  EXPECT_EQ(fut.wait_for(10s), std::future_status::ready);
+}
+
+TEST(SnapshotFileWriterTest, NamesAndStaleTempFiles) {
+  EXPECT_EQ(SnapshotFileWriter::FinalName(3, 42), "0000000000000003-000000000000002a.snap");
+  fs::path dir = fs::temp_directory_path() / ("quorum_sfw_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  {
+    auto w = SnapshotFileWriter::Create(dir.string(), 1, 2, 3);
+    ASSERT_TRUE(w.ok());
+    ASSERT_TRUE((*w)->Append(0, "abc").ok());
+    EXPECT_FALSE((*w)->Append(3, "d").ok());  // past the size
+    auto crc_bad = (*w)->Commit(0);
+    EXPECT_FALSE(crc_bad.ok());
+  }
+  EXPECT_TRUE(fs::is_empty(dir));  // uncommitted temp file removed
+  { std::ofstream(dir / "0000000000000001-0000000000000002.snap.tmp.7") << "x"; }
+  { std::ofstream(dir / "keep.snap") << "x"; }
+  SnapshotFileWriter::RemoveStaleTempFiles(dir.string());
+  EXPECT_FALSE(fs::exists(dir / "0000000000000001-0000000000000002.snap.tmp.7"));
+  EXPECT_TRUE(fs::exists(dir / "keep.snap"));
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace quorum::server::transport
