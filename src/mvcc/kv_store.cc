@@ -95,7 +95,7 @@ absl::StatusOr<std::vector<mvccpb::KeyValue>> KvStore::Fetch(const std::vector<R
     if (include_pending) {
       auto it = pending_kvs_.find(revs[i]);
       if (it != pending_kvs_.end()) {
-        out[i] = it->second;
+        if (!out[i].ParseFromString(it->second)) return absl::InternalError("bad pending kv");
         continue;
       }
     }

@@ -104,7 +104,8 @@ class KvStore {
   // compact_rev_ <= compact_rev_for_apply_.
   int64_t compact_rev_for_apply_ = -1;
   Batch pending_;
-  absl::flat_hash_map<Revision, mvccpb::KeyValue, RevisionHash> pending_kvs_;
+  // Serialized KeyValues (tombstones too) of the pending group by revision.
+  absl::flat_hash_map<Revision, std::string, RevisionHash> pending_kvs_;
 
   std::atomic<int64_t> published_rev_{0};
   std::atomic<int64_t> compact_rev_{-1};  // -1: never compacted

@@ -18,11 +18,16 @@ void TreeIndex::ForRangeLocked(std::string_view key, std::string_view end, Fn fn
   }
 }
 
-void TreeIndex::Put(std::string_view key, Revision rev) {
+KeyVersion TreeIndex::Put(std::string_view key, Revision rev) {
   absl::MutexLock lock(&mu_);
-  auto it = tree_.find(key);
-  if (it == tree_.end()) it = tree_.emplace(std::string(key), KeyIndex()).first;
+  // One descent serves both the lookup and the insert of a new key.
+  auto it = tree_.lower_bound(key);
+  if (it == tree_.end() || it->first != key) {
+    it = tree_.emplace_hint(it, std::string(key), KeyIndex());
+  }
   it->second.Put(rev);
+  const Generation& g = it->second.generations().back();
+  return KeyVersion{rev, g.created, g.ver};
 }
 
 void TreeIndex::Restore(std::string_view key, Revision created, Revision modified,

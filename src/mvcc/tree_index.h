@@ -30,7 +30,9 @@ struct IndexRangeResult {
 
 class TreeIndex {
  public:
-  void Put(std::string_view key, Revision rev);
+  // Records a put at `rev`; returns the key's state after it (`rev`, its
+  // generation's create revision and version).
+  KeyVersion Put(std::string_view key, Revision rev);
   void Restore(std::string_view key, Revision created, Revision modified, int64_t ver);
   absl::Status Tombstone(std::string_view key, Revision rev);
 

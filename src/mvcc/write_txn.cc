@@ -13,23 +13,20 @@ absl::StatusOr<RangeResult> WriteTxn::Range(std::string_view key, std::string_vi
 int64_t WriteTxn::Put(std::string_view key, std::string_view value, int64_t lease) {
   const int64_t main = begin_rev_ + 1;
   const Revision rev{main, static_cast<int64_t>(changes_.size())};
-  int64_t created = main;
-  int64_t version = 1;
-  if (auto prev = store_->index_.Get(key, main); prev.ok()) {
-    created = prev->created.main;
-    version = prev->version + 1;
-  }
+  // One index lookup: the put reports the generation's create revision and
+  // version, which the new KeyValue carries.
+  const KeyVersion ver = store_->index_.Put(key, rev);
   Change c;
   mvccpb::KeyValue& kv = c.kv;
   kv.set_key(key.data(), key.size());
   kv.set_value(value.data(), value.size());
-  kv.set_create_revision(created);
+  kv.set_create_revision(ver.created.main);
   kv.set_mod_revision(main);
-  kv.set_version(version);
+  kv.set_version(ver.version);
   kv.set_lease(lease);
-  store_->pending_.Put(Cf::kKv, EncodeRevKey(rev), kv.SerializeAsString());
-  store_->pending_kvs_[rev] = kv;
-  store_->index_.Put(key, rev);
+  std::string bytes = kv.SerializeAsString();
+  store_->pending_.Put(Cf::kKv, EncodeRevKey(rev), bytes);
+  store_->pending_kvs_[rev] = std::move(bytes);
   changes_.push_back(std::move(c));
   return main;
 }
@@ -43,8 +40,10 @@ int64_t WriteTxn::DeleteRange(std::string_view key, std::string_view end) {
     c.deleted = true;
     c.kv.set_key(k);
     c.kv.set_mod_revision(main);
-    store_->pending_.Put(Cf::kKv, EncodeRevKey(rev, /*tombstone=*/true),
-                         c.kv.SerializeAsString());
+    std::string bytes = c.kv.SerializeAsString();
+    store_->pending_.Put(Cf::kKv, EncodeRevKey(rev, /*tombstone=*/true), bytes);
+    // Recorded so that a compaction in the same group also drops it.
+    store_->pending_kvs_[rev] = std::move(bytes);
     store_->index_.Tombstone(k, rev).IgnoreError();  // live by construction
     changes_.push_back(std::move(c));
   }
