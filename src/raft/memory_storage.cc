@@ -1,5 +1,6 @@
 #include "raft/memory_storage.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -22,6 +23,7 @@ absl::StatusOr<EntryVec> MemoryStorage::Entries(Index lo, Index hi, uint64_t max
   }
   if (ents_.size() == 1) return ErrUnavailable();
   EntryVec out;
+  out.reserve(std::min<Index>(hi - lo, 4096));
   uint64_t size = 0;
   for (Index i = lo; i < hi; ++i) {
     const Entry& e = ents_[i - offset];

@@ -57,7 +57,7 @@ class BenchCluster {
   void MaybeCompact() {
     for (int i = 0; i < kNodes; ++i) {
       const Index applied = nodes_[i]->raft().raft_log().applied();
-      if (applied > storage_[i]->FirstIndex() + 100000) (void)storage_[i]->Compact(applied - 1000);
+      if (applied > storage_[i]->FirstIndex() + 8192) (void)storage_[i]->Compact(applied - 1024);
     }
   }
 
@@ -95,7 +95,7 @@ void BM_CommittedProposals(benchmark::State& state) {
       if (!c.leader().ProposeBatch(std::move(batch)).ok()) state.SkipWithError("dropped");
     }
     c.Pump();
-    if (++rounds % 4096 == 0) c.MaybeCompact();
+    if (++rounds % 64 == 0) c.MaybeCompact();
   }
   state.SetItemsProcessed(static_cast<int64_t>(c.committed()));
   state.SetBytesProcessed(static_cast<int64_t>(c.committed() * payload.size()));
@@ -117,7 +117,7 @@ void BM_CommittedUnbatchedProposals(benchmark::State& state) {
       ++proposed;
     }
     c.Pump();
-    if (++rounds % 4096 == 0) c.MaybeCompact();
+    if (++rounds % 64 == 0) c.MaybeCompact();
   }
   state.SetItemsProcessed(static_cast<int64_t>(c.committed()));
 }

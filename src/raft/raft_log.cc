@@ -128,7 +128,10 @@ absl::StatusOr<EntryVec> RaftLog::Slice(Index lo, Index hi, uint64_t max_size) c
     // Storage hit the size limit: do not add unstable entries after a gap.
     if (out.size() < std::min(hi, uoff) - lo) return out;
   }
-  if (hi > uoff) unstable_.Slice(std::max(lo, uoff), hi, out);
+  if (hi > uoff) {
+    if (out.empty()) out.reserve(hi - std::max(lo, uoff));
+    unstable_.Slice(std::max(lo, uoff), hi, out);
+  }
   LimitSize(out, max_size);
   return out;
 }
