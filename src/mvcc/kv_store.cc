@@ -211,3 +211,14 @@ absl::StatusOr<uint32_t> KvStore::HashKv(int64_t rev, int64_t* hashed_rev) const
 }
 
 }  // namespace quorum::mvcc
+
+namespace quorum::mvcc {
+
+absl::Status KvStore::Reload() {
+  pending_ = backend_->NewBatch();
+  pending_kvs_.clear();
+  index_.Clear();
+  return Restore();
+}
+
+}  // namespace quorum::mvcc

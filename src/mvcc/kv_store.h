@@ -74,6 +74,12 @@ class KvStore {
   // crc32c over every record with main revision <= rev (0 = current), for
   // HashKV: members with the same applied history give the same hash.
   absl::StatusOr<uint32_t> HashKv(int64_t rev, int64_t* hashed_rev) const;
+  // The WriteBatch of the pending group, for other state kept in the same
+  // database (membership, leases) that must commit atomically with it.
+  Batch* PendingBatch() { return &pending_; }
+  // Rebuilds everything from the backend after its state column families
+  // were replaced (a state snapshot was installed). Apply thread only.
+  absl::Status Reload();
   // Revision including uncommitted txns of the pending group.
   int64_t CurrentRevForApply() const { return current_rev_; }
   // Compaction revision including a Compact() of the pending group; apply

@@ -121,6 +121,11 @@ RevisionSet TreeIndex::Keep(int64_t at_rev) const {
   return available;
 }
 
+void TreeIndex::Clear() {
+  absl::MutexLock lock(&mu_);
+  tree_.clear();
+}
+
 size_t TreeIndex::KeyCount() const {
   absl::ReaderMutexLock lock(&mu_);
   return tree_.size();

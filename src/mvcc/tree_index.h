@@ -57,6 +57,7 @@ class TreeIndex {
   RevisionSet Keep(int64_t at_rev) const;
 
   size_t KeyCount() const;
+  void Clear();
 
  private:
   using Map = absl::btree_map<std::string, KeyIndex, std::less<>>;

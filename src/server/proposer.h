@@ -1,8 +1,7 @@
 // Proposer: how the services hand a mutation to the replicated log. The
 // services never touch mvcc for writes; they propose an InternalRequest and
 // get its InternalResponse back after it has been applied, in log order, on
-// this member. Implementations: LocalProposer (single member, no raft) and,
-// with issue #4, the raft member.
+// this member. Implementation: RaftMember (server/member/raft_member.h).
 // Thread-safety: Propose may be called from any thread; `done` runs on the
 // apply thread, must not block, and is called exactly once.
 #ifndef QUORUM_SERVER_PROPOSER_H_
@@ -17,12 +16,16 @@
 namespace quorum::server {
 
 using ProposeDone = absl::AnyInvocable<void(absl::StatusOr<internalpb::InternalResponse>) &&>;
+using ReadReady = absl::AnyInvocable<void(absl::Status) &&>;
 
 class Proposer {
  public:
   virtual ~Proposer() = default;
   // The request header's id is assigned by the proposer.
   virtual void Propose(internalpb::InternalRequest req, ProposeDone done) = 0;
+  // Linearizable read barrier: `ready` runs once this member has applied
+  // everything committed before the call (ReadIndex), or with an error.
+  virtual void ReadBarrier(ReadReady ready) = 0;
   // Raft term and applied index, for response headers and Status.
   virtual uint64_t Term() const = 0;
   virtual uint64_t AppliedIndex() const = 0;

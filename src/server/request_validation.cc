@@ -132,4 +132,15 @@ bool IsTxnReadOnly(const etcdserverpb::TxnRequest& r) {
   return ops_read_only(r.success()) && ops_read_only(r.failure());
 }
 
+bool IsTxnSerializable(const etcdserverpb::TxnRequest& r) {
+  auto ops_serializable = [](const auto& ops) {
+    for (const auto& op : ops) {
+      if (op.has_request_range() && !op.request_range().serializable()) return false;
+      if (op.has_request_txn() && !IsTxnSerializable(op.request_txn())) return false;
+    }
+    return true;
+  };
+  return ops_serializable(r.success()) && ops_serializable(r.failure());
+}
+
 }  // namespace quorum::server

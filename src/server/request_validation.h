@@ -17,6 +17,8 @@ absl::Status CheckTxnRequest(const etcdserverpb::TxnRequest& r, int max_txn_ops)
 
 // True when no branch of the txn (at any depth) writes.
 bool IsTxnReadOnly(const etcdserverpb::TxnRequest& r);
+// True when every range of a read-only txn asks for serializable reads.
+bool IsTxnSerializable(const etcdserverpb::TxnRequest& r);
 
 }  // namespace quorum::server
 

@@ -9,11 +9,15 @@
 #include "absl/synchronization/mutex.h"
 #include "mvcc/backend/backend.h"
 #include "mvcc/kv_store.h"
+#include "server/api/cluster_service.h"
 #include "server/api/kv_service.h"
 #include "server/api/maintenance_service.h"
 #include "server/api/service_deps.h"
 #include "server/apply/applier.h"
-#include "server/local_proposer.h"
+#include "server/member/membership.h"
+#include "server/member/raft_member.h"
+#include "server/member/raft_storage.h"
+#include "server/transport/transport.h"
 #include "server/url.h"
 #include "util/member_id.h"
 
@@ -26,20 +30,53 @@ constexpr int kTransportMaxMessageBytes = 64 << 20;
 
 struct Server::Impl {
   ServerConfig config;
+  uint64_t self_id = 0;
   std::unique_ptr<mvcc::Backend> backend;
   std::unique_ptr<mvcc::KvStore> store;
+  std::unique_ptr<Membership> membership;
   std::unique_ptr<Applier> applier;
-  std::unique_ptr<LocalProposer> proposer;
+  std::unique_ptr<RaftMember> member;
+  std::unique_ptr<transport::Transport> transport;
   ServiceDeps deps;
   std::unique_ptr<KvService> kv;
   std::unique_ptr<MaintenanceService> maintenance;
   std::unique_ptr<ClusterService> cluster;
-  std::unique_ptr<grpc::Server> grpc_server;
+  std::unique_ptr<grpc::Server> client_server;
+  std::unique_ptr<grpc::Server> peer_server;
   std::vector<std::string> bound;
 
   absl::Mutex mu;
   bool shut_down ABSL_GUARDED_BY(mu) = false;
 };
+
+namespace {
+
+// Writes the founding membership of a brand-new member (or the cluster it
+// joins) and bootstraps its raft log when it founds the cluster.
+absl::Status InitializeNewMember(const ServerConfig& cfg,
+                                 const std::map<std::string, std::vector<std::string>>& cluster,
+                                 mvcc::Backend* backend, Membership* membership,
+                                 RaftStorage* storage) {
+  mvcc::Batch batch = backend->NewBatch();
+  std::vector<uint64_t> ids;
+  for (const auto& [name, urls] : cluster) {
+    MemberInfo m;
+    m.name = name;
+    m.peer_urls = urls;
+    m.id = util::ComputeMemberId(urls, cfg.initial_cluster_token);
+    if (name == cfg.name) m.client_urls = cfg.advertise_client_urls;
+    ids.push_back(m.id);
+    membership->Add(m, &batch);
+  }
+  if (cfg.initial_cluster_state == "new") {
+    membership->SetClusterId(util::ComputeClusterId(ids), &batch);
+  }
+  if (auto st = backend->Commit(std::move(batch), /*sync=*/true); !st.ok()) return st;
+  if (cfg.initial_cluster_state == "new") return storage->Bootstrap(ids);
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Server::~Server() { Shutdown(); }
@@ -53,71 +90,118 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerConfig config) {
       config.initial_cluster += config.name + "=" + u;
     }
   }
-  for (const auto& u : config.listen_client_urls) {
-    if (auto p = ParseUrl(u); !p.ok()) return p.status();
+  for (const auto& list : {config.listen_client_urls, config.listen_peer_urls}) {
+    for (const auto& u : list) {
+      if (auto p = ParseUrl(u); !p.ok()) return p.status();
+    }
   }
   auto cluster = ParseInitialCluster(config.initial_cluster);
   if (!cluster.ok()) return cluster.status();
-  if (!cluster->contains(config.name)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "couldn't find local name \"", config.name, "\" in the initial cluster configuration"));
-  }
   impl->config = std::move(config);
   const ServerConfig& cfg = impl->config;
 
-  std::vector<uint64_t> ids;
-  for (const auto& [name, urls] : *cluster) {
-    MemberInfo m;
-    m.name = name;
-    m.peer_urls = urls;
-    m.id = util::ComputeMemberId(urls, cfg.initial_cluster_token);
-    if (name == cfg.name) {
-      m.client_urls = cfg.advertise_client_urls;
-      impl->deps.self = m;
-    }
-    ids.push_back(m.id);
-    impl->deps.members.push_back(std::move(m));
-  }
-  impl->deps.cluster_id = util::ComputeClusterId(ids);
-
   mvcc::BackendOptions bo;
   bo.unsafe_no_fsync = cfg.unsafe_no_fsync;
-  auto backend = mvcc::Backend::Open(
-      (std::filesystem::path(cfg.data_dir) / "member" / "db").string(), bo);
+  const std::filesystem::path member_dir = std::filesystem::path(cfg.data_dir) / "member";
+  auto backend = mvcc::Backend::Open((member_dir / "db").string(), bo);
   if (!backend.ok()) return backend.status();
   impl->backend = std::move(*backend);
   auto store = mvcc::KvStore::Open(impl->backend.get());
   if (!store.ok()) return store.status();
   impl->store = std::move(*store);
+  impl->membership = std::make_unique<Membership>(impl->backend.get());
+  if (auto st = impl->membership->Load(); !st.ok()) return st;
+  auto storage = RaftStorage::Open(impl->backend.get());
+  if (!storage.ok()) return storage.status();
+
+  if ((*storage)->IsEmpty()) {
+    if (!cluster->contains(cfg.name)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "couldn't find local name \"", cfg.name, "\" in the initial cluster configuration"));
+    }
+    impl->self_id = util::ComputeMemberId(cluster->at(cfg.name), cfg.initial_cluster_token);
+    if (auto st = InitializeNewMember(cfg, *cluster, impl->backend.get(),
+                                      impl->membership.get(), storage->get());
+        !st.ok()) {
+      return st;
+    }
+  } else {
+    // A restarted member trusts its data dir, not the --initial-* flags.
+    const auto self_urls = cfg.initial_advertise_peer_urls;
+    for (const auto& m : impl->membership->List()) {
+      if (m.peer_urls == self_urls || m.name == cfg.name) impl->self_id = m.id;
+    }
+    if (impl->self_id == 0) {
+      return absl::FailedPreconditionError(
+          "data dir belongs to a member that is not in the cluster (removed?)");
+    }
+    if (cluster->contains(cfg.name)) {
+      spdlog::info("restarting member {} from {}; ignoring --initial-cluster",
+                   util::IdToHex(impl->self_id), cfg.data_dir);
+    }
+  }
+
   impl->applier = std::make_unique<Applier>(impl->store.get(), LeaseLookup());
-  LocalProposer::Options po;
-  po.member_id = impl->deps.self.id;
-  impl->proposer = std::make_unique<LocalProposer>(impl->store.get(), impl->applier.get(), po);
+  RaftMemberOptions mo;
+  mo.id = impl->self_id;
+  mo.name = cfg.name;
+  mo.client_urls = cfg.advertise_client_urls;
+  mo.heartbeat_ms = cfg.heartbeat_interval_ms;
+  mo.election_ms = cfg.election_timeout_ms;
+  mo.snapshot_count = cfg.snapshot_count;
+  mo.snapshot_dir = (member_dir / "snap").string();
+  mo.request_timeout_ms = 5000 + 2 * cfg.election_timeout_ms;
+  auto member = RaftMember::Create(mo, impl->backend.get(), impl->store.get(),
+                                   impl->applier.get(), impl->membership.get(),
+                                   std::move(*storage));
+  if (!member.ok()) return member.status();
+  impl->member = std::move(*member);
+
+  transport::TransportOptions to;
+  to.cluster_id = impl->membership->cluster_id();
+  to.member_id = impl->self_id;
+  to.snapshot_dir = (member_dir / "snap" / "recv").string();
+  impl->transport = transport::Transport::Create(to, impl->member.get());
 
   impl->deps.config = &impl->config;
   impl->deps.store = impl->store.get();
   impl->deps.backend = impl->backend.get();
   impl->deps.applier = impl->applier.get();
-  impl->deps.proposer = impl->proposer.get();
+  impl->deps.proposer = impl->member.get();
+  impl->deps.member = impl->member.get();
+  impl->deps.membership = impl->membership.get();
+  impl->deps.self_id = impl->self_id;
   impl->kv = std::make_unique<KvService>(&impl->deps);
   impl->maintenance = std::make_unique<MaintenanceService>(&impl->deps);
   impl->cluster = std::make_unique<ClusterService>(&impl->deps);
-  spdlog::info("opened member {} (cluster {}) at revision {}, data dir {}",
-               util::IdToHex(impl->deps.self.id), util::IdToHex(impl->deps.cluster_id),
-               impl->store->Rev(), cfg.data_dir);
+  spdlog::info("member {} (cluster {}) at revision {}, applied index {}, data dir {}",
+               util::IdToHex(impl->self_id), util::IdToHex(impl->membership->cluster_id()),
+               impl->store->Rev(), impl->store->ConsistentIndex(), cfg.data_dir);
   return std::unique_ptr<Server>(new Server(std::move(impl)));
 }
 
 absl::Status Server::Start() {
   Impl& s = *impl_;
+  // Peers first: the member must be reachable before it campaigns.
+  {
+    grpc::ServerBuilder pb;
+    pb.SetMaxReceiveMessageSize(kTransportMaxMessageBytes);
+    for (const auto& u : s.config.listen_peer_urls) {
+      auto url = ParseUrl(u);
+      if (url->tls()) return absl::UnimplementedError("https peer URLs need TLS support");
+      pb.AddListeningPort(url->HostPort(), grpc::InsecureServerCredentials());
+    }
+    pb.RegisterService(s.transport->service());
+    s.peer_server = pb.BuildAndStart();
+    if (!s.peer_server) return absl::UnavailableError("failed to listen on --listen-peer-urls");
+  }
+  s.member->Start(s.transport.get());
+
   grpc::ServerBuilder builder;
   std::vector<std::unique_ptr<int>> ports;
   for (const auto& u : s.config.listen_client_urls) {
     auto url = ParseUrl(u);
-    if (!url.ok()) return url.status();
-    if (url->tls()) {
-      return absl::UnimplementedError("https client URLs need TLS support (issue #4)");
-    }
+    if (url->tls()) return absl::UnimplementedError("https client URLs need TLS support");
     ports.push_back(std::make_unique<int>(0));
     builder.AddListeningPort(url->HostPort(), grpc::InsecureServerCredentials(), ports.back().get());
   }
@@ -132,8 +216,8 @@ absl::Status Server::Start() {
   builder.RegisterService(s.kv.get());
   builder.RegisterService(s.maintenance.get());
   builder.RegisterService(s.cluster.get());
-  s.grpc_server = builder.BuildAndStart();
-  if (!s.grpc_server) return absl::UnavailableError("failed to listen on --listen-client-urls");
+  s.client_server = builder.BuildAndStart();
+  if (!s.client_server) return absl::UnavailableError("failed to listen on --listen-client-urls");
   for (size_t i = 0; i < ports.size(); ++i) {
     auto url = ParseUrl(s.config.listen_client_urls[i]);
     if (*ports[i] == 0) return absl::UnavailableError("failed to bind " + s.config.listen_client_urls[i]);
@@ -144,7 +228,7 @@ absl::Status Server::Start() {
 }
 
 void Server::Wait() {
-  if (impl_->grpc_server) impl_->grpc_server->Wait();
+  if (impl_->client_server) impl_->client_server->Wait();
 }
 
 void Server::Shutdown() {
@@ -153,15 +237,17 @@ void Server::Shutdown() {
     if (impl_->shut_down) return;
     impl_->shut_down = true;
   }
-  if (impl_->grpc_server) {
-    impl_->grpc_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
-  }
-  if (impl_->proposer) impl_->proposer->Stop();
-  spdlog::info("member {} stopped", util::IdToHex(impl_->deps.self.id));
+  Impl& s = *impl_;
+  // Stop taking client requests, hand leadership over, then stop raft.
+  if (s.client_server) s.client_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  if (s.member) s.member->Stop();
+  if (s.transport) s.transport->Stop();
+  if (s.peer_server) s.peer_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+  spdlog::info("member {} stopped", util::IdToHex(s.self_id));
 }
 
 std::vector<std::string> Server::BoundClientAddresses() const { return impl_->bound; }
-uint64_t Server::MemberId() const { return impl_->deps.self.id; }
-uint64_t Server::ClusterId() const { return impl_->deps.cluster_id; }
+uint64_t Server::MemberId() const { return impl_->self_id; }
+uint64_t Server::ClusterId() const { return impl_->membership->cluster_id(); }
 
 }  // namespace quorum::server

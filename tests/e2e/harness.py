@@ -147,10 +147,12 @@ class Server:
         for k in list(env):
             if k.startswith("ETCD_") or k.startswith("ETCDCTL_"):
                 del env[k]
+        # Both servers get their own peer port: the default localhost:2380
+        # would clash between concurrent runs.
+        peer = "http://127.0.0.1:%d" % self.peer_port
+        args += ["--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+                 "--initial-cluster", "%s=%s" % (self.name, peer)]
         if self.kind == "etcd":
-            peer = "http://127.0.0.1:%d" % self.peer_port
-            args += ["--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-                     "--initial-cluster", "%s=%s" % (self.name, peer)]
             arch = _etcd_unsupported_arch()
             if arch:
                 env["ETCD_UNSUPPORTED_ARCH"] = arch

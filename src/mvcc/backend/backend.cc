@@ -61,6 +61,11 @@ void Batch::Delete(Cf cf, std::string_view key) {
   wb_->Delete(owner_->Handle(cf), rocksdb::Slice(key.data(), key.size()));
 }
 
+void Batch::DeleteRange(Cf cf, std::string_view begin, std::string_view end) {
+  wb_->DeleteRange(owner_->Handle(cf), rocksdb::Slice(begin.data(), begin.size()),
+                   rocksdb::Slice(end.data(), end.size()));
+}
+
 size_t Batch::Count() const { return wb_->Count(); }
 
 absl::StatusOr<std::unique_ptr<Backend>> Backend::Open(const std::string& dir,

@@ -57,6 +57,8 @@ class Batch {
   Batch& operator=(Batch&&) noexcept;
   void Put(Cf cf, std::string_view key, std::string_view value);
   void Delete(Cf cf, std::string_view key);
+  // Deletes every key in [begin, end).
+  void DeleteRange(Cf cf, std::string_view begin, std::string_view end);
   size_t Count() const;
   bool Empty() const { return Count() == 0; }
 

@@ -40,16 +40,25 @@ grpc::ServerUnaryReactor* KvService::Range(grpc::CallbackServerContext* ctx,
     reactor->Finish(ToGrpcStatus(s));
     return reactor;
   }
-  // Single member: the published state is the latest committed state, so a
-  // local read is linearizable. Issue #4 adds ReadIndex here.
-  auto r = deps_->applier->Range(*req);
-  if (!r.ok()) {
-    reactor->Finish(ToGrpcStatus(r.status()));
-    return reactor;
+  auto serve = [deps = deps_, reactor, req, resp]() {
+    auto r = deps->applier->Range(*req);
+    if (!r.ok()) {
+      reactor->Finish(ToGrpcStatus(r.status()));
+      return;
+    }
+    *resp = std::move(*r);
+    deps->Stamp(resp->mutable_header());
+    reactor->Finish(grpc::Status::OK);
+  };
+  if (req->serializable()) {
+    serve();  // local state, possibly stale: what serializable asks for
+  } else {
+    // Linearizable: wait until everything committed before now is applied.
+    deps_->proposer->ReadBarrier([reactor, serve](absl::Status s) mutable {
+      if (!s.ok()) return reactor->Finish(ToGrpcStatus(s));
+      serve();
+    });
   }
-  *resp = std::move(*r);
-  deps_->Stamp(resp->mutable_header());
-  reactor->Finish(grpc::Status::OK);
   return reactor;
 }
 
@@ -108,14 +117,21 @@ grpc::ServerUnaryReactor* KvService::Txn(grpc::CallbackServerContext* ctx,
     return reactor;
   }
   if (IsTxnReadOnly(*req)) {
-    auto r = deps_->applier->ReadOnlyTxn(*req);
-    if (!r.ok()) {
-      reactor->Finish(ToGrpcStatus(r.status()));
-      return reactor;
+    auto serve = [deps = deps_, reactor, req, resp]() {
+      auto r = deps->applier->ReadOnlyTxn(*req);
+      if (!r.ok()) return reactor->Finish(ToGrpcStatus(r.status()));
+      *resp = std::move(*r);
+      deps->Stamp(resp->mutable_header());
+      reactor->Finish(grpc::Status::OK);
+    };
+    if (IsTxnSerializable(*req)) {
+      serve();
+    } else {
+      deps_->proposer->ReadBarrier([reactor, serve](absl::Status s) mutable {
+        if (!s.ok()) return reactor->Finish(ToGrpcStatus(s));
+        serve();
+      });
     }
-    *resp = std::move(*r);
-    deps_->Stamp(resp->mutable_header());
-    reactor->Finish(grpc::Status::OK);
     return reactor;
   }
   InternalRequest ir;

@@ -14,7 +14,7 @@ grpc::ServerUnaryReactor* MaintenanceService::Status(grpc::CallbackServerContext
   resp->set_raftindex(deps_->proposer->CommittedIndex());
   resp->set_raftterm(deps_->proposer->Term());
   resp->set_raftappliedindex(deps_->proposer->AppliedIndex());
-  resp->set_islearner(deps_->self.is_learner);
+  resp->set_islearner(deps_->member->IsLearner());
   deps_->Stamp(resp->mutable_header());
   auto* reactor = ctx->DefaultReactor();
   reactor->Finish(grpc::Status::OK);
@@ -31,16 +31,6 @@ grpc::ServerUnaryReactor* MaintenanceService::Defragment(grpc::CallbackServerCon
   return reactor;
 }
 
-grpc::ServerUnaryReactor* ClusterService::MemberList(grpc::CallbackServerContext* ctx,
-                                                     const etcdserverpb::MemberListRequest*,
-                                                     etcdserverpb::MemberListResponse* resp) {
-  for (const auto& m : deps_->members) m.ToProto(resp->add_members());
-  deps_->Stamp(resp->mutable_header(), /*with_revision=*/false);
-  auto* reactor = ctx->DefaultReactor();
-  reactor->Finish(grpc::Status::OK);
-  return reactor;
-}
-
 }  // namespace quorum::server
 
 namespace quorum::server {
@@ -49,7 +39,7 @@ grpc::ServerUnaryReactor* MaintenanceService::HashKV(grpc::CallbackServerContext
                                                      const etcdserverpb::HashKVRequest* req,
                                                      etcdserverpb::HashKVResponse* resp) {
   auto* reactor = ctx->DefaultReactor();
-  int64_t hashed = 0;
+  int64_t hashed = 0;  // hash_revision is a 3.6 field: not sent, as etcd 3.5 does not
   auto h = deps_->store->HashKv(req->revision(), &hashed);
   if (!h.ok()) {
     reactor->Finish(ToGrpcStatus(h.status()));
@@ -57,9 +47,35 @@ grpc::ServerUnaryReactor* MaintenanceService::HashKV(grpc::CallbackServerContext
   }
   resp->set_hash(*h);
   resp->set_compact_revision(deps_->store->CompactRev());
-  resp->set_hash_revision(hashed);
   deps_->Stamp(resp->mutable_header());
   reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+}  // namespace quorum::server
+
+namespace quorum::server {
+
+grpc::ServerUnaryReactor* MaintenanceService::MoveLeader(grpc::CallbackServerContext* ctx,
+                                                         const etcdserverpb::MoveLeaderRequest* req,
+                                                         etcdserverpb::MoveLeaderResponse* resp) {
+  auto* reactor = ctx->DefaultReactor();
+  if (deps_->proposer->LeaderId() != deps_->self_id) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "etcdserver: not leader"));
+    return reactor;
+  }
+  auto target = deps_->membership->Get(req->targetid());
+  if (!target || target->is_learner) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                                 "etcdserver: bad leader transferee"));
+    return reactor;
+  }
+  const ServiceDeps* deps = deps_;
+  deps_->member->MoveLeader(req->targetid(), [deps, reactor, resp](absl::Status s) {
+    if (!s.ok()) return reactor->Finish(ToGrpcStatus(s));
+    deps->Stamp(resp->mutable_header());
+    reactor->Finish(grpc::Status::OK);
+  });
   return reactor;
 }
 

@@ -1,5 +1,5 @@
-// etcdserverpb.Maintenance: Status, Defragment and HashKV now; Alarm, Hash,
-// Snapshot, MoveLeader and Downgrade answer Unimplemented until their issues.
+// etcdserverpb.Maintenance: Status, Defragment, HashKV, MoveLeader; Alarm, Hash,
+// Snapshot and Downgrade answer Unimplemented until their issues.
 #ifndef QUORUM_SERVER_API_MAINTENANCE_SERVICE_H_
 #define QUORUM_SERVER_API_MAINTENANCE_SERVICE_H_
 
@@ -21,21 +21,12 @@ class MaintenanceService final : public etcdserverpb::Maintenance::CallbackServi
   grpc::ServerUnaryReactor* Defragment(grpc::CallbackServerContext* ctx,
                                        const etcdserverpb::DefragmentRequest* req,
                                        etcdserverpb::DefragmentResponse* resp) override;
+  grpc::ServerUnaryReactor* MoveLeader(grpc::CallbackServerContext* ctx,
+                                       const etcdserverpb::MoveLeaderRequest* req,
+                                       etcdserverpb::MoveLeaderResponse* resp) override;
   grpc::ServerUnaryReactor* HashKV(grpc::CallbackServerContext* ctx,
                                    const etcdserverpb::HashKVRequest* req,
                                    etcdserverpb::HashKVResponse* resp) override;
-
- private:
-  const ServiceDeps* deps_;
-};
-
-// etcdserverpb.Cluster: MemberList now; membership changes come with #4.
-class ClusterService final : public etcdserverpb::Cluster::CallbackService {
- public:
-  explicit ClusterService(const ServiceDeps* deps) : deps_(deps) {}
-  grpc::ServerUnaryReactor* MemberList(grpc::CallbackServerContext* ctx,
-                                       const etcdserverpb::MemberListRequest* req,
-                                       etcdserverpb::MemberListResponse* resp) override;
 
  private:
   const ServiceDeps* deps_;

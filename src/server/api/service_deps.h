@@ -12,7 +12,8 @@
 #include "mvcc/kv_store.h"
 #include "server/apply/applier.h"
 #include "server/config.h"
-#include "server/member_info.h"
+#include "server/member/membership.h"
+#include "server/member/raft_member.h"
 #include "server/proposer.h"
 
 namespace quorum::server {
@@ -23,16 +24,16 @@ struct ServiceDeps {
   mvcc::Backend* backend = nullptr;
   Applier* applier = nullptr;
   Proposer* proposer = nullptr;
-  uint64_t cluster_id = 0;
-  MemberInfo self;
-  std::vector<MemberInfo> members;
+  RaftMember* member = nullptr;
+  Membership* membership = nullptr;
+  uint64_t self_id = 0;
 
   // Fills cluster/member id and raft term; keeps the revision set by apply,
   // or uses the current one when none was set. The Cluster service sends no
   // revision, as etcd's does (with_revision = false).
   void Stamp(etcdserverpb::ResponseHeader* h, bool with_revision = true) const {
-    h->set_cluster_id(cluster_id);
-    h->set_member_id(self.id);
+    h->set_cluster_id(membership->cluster_id());
+    h->set_member_id(self_id);
     h->set_raft_term(proposer->Term());
     if (with_revision && h->revision() == 0) h->set_revision(store->Rev());
   }

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -97,12 +98,13 @@ class Node {
     opts.member_id = id_;
     opts.snapshot_dir = (dir_ / "snap").string();
     opts.max_queued_messages_per_peer = max_queued_;
+    opts.peer_credentials = client_creds_;
     transport_ = Transport::Create(opts, &handler_);
     grpc::ServerBuilder b;
     ConfigurePeerServerBuilder(b);
     int bound = 0;
-    b.AddListeningPort("127.0.0.1:" + std::to_string(port_), grpc::InsecureServerCredentials(),
-                       &bound);
+    b.AddListeningPort("127.0.0.1:" + std::to_string(port_),
+                       server_creds_ ? server_creds_ : grpc::InsecureServerCredentials(), &bound);
     b.RegisterService(transport_->service());
     server_ = b.BuildAndStart();
     ASSERT_NE(server_, nullptr);
@@ -117,7 +119,10 @@ class Node {
     transport_.reset();
   }
 
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  std::string url() const {
+    return (server_creds_ ? "https" : "http") + std::string("://127.0.0.1:") +
+           std::to_string(port_);
+  }
   void Connect(Node& other) { transport_->AddPeer(other.id_, {other.url()}); }
 
   uint64_t id_;
@@ -125,6 +130,9 @@ class Node {
   fs::path dir_;
   size_t max_queued_;
   int port_ = 0;
+  // TLS (https:// URLs) when set.
+  std::shared_ptr<grpc::ServerCredentials> server_creds_;
+  std::shared_ptr<grpc::ChannelCredentials> client_creds_;
   RecordingHandler handler_;
   std::unique_ptr<Transport> transport_;
   std::unique_ptr<grpc::Server> server_;
@@ -559,6 +567,86 @@ TEST_F(TransportTest, DestructorStopsWithoutExplicitStop) {
     a.server_.reset();
   });
   EXPECT_EQ(fut.wait_for(10s), std::future_status::ready);
+}
+
+// Makes a CA and one peer certificate (serverAuth + clientAuth, SAN
+// 127.0.0.1) with the openssl CLI. False when openssl is unavailable.
+bool MakePeerCerts(const fs::path& dir) {
+  if (std::system("command -v openssl >/dev/null 2>&1") != 0) return false;
+  std::ofstream(dir / "ext.cnf") << "subjectAltName=IP:127.0.0.1,DNS:localhost\n"
+                                    "extendedKeyUsage=serverAuth,clientAuth\n";
+  std::string d = dir.string();
+  std::string cmd =
+      "cd '" + d + "' && "
+      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key "
+      "-out ca.crt -subj /CN=quorum-test-ca -days 2 "
+      "-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign && "
+      "openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout peer.key "
+      "-out peer.csr -subj /CN=peer && "
+      "openssl x509 -req -in peer.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 "
+      "-extfile ext.cnf -out peer.crt";
+  return std::system((cmd + " >/dev/null 2>&1").c_str()) == 0;
+}
+
+TEST_F(TransportTest, HttpsPeersUseTls) {
+  if (!MakePeerCerts(root_)) GTEST_SKIP() << "openssl CLI not available";
+  std::string ca = ReadFile((root_ / "ca.crt").string());
+  std::string key = ReadFile((root_ / "peer.key").string());
+  std::string cert = ReadFile((root_ / "peer.crt").string());
+  grpc::SslServerCredentialsOptions sopts(
+      GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  sopts.pem_root_certs = ca;
+  sopts.pem_key_cert_pairs.push_back({key, cert});
+  grpc::SslCredentialsOptions copts;
+  copts.pem_root_certs = ca;
+  copts.pem_private_key = key;
+  copts.pem_cert_chain = cert;
+
+  Node a(1, kCluster, root_), b(2, kCluster, root_);
+  for (Node* n : {&a, &b}) {
+    n->server_creds_ = grpc::SslServerCredentials(sopts);
+    n->client_creds_ = grpc::SslCredentials(copts);
+    n->Up();
+  }
+  a.Connect(b);
+  b.Connect(a);
+  const std::string src = (a.dir_ / "tls.snap").string();
+  const std::string content = RandomBytes((1 << 20) + 7, 9);
+  {
+    std::ofstream out(src, std::ios::binary);
+    out.write(content.data(), static_cast<std::streamsize>(content.size()));
+  }
+  a.transport_->Send({Msg(1, 2, 1), Msg(1, 2, 2), SnapMsg(1, 2, src, 4, 9)});
+  b.transport_->Send({Msg(2, 1, 1, raftpb::MsgAppResp)});
+  ASSERT_TRUE(b.handler_.WaitFor([&] { return b.handler_.CountLocked() >= 3; }));
+  ASSERT_TRUE(a.handler_.WaitFor([&] { return a.handler_.CountLocked() >= 1; }));
+  ASSERT_TRUE(a.handler_.WaitFor([&] { return !a.handler_.snapshots_.empty(); }));
+  {
+    absl::MutexLock l(&a.handler_.mu_);
+    EXPECT_EQ(a.handler_.snapshots_.front(), std::make_pair(uint64_t{2}, true));
+  }
+  for (const auto& m : b.handler_.Messages()) {
+    if (m.type() == raftpb::MsgSnap) {
+      EXPECT_TRUE(ReadFile(m.snapshot().data()) == content);
+    }
+  }
+
+  // A peer without a client certificate is refused by the TLS handshake.
+  Node plain(3, kCluster, root_);
+  plain.client_creds_ = grpc::SslCredentials(grpc::SslCredentialsOptions{ca, "", ""});
+  plain.Up();
+  plain.transport_->AddPeer(2, {b.url()});
+  bool reported = false;
+  auto deadline = absl::Now() + kWait;
+  while (!reported && absl::Now() < deadline) {
+    plain.transport_->Send({Msg(3, 2, 1)});
+    reported = plain.handler_.WaitFor([&] { return !plain.handler_.unreachable_.empty(); },
+                                      absl::Milliseconds(50));
+  }
+  EXPECT_TRUE(reported);
+  for (const auto& m : b.handler_.Messages()) {
+    EXPECT_NE(m.from(), 3u);
+  }
 }
 
 TEST(SnapshotFileWriterTest, NamesAndStaleTempFiles) {

@@ -1,0 +1,600 @@
+#include "server/member/raft_member.h"
+
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "raft/errors.h"
+#include "server/errors.h"
+#include "server/member/state_snapshot.h"
+#include "util/coding.h"
+#include "util/member_id.h"
+
+namespace quorum::server {
+
+using internalpb::InternalRequest;
+using internalpb::InternalResponse;
+
+absl::StatusOr<std::unique_ptr<RaftMember>> RaftMember::Create(
+    RaftMemberOptions opts, mvcc::Backend* backend, mvcc::KvStore* store, Applier* applier,
+    Membership* membership, std::unique_ptr<RaftStorage> storage) {
+  std::unique_ptr<RaftMember> m(
+      new RaftMember(std::move(opts), backend, store, applier, membership, std::move(storage)));
+  // A crash after persisting a received snapshot but before installing it
+  // leaves the state machine behind the log's start: install it now.
+  auto snap = m->storage_->GetSnapshot();
+  if (!snap.ok()) return snap.status();
+  m->snapshot_index_ = snap->metadata().index();
+  m->conf_state_ = snap->metadata().conf_state();
+  if (!raft::IsEmptySnap(*snap) && store->ConsistentIndex() < snap->metadata().index()) {
+    if (auto st = m->InstallSnapshot(*snap); !st.ok()) return st;
+  }
+  raft::Config c;
+  c.id = m->opts_.id;
+  c.heartbeat_tick = 1;
+  c.election_tick = std::max(2, m->opts_.election_ms / std::max(1, m->opts_.heartbeat_ms));
+  c.storage = m->storage_.get();
+  // Entries after the snapshot are handed out again so that conf changes
+  // reach raft; KV entries at or below consistent_index are skipped.
+  c.applied = m->snapshot_index_;
+  c.check_quorum = true;
+  c.pre_vote = true;
+  c.max_size_per_msg = 1 << 20;
+  c.max_inflight_msgs = 512;
+  c.max_uncommitted_entries_size = 1 << 30;
+  c.rng_seed = m->opts_.id ^ static_cast<uint64_t>(Clock::now().time_since_epoch().count());
+  auto node = raft::RawNode::Create(c);
+  if (!node.ok()) return node.status();
+  m->node_ = std::move(*node);
+  m->applied_ = std::max<uint64_t>(store->ConsistentIndex(), m->snapshot_index_);
+  m->term_ = m->storage_->GetInitialState()->hard_state.term();
+  return m;
+}
+
+RaftMember::RaftMember(RaftMemberOptions opts, mvcc::Backend* backend, mvcc::KvStore* store,
+                       Applier* applier, Membership* membership,
+                       std::unique_ptr<RaftStorage> storage)
+    : opts_(std::move(opts)),
+      backend_(backend),
+      store_(store),
+      applier_(applier),
+      membership_(membership),
+      storage_(std::move(storage)),
+      // Ids must never repeat across restarts: start from the clock.
+      next_id_(static_cast<uint64_t>(
+                   std::chrono::system_clock::now().time_since_epoch().count()) << 4) {}
+
+RaftMember::~RaftMember() { Stop(); }
+
+void RaftMember::Start(transport::Transport* transport) {
+  transport_ = transport;
+  SyncTransportPeers();
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void RaftMember::Stop() {
+  if (!thread_.joinable()) return;
+  // Graceful: a leader hands over so the cluster does not wait out an
+  // election timeout.
+  if (leader_.load() == opts_.id && membership_->VoterCount() > 1) {
+    absl::Notification moved;
+    Enqueue([this, &moved](bool stopped) {
+      if (stopped) return moved.Notify();
+      raft::Status st = node_->GetStatus();
+      uint64_t best = 0, best_match = 0;
+      for (const auto& [id, pr] : st.progress) {
+        if (id == opts_.id) continue;
+        if (pr.match >= best_match) {
+          best = id;
+          best_match = pr.match;
+        }
+      }
+      if (best != 0) node_->TransferLeader(best);
+      moved.Notify();
+    });
+    moved.WaitForNotificationWithTimeout(absl::Seconds(1));
+    for (int i = 0; i < 20 && leader_.load() == opts_.id; ++i) {
+      absl::SleepFor(absl::Milliseconds(opts_.heartbeat_ms));
+    }
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  thread_.join();
+}
+
+void RaftMember::Enqueue(Task fn) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!stopping_) {
+      inbox_.push_back(std::move(fn));
+      return;
+    }
+  }
+  std::move(fn)(/*stopped=*/true);
+}
+
+void RaftMember::Propose(InternalRequest req, ProposeDone done) {
+  const uint64_t id = next_id_.fetch_add(1);
+  req.mutable_header()->set_id(id);
+  req.mutable_header()->set_member_id(opts_.id);
+  std::string data = req.SerializeAsString();
+  Enqueue([this, id, data = std::move(data), done = std::move(done)](bool stopped) mutable {
+    if (stopped || removed_) {
+      std::move(done)(ErrStopped());
+      return;
+    }
+    waiters_[id] = Waiter{std::move(done),
+                          Clock::now() + std::chrono::milliseconds(opts_.request_timeout_ms)};
+    ProposeData(id, std::move(data));
+  });
+}
+
+void RaftMember::ProposeData(uint64_t id, std::string data) {
+  if (leader_.load() == 0) {
+    parked_.push_back(ParkedProposal{std::move(data), id});
+    return;
+  }
+  std::string copy = data;
+  if (!node_->Propose(std::move(copy)).ok()) parked_.push_back(ParkedProposal{std::move(data), id});
+}
+
+void RaftMember::ReadBarrier(ReadReady fn) {
+  auto deadline = Clock::now() + std::chrono::milliseconds(opts_.request_timeout_ms);
+  Enqueue([this, fn = std::move(fn), deadline](bool stopped) mutable {
+    if (stopped) return std::move(fn)(ErrStopped());
+    reads_to_issue_.push_back(PendingRead{std::move(fn), deadline});
+  });
+}
+
+void RaftMember::ProposeConfChange(raftpb::ConfChange cc, StatusCallback done) {
+  Enqueue([this, cc = std::move(cc), done = std::move(done)](bool stopped) mutable {
+    if (stopped) return std::move(done)(ErrStopped());
+    internalpb::ConfChangeContext ctx;
+    ctx.ParseFromString(cc.context());
+    if (auto st = node_->ProposeConfChange(cc); !st.ok()) {
+      std::move(done)(raft::IsErrProposalDropped(st)
+                          ? absl::UnavailableError("etcdserver: unhealthy cluster")
+                          : st);
+      return;
+    }
+    cc_waiters_[ctx.request_id()] = {
+        std::move(done), Clock::now() + std::chrono::milliseconds(opts_.request_timeout_ms)};
+  });
+}
+
+void RaftMember::MoveLeader(uint64_t to, StatusCallback done) {
+  Enqueue([this, to, done = std::move(done)](bool stopped) mutable {
+    if (stopped) return std::move(done)(ErrStopped());
+    if (leader_.load() != opts_.id) {
+      std::move(done)(absl::FailedPreconditionError("etcdserver: not leader"));
+      return;
+    }
+    node_->TransferLeader(to);
+    // Completion is observed on ticks (leader_ == to) or times out.
+    cc_waiters_[~to] = {std::move(done),
+                        Clock::now() + std::chrono::milliseconds(opts_.election_ms * 3)};
+  });
+}
+
+bool RaftMember::IsLearner() const {
+  auto m = membership_->Get(opts_.id);
+  return m && m->is_learner;
+}
+
+void RaftMember::OnMessages(std::vector<raftpb::Message> msgs) {
+  Enqueue([this, msgs = std::move(msgs)](bool stopped) mutable {
+    if (stopped) return;
+    for (auto& m : msgs) {
+      if (membership_->IsRemoved(m.from())) continue;
+      node_->Step(std::move(m)).IgnoreError();  // stale or foreign messages are dropped
+    }
+  });
+}
+
+void RaftMember::ReportUnreachable(uint64_t peer_id) {
+  Enqueue([this, peer_id](bool stopped) {
+    if (!stopped) node_->ReportUnreachable(peer_id);
+  });
+}
+
+void RaftMember::ReportSnapshot(uint64_t peer_id, bool ok) {
+  Enqueue([this, peer_id, ok](bool stopped) {
+    if (!stopped) node_->ReportSnapshot(peer_id, ok);
+  });
+}
+
+void RaftMember::Loop() {
+  const auto tick = std::chrono::milliseconds(opts_.heartbeat_ms);
+  auto next_tick = Clock::now() + tick;
+  std::vector<Task> work;
+  for (;;) {
+    {
+      absl::MutexLock lock(&mu_);
+      auto wait = next_tick - Clock::now();
+      if (wait > Clock::duration::zero()) {
+        mu_.AwaitWithTimeout(
+            absl::Condition(
+                +[](RaftMember* m) ABSL_EXCLUSIVE_LOCKS_REQUIRED(m->mu_) {
+                  return m->stopping_ || !m->inbox_.empty();
+                },
+                this),
+            absl::FromChrono(wait));
+      }
+      if (stopping_) break;
+      work.swap(inbox_);
+    }
+    for (auto& w : work) std::move(w)(/*stopped=*/false);
+    work.clear();
+    const auto now = Clock::now();
+    if (now >= next_tick) {
+      OnTick(now);
+      next_tick += tick;
+      if (next_tick < now) next_tick = now + tick;
+    }
+    IssueReadIndex(now);
+    ProcessReady();
+  }
+  FailEverything(ErrStopped());
+}
+
+void RaftMember::OnTick(Clock::time_point now) {
+  node_->Tick();
+  // Re-propose what was parked while there was no leader.
+  if (leader_.load() != 0 && !parked_.empty()) {
+    std::deque<ParkedProposal> parked;
+    parked.swap(parked_);
+    for (auto& p : parked) {
+      if (waiters_.contains(p.id)) ProposeData(p.id, std::move(p.data));
+    }
+  }
+  for (auto it = waiters_.begin(); it != waiters_.end();) {
+    if (it->second.deadline <= now) {
+      std::move(it->second.done)(ErrTimeout());
+      it = waiters_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (auto it = cc_waiters_.begin(); it != cc_waiters_.end();) {
+    const bool move_done = it->first == ~leader_.load() && leader_.load() != 0;
+    if (move_done || it->second.second <= now) {
+      std::move(it->second.first)(move_done ? absl::OkStatus() : ErrTimeout());
+      it = cc_waiters_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  // Reads: expire queued ones, retry rounds that got no answer.
+  auto expire = [&](std::vector<PendingRead>& v) {
+    std::vector<PendingRead> keep;
+    for (auto& r : v) {
+      if (r.deadline <= now) {
+        std::move(r.fn)(ErrTimeout());
+      } else {
+        keep.push_back(std::move(r));
+      }
+    }
+    v.swap(keep);
+  };
+  expire(reads_to_issue_);
+  for (auto it = reads_in_flight_.begin(); it != reads_in_flight_.end();) {
+    if (now - it->second.second > std::chrono::milliseconds(opts_.election_ms)) {
+      for (auto& r : it->second.first) reads_to_issue_.push_back(std::move(r));
+      it = reads_in_flight_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  MaybePublishAttributes();
+}
+
+void RaftMember::IssueReadIndex(Clock::time_point now) {
+  if (reads_to_issue_.empty() || !reads_in_flight_.empty() || leader_.load() == 0) return;
+  std::string ctx = util::EncodeFixed64BE(next_read_ctx_++);
+  if (!node_->ReadIndex(ctx).ok()) return;  // retried on the next tick
+  reads_in_flight_[ctx] = {std::move(reads_to_issue_), now};
+  reads_to_issue_.clear();
+}
+
+void RaftMember::ServeReads() {
+  const uint64_t applied = applied_.load();
+  std::vector<std::pair<uint64_t, std::vector<PendingRead>>> keep;
+  for (auto& [index, reads] : reads_ready_) {
+    if (index <= applied) {
+      for (auto& r : reads) std::move(r.fn)(absl::OkStatus());
+    } else {
+      keep.emplace_back(index, std::move(reads));
+    }
+  }
+  reads_ready_.swap(keep);
+}
+
+void RaftMember::ProcessReady() {
+  while (node_->HasReady()) {
+    raft::Ready rd = node_->GetReady();
+    if (rd.soft_state) {
+      if (leader_.load() != rd.soft_state->lead) {
+        spdlog::info("member {} sees leader {}", util::IdToHex(opts_.id),
+                     util::IdToHex(rd.soft_state->lead));
+      }
+      leader_ = rd.soft_state->lead;
+    }
+    if (rd.hard_state) {
+      term_ = rd.hard_state->term();
+      committed_ = rd.hard_state->commit();
+    }
+    if (auto st = storage_->Save(rd, rd.must_sync); !st.ok()) {
+      spdlog::critical("cannot persist raft state: {}", std::string(st.message()));
+      std::abort();
+    }
+    std::vector<raftpb::Message> to_self;
+    if (!rd.messages.empty() && transport_ != nullptr) {
+      std::vector<raftpb::Message> out;
+      out.reserve(rd.messages.size());
+      for (auto& m : rd.messages) {
+        (m.to() == opts_.id ? to_self : out).push_back(std::move(m));
+      }
+      if (!out.empty()) transport_->Send(std::move(out));
+    }
+    if (!raft::IsEmptySnap(rd.snapshot)) {
+      if (auto st = InstallSnapshot(rd.snapshot); !st.ok()) {
+        spdlog::critical("cannot install snapshot: {}", std::string(st.message()));
+        std::abort();
+      }
+    }
+    for (const auto& rs : rd.read_states) {
+      auto it = reads_in_flight_.find(rs.request_ctx);
+      if (it == reads_in_flight_.end()) continue;
+      reads_ready_.emplace_back(rs.index, std::move(it->second.first));
+      reads_in_flight_.erase(it);
+    }
+    ApplyEntries(rd.committed_entries);
+    node_->Advance();
+    for (auto& m : to_self) node_->Step(std::move(m)).IgnoreError();
+    ServeReads();
+    MaybeSnapshot();
+  }
+}
+
+absl::Status RaftMember::InstallSnapshot(const raft::Snapshot& snap) {
+  spdlog::info("member {} installing snapshot at index {} from {}", util::IdToHex(opts_.id),
+               snap.metadata().index(), snap.data());
+  if (auto st = RestoreStateSnapshot(backend_, snap.data()); !st.ok()) return st;
+  if (auto st = store_->Reload(); !st.ok()) return st;
+  if (auto st = membership_->Reload(); !st.ok()) return st;
+  conf_state_ = snap.metadata().conf_state();
+  snapshot_index_ = snap.metadata().index();
+  applied_ = snap.metadata().index();
+  SyncTransportPeers();
+  return absl::OkStatus();
+}
+
+void RaftMember::ApplyEntries(const raft::EntryVec& ents) {
+  if (ents.empty()) return;
+  std::vector<std::pair<ProposeDone, absl::StatusOr<InternalResponse>>> replies;
+  std::vector<std::pair<uint64_t, absl::Status>> cc_replies;
+  for (const auto& e : ents) {
+    if (e.type() == raftpb::EntryConfChange) {
+      ApplyConfChangeEntry(e, &cc_replies);
+    } else {
+      ApplyNormal(e, &replies);
+    }
+  }
+  const auto& last = ents.back();
+  if (last.index() > store_->ConsistentIndex()) {
+    if (auto st = store_->Commit(last.index(), last.term(), /*sync=*/false); !st.ok()) {
+      spdlog::critical("cannot commit applied state: {}", std::string(st.message()));
+      std::abort();
+    }
+  }
+  applied_ = std::max(applied_.load(), last.index());
+  for (auto& [done, result] : replies) std::move(done)(std::move(result));
+  for (auto& [id, st] : cc_replies) {
+    auto it = cc_waiters_.find(id);
+    if (it == cc_waiters_.end()) continue;
+    std::move(it->second.first)(st);
+    cc_waiters_.erase(it);
+  }
+}
+
+void RaftMember::ApplyNormal(
+    const raft::Entry& e,
+    std::vector<std::pair<ProposeDone, absl::StatusOr<InternalResponse>>>* replies) {
+  if (e.index() <= store_->ConsistentIndex() || e.data().empty()) return;
+  InternalRequest req;
+  if (!req.ParseFromString(e.data())) {
+    spdlog::error("entry {} is not an InternalRequest; skipped", e.index());
+    return;
+  }
+  absl::StatusOr<InternalResponse> result;
+  switch (req.op_case()) {
+    case InternalRequest::kMemberAttributes: {
+      const auto& a = req.member_attributes();
+      membership_->SetAttributes(a.member_id(), a.name(),
+                                 {a.client_urls().begin(), a.client_urls().end()},
+                                 store_->PendingBatch());
+      result = InternalResponse();
+      break;
+    }
+    case InternalRequest::kMemberUpdate: {
+      const auto& u = req.member_update();
+      membership_->UpdatePeerUrls(u.id(), {u.peerurls().begin(), u.peerurls().end()},
+                                  store_->PendingBatch());
+      SyncTransportPeers();
+      result = InternalResponse();
+      break;
+    }
+    default:
+      result = applier_->Apply(req);
+  }
+  if (req.header().member_id() != opts_.id) return;
+  auto it = waiters_.find(req.header().id());
+  if (it == waiters_.end()) return;
+  replies->emplace_back(std::move(it->second.done), std::move(result));
+  waiters_.erase(it);
+}
+
+void RaftMember::ApplyConfChangeEntry(const raft::Entry& e,
+                                      std::vector<std::pair<uint64_t, absl::Status>>* cc_replies) {
+  raftpb::ConfChange cc;
+  if (!cc.ParseFromString(e.data())) {
+    spdlog::error("entry {} is not a ConfChange; skipped", e.index());
+    return;
+  }
+  internalpb::ConfChangeContext ctx;
+  ctx.ParseFromString(cc.context());
+  if (e.index() > store_->ConsistentIndex()) {
+    mvcc::Batch* batch = store_->PendingBatch();
+    switch (cc.type()) {
+      case raftpb::ConfChangeAddNode:
+      case raftpb::ConfChangeAddLearnerNode: {
+        auto existing = membership_->Get(cc.node_id());
+        if (existing && existing->is_learner && cc.type() == raftpb::ConfChangeAddNode) {
+          membership_->Promote(cc.node_id(), batch);
+        } else if (ctx.has_member()) {
+          MemberInfo m;
+          m.id = cc.node_id();
+          m.name = ctx.member().name();
+          m.peer_urls.assign(ctx.member().peerurls().begin(), ctx.member().peerurls().end());
+          m.is_learner = cc.type() == raftpb::ConfChangeAddLearnerNode;
+          membership_->Add(m, batch);
+        }
+        break;
+      }
+      case raftpb::ConfChangeRemoveNode:
+        membership_->Remove(cc.node_id(), batch);
+        break;
+      default:
+        break;
+    }
+  }
+  auto cs = node_->ApplyConfChange(cc);
+  if (cs.ok()) conf_state_ = *cs;
+  SyncTransportPeers();
+  if (cc.type() == raftpb::ConfChangeRemoveNode && cc.node_id() == opts_.id) {
+    spdlog::warn("member {} was removed from the cluster", util::IdToHex(opts_.id));
+    removed_ = true;
+  }
+  if (ctx.proposer_id() == opts_.id && ctx.request_id() != 0) {
+    cc_replies->emplace_back(ctx.request_id(),
+                             cs.ok() ? absl::OkStatus() : cs.status());
+  }
+}
+
+void RaftMember::MaybeSnapshot() {
+  const uint64_t applied = applied_.load();
+  if (opts_.snapshot_count == 0 || applied < snapshot_index_ + opts_.snapshot_count) return;
+  if (applied != store_->ConsistentIndex()) return;  // only at a committed group boundary
+  // The state file must not claim more than the durable database holds.
+  if (auto st = backend_->SyncWal(); !st.ok()) {
+    spdlog::error("snapshot skipped: {}", std::string(st.message()));
+    return;
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(opts_.snapshot_dir, ec);
+  char name[64];
+  snprintf(name, sizeof(name), "%016llx-%016llx.snap", static_cast<unsigned long long>(Term()),
+           static_cast<unsigned long long>(applied));
+  const std::string path = (std::filesystem::path(opts_.snapshot_dir) / name).string();
+  if (auto st = WriteStateSnapshot(*backend_, path); !st.ok()) {
+    spdlog::error("snapshot failed: {}", std::string(st.message()));
+    return;
+  }
+  if (auto st = storage_->CreateSnapshot(applied, conf_state_, path); !st.ok()) {
+    spdlog::error("snapshot failed: {}", std::string(st.message()));
+    return;
+  }
+  const uint64_t previous = snapshot_index_;
+  snapshot_index_ = applied;
+  if (applied > opts_.snapshot_catchup_entries) {
+    const uint64_t compact_to = applied - opts_.snapshot_catchup_entries;
+    if (compact_to >= storage_->FirstIndex()) storage_->Compact(compact_to).IgnoreError();
+  }
+  spdlog::info("member {} snapshot at index {} (previous {})", util::IdToHex(opts_.id), applied,
+               previous);
+  // Keep the two newest snapshot files (one may be streaming to a peer).
+  std::vector<std::filesystem::path> files;
+  for (auto& f : std::filesystem::directory_iterator(opts_.snapshot_dir, ec)) {
+    if (f.path().extension() == ".snap") files.push_back(f.path());
+  }
+  std::sort(files.begin(), files.end());
+  for (size_t i = 0; i + 2 < files.size(); ++i) std::filesystem::remove(files[i], ec);
+}
+
+void RaftMember::MaybePublishAttributes() {
+  if (attributes_published_ || leader_.load() == 0 || removed_) return;
+  const auto now = Clock::now();
+  if (now < attributes_retry_at_) return;
+  attributes_retry_at_ = now + std::chrono::seconds(1);
+  auto self = membership_->Get(opts_.id);
+  if (self && self->name == opts_.name && self->client_urls == opts_.client_urls) {
+    attributes_published_ = true;
+    return;
+  }
+  if (!self) return;  // not yet a member (joining): retry later
+  InternalRequest req;
+  auto* a = req.mutable_member_attributes();
+  a->set_member_id(opts_.id);
+  a->set_name(opts_.name);
+  for (const auto& u : opts_.client_urls) a->add_client_urls(u);
+  const uint64_t id = next_id_.fetch_add(1);
+  req.mutable_header()->set_id(id);
+  req.mutable_header()->set_member_id(opts_.id);
+  waiters_[id] = Waiter{[this](absl::StatusOr<InternalResponse> r) mutable {
+                          if (r.ok()) attributes_published_ = true;
+                        },
+                        now + std::chrono::milliseconds(opts_.request_timeout_ms)};
+  ProposeData(id, req.SerializeAsString());
+}
+
+void RaftMember::SyncTransportPeers() {
+  if (transport_ == nullptr) return;
+  std::map<uint64_t, std::vector<std::string>> want;
+  for (const auto& m : membership_->List()) {
+    if (m.id != opts_.id) want[m.id] = m.peer_urls;
+  }
+  for (const auto& [id, urls] : want) {
+    auto it = known_peers_.find(id);
+    if (it == known_peers_.end()) {
+      transport_->AddPeer(id, urls);
+    } else if (it->second != urls) {
+      transport_->UpdatePeer(id, urls);
+    }
+  }
+  for (const auto& [id, urls] : known_peers_) {
+    if (!want.contains(id)) transport_->RemovePeer(id);
+  }
+  known_peers_ = std::move(want);
+}
+
+void RaftMember::FailEverything(const absl::Status& s) {
+  for (auto& [id, w] : waiters_) std::move(w.done)(s);
+  waiters_.clear();
+  parked_.clear();
+  for (auto& [id, w] : cc_waiters_) std::move(w.first)(s);
+  cc_waiters_.clear();
+  for (auto& r : reads_to_issue_) std::move(r.fn)(s);
+  reads_to_issue_.clear();
+  for (auto& [ctx, rs] : reads_in_flight_) {
+    for (auto& r : rs.first) std::move(r.fn)(s);
+  }
+  reads_in_flight_.clear();
+  for (auto& [idx, rs] : reads_ready_) {
+    for (auto& r : rs) std::move(r.fn)(s);
+  }
+  reads_ready_.clear();
+  // Tasks queued before the stop still own callbacks: fire them once.
+  std::vector<Task> rest;
+  {
+    absl::MutexLock lock(&mu_);
+    rest.swap(inbox_);
+  }
+  for (auto& w : rest) std::move(w)(/*stopped=*/true);
+}
+
+}  // namespace quorum::server

@@ -1,0 +1,163 @@
+// RaftMember: the one thread that drives this member's raft node, and the
+// Proposer the services use when the member runs raft (issue #4).
+//
+// Loop, per iteration (raw_node.h's contract):
+//   run queued inputs (peer messages, proposals, reads, conf changes) ->
+//   tick when due -> for each Ready: persist (one WriteBatch, fsynced when
+//   must_sync) -> send -> install a snapshot -> apply committed entries
+//   (one KvStore group commit, unsynced: the raft log is the durable
+//   record) -> answer waiters -> serve ReadIndex reads -> Advance.
+// Writes are acknowledged only after their entry is committed (durable on a
+// quorum) and applied here. Linearizable reads go through ReadBarrier():
+// one ReadIndex round serves every read queued while it was in flight.
+//
+// Thread-safety: public methods are thread-safe; they enqueue closures for
+// the loop thread. Callbacks (ProposeDone, barrier and conf-change
+// callbacks) run on the loop thread and must not block.
+#ifndef QUORUM_SERVER_MEMBER_RAFT_MEMBER_H_
+#define QUORUM_SERVER_MEMBER_RAFT_MEMBER_H_
+
+#include <atomic>
+#include <chrono>
+#include <deque>
+#include <map>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "absl/functional/any_invocable.h"
+#include "absl/synchronization/mutex.h"
+#include "mvcc/kv_store.h"
+#include "raft/raw_node.h"
+#include "server/apply/applier.h"
+#include "server/member/membership.h"
+#include "server/member/raft_storage.h"
+#include "server/proposer.h"
+#include "server/transport/transport.h"
+
+namespace quorum::server {
+
+using StatusCallback = absl::AnyInvocable<void(absl::Status) &&>;
+
+struct RaftMemberOptions {
+  uint64_t id = 0;
+  std::string name;
+  std::vector<std::string> client_urls;
+  int heartbeat_ms = 100;
+  int election_ms = 1000;
+  uint64_t snapshot_count = 100000;
+  // Entries kept after a snapshot so slow followers catch up from the log.
+  uint64_t snapshot_catchup_entries = 5000;
+  std::string snapshot_dir;
+  // etcd's request timeout: 5 s + 2 election timeouts.
+  int request_timeout_ms = 7000;
+};
+
+class RaftMember final : public Proposer, public transport::Handler {
+ public:
+  // `storage` holds this member's log (bootstrapped or restored already).
+  static absl::StatusOr<std::unique_ptr<RaftMember>> Create(
+      RaftMemberOptions opts, mvcc::Backend* backend, mvcc::KvStore* store, Applier* applier,
+      Membership* membership, std::unique_ptr<RaftStorage> storage);
+  ~RaftMember() override;
+
+  // Starts the loop; `transport` must outlive the member.
+  void Start(transport::Transport* transport);
+  // Hands leadership away when leading (graceful), then stops the loop;
+  // pending requests fail with ErrStopped.
+  void Stop();
+
+  // Proposer
+  void Propose(internalpb::InternalRequest req, ProposeDone done) override;
+  uint64_t Term() const override { return term_.load(); }
+  uint64_t AppliedIndex() const override { return applied_.load(); }
+  uint64_t CommittedIndex() const override { return committed_.load(); }
+  uint64_t LeaderId() const override { return leader_.load(); }
+  bool IsLearner() const;
+
+  // Runs `fn` once everything committed before the call is applied here.
+  void ReadBarrier(ReadReady fn) override;
+  // Proposes a membership change; `done` runs when it is applied here.
+  void ProposeConfChange(raftpb::ConfChange cc, StatusCallback done);
+  // Asks the leader (this member) to transfer leadership to `to`.
+  void MoveLeader(uint64_t to, StatusCallback done);
+
+  // transport::Handler
+  void OnMessages(std::vector<raftpb::Message> msgs) override;
+  void ReportUnreachable(uint64_t peer_id) override;
+  void ReportSnapshot(uint64_t peer_id, bool ok) override;
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  struct Waiter {
+    ProposeDone done;
+    Clock::time_point deadline;
+  };
+  struct PendingRead {
+    StatusCallback fn;
+    Clock::time_point deadline;
+  };
+  struct ParkedProposal {
+    std::string data;
+    uint64_t id;
+  };
+
+  RaftMember(RaftMemberOptions opts, mvcc::Backend* backend, mvcc::KvStore* store,
+             Applier* applier, Membership* membership, std::unique_ptr<RaftStorage> storage);
+
+  // A unit of work for the loop thread; `stopped` is true when the loop is
+  // gone, and the task must then only fail its callback.
+  using Task = absl::AnyInvocable<void(bool stopped) &&>;
+  void Enqueue(Task fn);
+  void Loop();
+  void OnTick(Clock::time_point now);
+  void ProcessReady();
+  absl::Status InstallSnapshot(const raft::Snapshot& snap);
+  void ApplyEntries(const raft::EntryVec& ents);
+  void ApplyNormal(const raft::Entry& e, std::vector<std::pair<ProposeDone,
+                   absl::StatusOr<internalpb::InternalResponse>>>* replies);
+  void ApplyConfChangeEntry(const raft::Entry& e, std::vector<std::pair<uint64_t, absl::Status>>* cc_replies);
+  void MaybeSnapshot();
+  void IssueReadIndex(Clock::time_point now);
+  void ServeReads();
+  void ProposeData(uint64_t id, std::string data);
+  void MaybePublishAttributes();
+  void SyncTransportPeers();
+  void FailEverything(const absl::Status& s);
+
+  RaftMemberOptions opts_;
+  mvcc::Backend* backend_;
+  mvcc::KvStore* store_;
+  Applier* applier_;
+  Membership* membership_;
+  std::unique_ptr<RaftStorage> storage_;
+  std::unique_ptr<raft::RawNode> node_;
+  transport::Transport* transport_ = nullptr;
+
+  std::atomic<uint64_t> term_{0}, applied_{0}, committed_{0}, leader_{0};
+  std::atomic<uint64_t> next_id_;
+
+  // Loop-thread state.
+  raft::ConfState conf_state_;
+  uint64_t snapshot_index_ = 0;
+  std::map<uint64_t, Waiter> waiters_;
+  std::deque<ParkedProposal> parked_;
+  std::map<uint64_t, std::pair<StatusCallback, Clock::time_point>> cc_waiters_;
+  std::vector<PendingRead> reads_to_issue_;
+  std::map<std::string, std::pair<std::vector<PendingRead>, Clock::time_point>> reads_in_flight_;
+  std::vector<std::pair<uint64_t, std::vector<PendingRead>>> reads_ready_;  // (index, reads)
+  uint64_t next_read_ctx_ = 1;
+  bool attributes_published_ = false;
+  Clock::time_point attributes_retry_at_{};
+  bool removed_ = false;
+  std::map<uint64_t, std::vector<std::string>> known_peers_;  // as given to the transport
+
+  absl::Mutex mu_;
+  std::vector<Task> inbox_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;
+};
+
+}  // namespace quorum::server
+
+#endif  // QUORUM_SERVER_MEMBER_RAFT_MEMBER_H_

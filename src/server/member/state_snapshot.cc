@@ -1,0 +1,132 @@
+#include "server/member/state_snapshot.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "util/coding.h"
+#include "util/crc32c.h"
+
+namespace quorum::server {
+namespace {
+
+using mvcc::Cf;
+
+constexpr char kMagic[] = "QSNAP001";
+constexpr unsigned char kTrailerTag = 0xFF;
+constexpr Cf kStateCfs[] = {Cf::kKv, Cf::kMeta, Cf::kLease, Cf::kAuth, Cf::kMembers};
+
+void PutFixed32BE(std::string* dst, uint32_t v) {
+  char b[4] = {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8),
+               static_cast<char>(v)};
+  dst->append(b, 4);
+}
+
+uint32_t DecodeFixed32BE(const char* p) {
+  return (uint32_t(uint8_t(p[0])) << 24) | (uint32_t(uint8_t(p[1])) << 16) |
+         (uint32_t(uint8_t(p[2])) << 8) | uint32_t(uint8_t(p[3]));
+}
+
+absl::Status FsyncPath(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) return absl::InternalError("open " + path);
+  int rc = ::fsync(fd);
+  ::close(fd);
+  return rc == 0 ? absl::OkStatus() : absl::InternalError("fsync " + path);
+}
+
+}  // namespace
+
+absl::Status WriteStateSnapshot(const mvcc::Backend& backend, const std::string& path) {
+  const std::string tmp = path + ".tmp";
+  std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+  if (!out) return absl::InternalError("create " + tmp);
+  out.write(kMagic, 8);
+  uint32_t crc = 0;
+  uint64_t count = 0;
+  std::string rec;
+  for (Cf cf : kStateCfs) {
+    auto st = backend.Scan(cf, "", "", [&](std::string_view k, std::string_view v) {
+      rec.clear();
+      rec.push_back(static_cast<char>(cf));
+      PutFixed32BE(&rec, static_cast<uint32_t>(k.size()));
+      rec.append(k);
+      PutFixed32BE(&rec, static_cast<uint32_t>(v.size()));
+      rec.append(v);
+      crc = util::Crc32c(crc, rec);
+      out.write(rec.data(), static_cast<std::streamsize>(rec.size()));
+      ++count;
+      return true;
+    });
+    if (!st.ok()) return st;
+  }
+  std::string trailer(1, static_cast<char>(kTrailerTag));
+  util::PutFixed64BE(&trailer, count);
+  PutFixed32BE(&trailer, crc);
+  out.write(trailer.data(), static_cast<std::streamsize>(trailer.size()));
+  out.close();
+  if (!out) return absl::InternalError("write " + tmp);
+  if (auto st = FsyncPath(tmp); !st.ok()) return st;
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) return absl::InternalError("rename " + tmp);
+  return absl::OkStatus();
+}
+
+absl::Status RestoreStateSnapshot(mvcc::Backend* backend, const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError("open snapshot " + path);
+  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto corrupt = [&](const char* why) {
+    return absl::DataLossError(absl::StrCat("snapshot ", path, " is corrupt: ", why));
+  };
+  if (data.size() < 8 + 13 || data.compare(0, 8, kMagic) != 0) return corrupt("bad header");
+  // Validate fully before changing anything.
+  struct Rec {
+    Cf cf;
+    std::string_view k, v;
+  };
+  std::vector<Rec> recs;
+  size_t pos = 8;
+  uint32_t crc = 0;
+  for (;;) {
+    if (pos >= data.size()) return corrupt("missing trailer");
+    const unsigned char tag = static_cast<unsigned char>(data[pos]);
+    if (tag == kTrailerTag) break;
+    if (tag >= static_cast<unsigned char>(Cf::kCount) || pos + 5 > data.size()) return corrupt("bad record");
+    const size_t start = pos;
+    const uint32_t klen = DecodeFixed32BE(&data[pos + 1]);
+    pos += 5;
+    if (pos + klen + 4 > data.size()) return corrupt("truncated key");
+    std::string_view k(&data[pos], klen);
+    pos += klen;
+    const uint32_t vlen = DecodeFixed32BE(&data[pos]);
+    pos += 4;
+    if (pos + vlen > data.size()) return corrupt("truncated value");
+    std::string_view v(&data[pos], vlen);
+    pos += vlen;
+    crc = util::Crc32c(crc, std::string_view(&data[start], pos - start));
+    recs.push_back(Rec{static_cast<Cf>(tag), k, v});
+  }
+  if (pos + 13 != data.size()) return corrupt("bad trailer");
+  if (util::DecodeFixed64BE(&data[pos + 1]) != recs.size()) return corrupt("record count");
+  if (DecodeFixed32BE(&data[pos + 9]) != crc) return corrupt("checksum mismatch");
+
+  mvcc::Batch b = backend->NewBatch();
+  for (Cf cf : kStateCfs) {
+    // Keys are short (revision keys, meta names, ids); delete them all.
+    std::vector<std::string> keys;
+    auto st = backend->Scan(cf, "", "", [&](std::string_view k, std::string_view) {
+      keys.emplace_back(k);
+      return true;
+    });
+    if (!st.ok()) return st;
+    for (const auto& k : keys) b.Delete(cf, k);
+  }
+  for (const Rec& r : recs) b.Put(r.cf, r.k, r.v);
+  return backend->Commit(std::move(b), /*sync=*/true);
+}
+
+}  // namespace quorum::server

@@ -1,0 +1,31 @@
+// State snapshots: the replicated state machine (every column family except
+// the raft ones) written to one file, so a lagging or new member can be
+// brought up to date without the log.
+//
+// File format (docs/formats.md):
+//   file    := magic record* trailer
+//   magic   := "QSNAP001"
+//   record  := cf:u8 key_len:be32 key value_len:be32 value
+//   trailer := 0xFF count:be64 crc32c:be32      -- crc over every record byte
+// Restore validates the whole file before touching the database, then
+// replaces the state column families in one synced WriteBatch.
+#ifndef QUORUM_SERVER_MEMBER_STATE_SNAPSHOT_H_
+#define QUORUM_SERVER_MEMBER_STATE_SNAPSHOT_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "mvcc/backend/backend.h"
+
+namespace quorum::server {
+
+// Writes the state column families to `path` (via a temp file + rename,
+// fsynced). The caller guarantees no concurrent writes to them.
+absl::Status WriteStateSnapshot(const mvcc::Backend& backend, const std::string& path);
+
+// Replaces the state column families with the file's content.
+absl::Status RestoreStateSnapshot(mvcc::Backend* backend, const std::string& path);
+
+}  // namespace quorum::server
+
+#endif  // QUORUM_SERVER_MEMBER_STATE_SNAPSHOT_H_
