@@ -51,6 +51,7 @@ absl::StatusOr<std::unique_ptr<RaftMember>> RaftMember::Create(
   m->node_ = std::move(*node);
   m->applied_ = std::max<uint64_t>(store->ConsistentIndex(), m->snapshot_index_);
   m->term_ = m->storage_->GetInitialState()->hard_state.term();
+  m->committed_ = m->storage_->GetInitialState()->hard_state.commit();
   return m;
 }
 
@@ -531,12 +532,9 @@ void RaftMember::MaybePublishAttributes() {
   const auto now = Clock::now();
   if (now < attributes_retry_at_) return;
   attributes_retry_at_ = now + std::chrono::seconds(1);
-  auto self = membership_->Get(opts_.id);
-  if (self && self->name == opts_.name && self->client_urls == opts_.client_urls) {
-    attributes_published_ = true;
-    return;
-  }
-  if (!self) return;  // not yet a member (joining): retry later
+  // Published once per start, as etcd does: peers only learn our name and
+  // client URLs through the log.
+  if (!membership_->Get(opts_.id)) return;  // not yet a member (joining): retry later
   InternalRequest req;
   auto* a = req.mutable_member_attributes();
   a->set_member_id(opts_.id);
