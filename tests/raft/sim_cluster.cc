@@ -193,6 +193,7 @@ void Simulation::HandleReady(Node& n) {
         return;
       }
       reads_.erase(it);
+      ++reads_served_;
     }
     // 4. Advance.
     n.raw->Advance();
@@ -229,12 +230,17 @@ void Simulation::ApplyEntry(Node& n, const Entry& e) {
   if (e.type() != pb::EntryConfChange) return;
   ConfChange cc;
   cc.ParseFromString(e.data());
+  const bool was_leader = n.raw->raft().state() == StateType::kLeader;
   auto cs = n.raw->ApplyConfChange(cc);
   if (!cs.ok()) return;  // rejected identically everywhere (e.g. removing all voters)
   n.conf = *cs;
   ++conf_changes_applied_;
   Trace(absl::StrCat("node ", n.id, " applied ", DescribeEntry(e), " -> ", DescribeConfState(*cs)));
   if (cc.type() == pb::ConfChangeRemoveNode) {
+    if (cc.node_id() == n.id && was_leader) {
+      ++leader_removals_;
+      if (n.raw->raft().state() == StateType::kLeader) Fail("removed leader did not step down");
+    }
     auto it = nodes_.find(cc.node_id());
     if (it != nodes_.end() && !it->second->stopped) {
       it->second->stopped = true;
@@ -260,6 +266,7 @@ void Simulation::InstallSnapshot(Node& n, const Snapshot& s) {
     Fail(absl::StrCat("node ", n.id, " installed a snapshot at ", idx, " that diverges"));
     return;
   }
+  if (n.id > static_cast<NodeId>(opts_.nodes) && n.applied == 0) ++new_node_snapshot_catchups_;
   n.applied = idx;
   n.hash = h;
   n.conf = s.metadata().conf_state();

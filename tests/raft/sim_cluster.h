@@ -74,6 +74,11 @@ class Simulation {
   int elections() const { return static_cast<int>(leaders_.size()); }
   int snapshots_installed() const { return snapshots_installed_; }
   int conf_changes_applied() const { return conf_changes_applied_; }
+  // Scenario coverage: a leader applied its own removal; a node added after
+  // the start installed a snapshot (caught up by snapshot, not by log).
+  int leader_removals() const { return leader_removals_; }
+  int new_node_snapshot_catchups() const { return new_node_snapshot_catchups_; }
+  int reads_served() const { return reads_served_; }
 
  private:
   struct Node;
@@ -123,6 +128,9 @@ class Simulation {
   std::map<std::string, Index> reads_;                      // ctx -> commit when issued
   int snapshots_installed_ = 0;
   int conf_changes_applied_ = 0;
+  int leader_removals_ = 0;
+  int new_node_snapshot_catchups_ = 0;
+  int reads_served_ = 0;
   std::deque<std::string> trace_;
 };
 
