@@ -50,6 +50,16 @@ int ParseFlags(int argc, char** argv, server::ServerConfig* cfg) {
   add("snapshot-count", &cfg->snapshot_count, "Number of committed transactions to trigger a snapshot.");
   add("quota-backend-bytes", &cfg->quota_backend_bytes, "Raise alarms when backend size exceeds the given quota (0 defaults to low space quota).");
   add("log-level", &cfg->log_level, "Configures log level. Only supports debug, info, warn, error, panic, or fatal.");
+  add("cert-file", &cfg->cert_file, "Path to the client server TLS cert file.");
+  add("key-file", &cfg->key_file, "Path to the client server TLS key file.");
+  add("trusted-ca-file", &cfg->trusted_ca_file, "Path to the client server TLS trusted CA cert file.");
+  add("peer-cert-file", &cfg->peer_cert_file, "Path to the peer server TLS cert file.");
+  add("peer-key-file", &cfg->peer_key_file, "Path to the peer server TLS key file.");
+  add("peer-trusted-ca-file", &cfg->peer_trusted_ca_file, "Path to the peer server TLS trusted CA file.");
+  app.add_flag("--client-cert-auth", cfg->client_cert_auth, "Enable client cert authentication.")
+      ->envname(EnvName("client-cert-auth"));
+  app.add_flag("--peer-client-cert-auth", cfg->peer_client_cert_auth, "Enable peer client cert authentication.")
+      ->envname(EnvName("peer-client-cert-auth"));
   app.add_flag("--unsafe-no-fsync", cfg->unsafe_no_fsync,
                "Disables fsync, unsafe, will cause data loss.")
       ->envname(EnvName("unsafe-no-fsync"));

@@ -28,6 +28,17 @@ struct ServerConfig {
   int64_t quota_backend_bytes = 0;                    // --quota-backend-bytes (0 = 2 GiB)
   std::string log_level = "info";                     // --log-level
   bool unsafe_no_fsync = false;                       // --unsafe-no-fsync (tests only)
+
+  // Client TLS (https:// client URLs).
+  std::string cert_file;                              // --cert-file
+  std::string key_file;                               // --key-file
+  std::string trusted_ca_file;                        // --trusted-ca-file
+  bool client_cert_auth = false;                      // --client-cert-auth
+  // Peer TLS (https:// peer URLs); also the client identity used to dial peers.
+  std::string peer_cert_file;                         // --peer-cert-file
+  std::string peer_key_file;                          // --peer-key-file
+  std::string peer_trusted_ca_file;                   // --peer-trusted-ca-file
+  bool peer_client_cert_auth = false;                 // --peer-client-cert-auth
 };
 
 }  // namespace quorum::server

@@ -17,6 +17,7 @@
 #include "server/member/membership.h"
 #include "server/member/raft_member.h"
 #include "server/member/raft_storage.h"
+#include "server/tls.h"
 #include "server/transport/transport.h"
 #include "server/url.h"
 #include "util/member_id.h"
@@ -161,6 +162,16 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerConfig config) {
   to.cluster_id = impl->membership->cluster_id();
   to.member_id = impl->self_id;
   to.snapshot_dir = (member_dir / "snap" / "recv").string();
+  bool peer_tls = false;
+  for (const auto& list : {cfg.listen_peer_urls, cfg.initial_advertise_peer_urls}) {
+    for (const auto& u : list) peer_tls |= ParseUrl(u)->tls();
+  }
+  if (peer_tls || !cfg.peer_cert_file.empty()) {
+    auto creds = MakeClientCredentials(
+        TlsFiles{cfg.peer_cert_file, cfg.peer_key_file, cfg.peer_trusted_ca_file, false});
+    if (!creds.ok()) return creds.status();
+    to.peer_credentials = *creds;
+  }
   impl->transport = transport::Transport::Create(to, impl->member.get());
 
   impl->deps.config = &impl->config;
@@ -188,8 +199,15 @@ absl::Status Server::Start() {
     pb.SetMaxReceiveMessageSize(kTransportMaxMessageBytes);
     for (const auto& u : s.config.listen_peer_urls) {
       auto url = ParseUrl(u);
-      if (url->tls()) return absl::UnimplementedError("https peer URLs need TLS support");
-      pb.AddListeningPort(url->HostPort(), grpc::InsecureServerCredentials());
+      std::shared_ptr<grpc::ServerCredentials> creds = grpc::InsecureServerCredentials();
+      if (url->tls()) {
+        auto c = MakeServerCredentials(TlsFiles{s.config.peer_cert_file, s.config.peer_key_file,
+                                                s.config.peer_trusted_ca_file,
+                                                s.config.peer_client_cert_auth});
+        if (!c.ok()) return c.status();
+        creds = *c;
+      }
+      pb.AddListeningPort(url->HostPort(), creds);
     }
     pb.RegisterService(s.transport->service());
     s.peer_server = pb.BuildAndStart();
@@ -201,9 +219,15 @@ absl::Status Server::Start() {
   std::vector<std::unique_ptr<int>> ports;
   for (const auto& u : s.config.listen_client_urls) {
     auto url = ParseUrl(u);
-    if (url->tls()) return absl::UnimplementedError("https client URLs need TLS support");
+    std::shared_ptr<grpc::ServerCredentials> creds = grpc::InsecureServerCredentials();
+    if (url->tls()) {
+      auto c = MakeServerCredentials(TlsFiles{s.config.cert_file, s.config.key_file,
+                                              s.config.trusted_ca_file, s.config.client_cert_auth});
+      if (!c.ok()) return c.status();
+      creds = *c;
+    }
     ports.push_back(std::make_unique<int>(0));
-    builder.AddListeningPort(url->HostPort(), grpc::InsecureServerCredentials(), ports.back().get());
+    builder.AddListeningPort(url->HostPort(), creds, ports.back().get());
   }
   builder.SetMaxReceiveMessageSize(std::max<int>(
       kTransportMaxMessageBytes,

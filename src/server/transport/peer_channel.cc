@@ -51,7 +51,7 @@ std::shared_ptr<grpc::Channel> NewPeerChannel(
   // gRPC's own subchannel backoff defaults to 1 s growing to 120 s: far too
   // slow to notice a restarted peer. Match our sender backoff instead.
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, static_cast<int>(kMinBackoff.count()));
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, static_cast<int>(kMinBackoff.count()));
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, static_cast<int>(kConnectTimeout.count()));
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, static_cast<int>(kMaxBackoff.count()));
   args.SetMaxSendMessageSize(-1);
   args.SetMaxReceiveMessageSize(-1);

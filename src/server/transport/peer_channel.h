@@ -28,6 +28,10 @@ inline constexpr char kClusterIdMismatch[] = "cluster ID mismatch";
 // Reconnect backoff of both our senders and gRPC's own subchannels.
 inline constexpr std::chrono::milliseconds kMinBackoff{50};
 inline constexpr std::chrono::milliseconds kMaxBackoff{2000};
+// How long one TCP connect + TLS handshake + HTTP/2 settings exchange may take
+// (gRPC's GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, which is really a minimum connect
+// timeout; its default is 20 s).
+inline constexpr std::chrono::milliseconds kConnectTimeout{3000};
 
 // What every sender (messages or snapshots) to one peer needs to know.
 struct SenderConfig {

@@ -43,7 +43,12 @@ class RecordingHandler : public Handler {
  public:
   void OnMessages(std::vector<raftpb::Message> msgs) override {
     absl::MutexLock l(&mu_);
+    mu_.Await(absl::Condition(+[](bool* blocked) { return !*blocked; }, &blocked_));
     batches_.push_back(std::move(msgs));
+  }
+  void Block(bool b) {
+    absl::MutexLock l(&mu_);
+    blocked_ = b;
   }
   void ReportUnreachable(uint64_t peer_id) override {
     absl::MutexLock l(&mu_);
@@ -75,6 +80,7 @@ class RecordingHandler : public Handler {
   }
 
   absl::Mutex mu_;
+  bool blocked_ ABSL_GUARDED_BY(mu_) = false;  // OnMessages waits while set
   std::vector<std::vector<raftpb::Message>> batches_ ABSL_GUARDED_BY(mu_);
   std::vector<uint64_t> unreachable_ ABSL_GUARDED_BY(mu_);
   std::vector<std::pair<uint64_t, bool>> snapshots_ ABSL_GUARDED_BY(mu_);
@@ -342,6 +348,75 @@ TEST_F(TransportTest, ReconnectsAfterPeerComesUp) {
                                  absl::Milliseconds(20));
   }
   EXPECT_TRUE(arrived);
+}
+
+TEST_F(TransportTest, UpdatePeerRedials) {
+  Node a(1, kCluster, root_), b(2, kCluster, root_), b2(2, kCluster, root_ / "elsewhere");
+  a.Up();
+  b.Up();
+  a.Connect(b);
+  a.transport_->Send({Msg(1, 2, 1)});
+  ASSERT_TRUE(b.handler_.WaitFor([&] { return b.handler_.CountLocked() >= 1; }));
+  // Member 2 moves to another address.
+  b.Down();
+  b2.Up();
+  a.transport_->UpdatePeer(2, {b2.url()});
+  uint64_t i = 1;
+  auto deadline = absl::Now() + kWait;
+  bool arrived = false;
+  while (!arrived && absl::Now() < deadline) {
+    a.transport_->Send({Msg(1, 2, ++i)});
+    arrived = b2.handler_.WaitFor([&] { return b2.handler_.CountLocked() >= 1; },
+                                  absl::Milliseconds(20));
+  }
+  EXPECT_TRUE(arrived);
+  // UpdatePeer of an unknown member adds it.
+  a.transport_->RemovePeer(2);
+  a.transport_->UpdatePeer(2, {b2.url()});
+  size_t before = b2.handler_.Messages().size();
+  a.transport_->Send({Msg(1, 2, 1000)});
+  ASSERT_TRUE(b2.handler_.WaitFor([&] { return b2.handler_.CountLocked() > before; }));
+  EXPECT_EQ(b2.handler_.Messages().back().index(), 1000u);
+}
+
+TEST_F(TransportTest, FullQueueDropsAndReportsUnreachable) {
+  Node a(1, kCluster, root_, /*max_queued=*/4), b(2, kCluster, root_);
+  a.Up();
+  b.Up();
+  a.Connect(b);
+  a.transport_->Send({Msg(1, 2, 0)});
+  ASSERT_TRUE(b.handler_.WaitFor([&] { return b.handler_.CountLocked() >= 1; }));
+
+  // The receiver stops reading: flow control blocks the sender's write and
+  // its queue fills up.
+  b.handler_.Block(true);
+  const std::string payload(1 << 20, 'x');
+  constexpr uint64_t kCount = 64;
+  for (uint64_t i = 1; i <= kCount; ++i) {
+    raftpb::Message m = Msg(1, 2, i);
+    m.mutable_entries(0)->set_data(payload);
+    a.transport_->Send({std::move(m)});
+  }
+  std::this_thread::sleep_for(300ms);
+  b.handler_.Block(false);
+
+  ASSERT_TRUE(a.handler_.WaitFor([&] { return !a.handler_.unreachable_.empty(); }));
+  // What did arrive is in order, and some of it was dropped.
+  std::vector<raftpb::Message> got;
+  auto deadline = absl::Now() + absl::Seconds(2);
+  while (absl::Now() < deadline) {
+    got = b.handler_.Messages();
+    std::this_thread::sleep_for(50ms);
+    if (got.size() == b.handler_.Messages().size()) break;  // settled
+  }
+  EXPECT_LT(got.size(), kCount + 1);
+  for (size_t k = 1; k < got.size(); ++k) EXPECT_LT(got[k - 1].index(), got[k].index());
+  // And the stream still works afterwards.
+  a.transport_->Send({Msg(1, 2, kCount + 1)});
+  ASSERT_TRUE(b.handler_.WaitFor([&] {
+    auto all = b.handler_.MessagesLocked();
+    return !all.empty() && all.back().index() == kCount + 1;
+  }));
 }
 
 std::string RandomBytes(size_t n, uint32_t seed) {
@@ -624,6 +699,7 @@ TEST_F(TransportTest, HttpsPeersUseTls) {
   {
     absl::MutexLock l(&a.handler_.mu_);
     EXPECT_EQ(a.handler_.snapshots_.front(), std::make_pair(uint64_t{2}, true));
+    EXPECT_TRUE(a.handler_.unreachable_.empty());
   }
   for (const auto& m : b.handler_.Messages()) {
     if (m.type() == raftpb::MsgSnap) {
