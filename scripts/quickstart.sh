@@ -54,7 +54,7 @@ ctl() { ETCDCTL_API=3 "$ETCDCTL" --endpoints="$ENDPOINTS" --dial-timeout=2s --co
 ours() {
   local pid=$1
   [ -r "/proc/$pid/cmdline" ] || return 1
-  tr '\0' ' ' < "/proc/$pid/cmdline" | grep -qF -- "--data-dir $QS_DIR/"
+  { tr '\0' ' ' < "/proc/$pid/cmdline"; } 2>/dev/null | grep -qF -- "--data-dir $QS_DIR/"
 }
 
 running_pids() {
@@ -64,6 +64,15 @@ running_pids() {
     [ -n "${pid:-}" ] && ours "$pid" && echo "$name $pid"
   done < "$PIDFILE"
   return 0
+}
+
+# All three members answer `endpoint status` and name the same, non-zero leader:
+# three healthy processes that are not one cluster do not pass.
+one_leader() {
+  local leaders
+  leaders=$(ctl endpoint status -w fields 2>/dev/null | sed -n 's/^"Leader" : //p') || return 1
+  [ "$(wc -l <<< "$leaders")" -eq 3 ] && [ "$(sort -u <<< "$leaders" | wc -l)" -eq 1 ] \
+    && [ "$(head -n1 <<< "$leaders")" != 0 ]
 }
 
 port_busy() {
@@ -194,8 +203,11 @@ do_start() {
       break
     fi
     if out=$(ctl endpoint health 2>&1) && [ "$(grep -c 'is healthy' <<< "$out")" -eq 3 ]; then
-      healthy=1
-      break
+      if one_leader; then
+        healthy=1
+        break
+      fi
+      out+=$'\n'"(all 3 healthy, but they do not agree on one leader: not one cluster yet)"
     fi
     sleep 0.5
   done

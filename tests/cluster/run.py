@@ -80,8 +80,11 @@ class Runner:
         self.failed = 0
         self.failures = []
         self.failed_in_scenario = False
+        self.by_target = {}  # target -> [passed, failed]
 
     def record(self, name, ok, detail="", info=""):
+        t = self.by_target.setdefault(name.split("::", 1)[0], [0, 0])
+        t[0 if ok else 1] += 1
         if ok:
             self.passed += 1
             if self.verbose:
@@ -178,6 +181,8 @@ def main():
         print("\nfailed checks (%d):" % len(runner.failures))
         for f in runner.failures:
             print("  " + f)
+    print("per target: " + "; ".join("%s %d passed, %d failed" % (t, p, f)
+                                     for t, (p, f) in runner.by_target.items()))
     print("cluster suite elapsed %.1fs (targets: %s)" % (elapsed, ", ".join("%s=%s" % t for t in targets)))
     print("%d passed, %d failed" % (runner.passed, runner.failed))
     return 0 if runner.failed == 0 and runner.passed > 0 else 1
