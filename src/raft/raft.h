@@ -4,8 +4,9 @@
 // messages in msgs() and log/commit changes in raft_log(). No I/O, no
 // threads, no clock. Applications use RawNode, which wraps this class.
 //
-// Layout: raft.cc (construction, role changes, sending, appends, config
-// changes), raft_step.cc (term rules and voting common to all roles),
+// Layout: raft.cc (construction, role changes, ticks, appends/commit),
+// raft_send.cc (messages, flow control), raft_config.cc (snapshot restore,
+// config changes), raft_step.cc (term rules and voting common to all roles),
 // step_leader.cc / step_candidate.cc / step_follower.cc (per role).
 //
 // Invariants: a node votes at most once per term (vote_ persisted before any
@@ -78,7 +79,7 @@ class Raft {
   Raft(const Config& c, std::unique_ptr<Logger> owned_logger);
   absl::Status LoadState(const Config& c);
 
-  // raft.cc
+  // raft.cc, raft_send.cc, raft_config.cc
   void Reset(Term term);
   void ResetRandomizedElectionTimeout();
   bool PastElectionTimeout() const { return election_elapsed_ >= randomized_election_timeout_; }
