@@ -145,11 +145,27 @@ def summarize_history(hist):
     return "%d ops (%d ok, %d indeterminate/failed)" % (n, ok, info)
 
 
+def _copy_ops(hist):
+    return [linearizability.Op(o.client, o.kind, o.key, o.value, o.call, o.ret, o.status, o.note)
+            for o in hist]
+
+
 def check_linearizable(ctx, name, hist):
-    res = linearizability.check_history(list(hist), budget_s=60)
-    ctx.check(name, res.ok and len(hist) > 0,
-              "%s; history %s\n%s" % (res.summary(), summarize_history(hist), res.details()),
-              info="%s; %s" % (summarize_history(hist), res.summary()))
+    hist = list(hist)
+    res = linearizability.check_history(_copy_ops(hist), budget_s=60)
+    ok = ctx.check(name, res.ok and len(hist) > 0,
+                   "%s; history %s\n%s" % (res.summary(), summarize_history(hist), res.details()),
+                   info="%s; %s" % (summarize_history(hist), res.summary()))
+    if ok:
+        # negative control: the same real history with one read made stale (it returns a
+        # value overwritten by a put that completed before the read began) must be rejected
+        import random
+        import test_checker
+        bad = _copy_ops(hist)
+        kind = test_checker.corrupt(bad, random.Random(len(bad)))
+        res2 = linearizability.check_history(bad, budget_s=60)
+        ctx.check(name + " (control: an injected bad read is detected)", res2.ok is False,
+                  "injected a %s read; checker: %s" % (kind, res2.summary()), info="injected a %s read" % kind)
 
 
 def check_acked_readable(ctx, name, member, prefix, acked, indeterminate, serializable=False):
@@ -327,6 +343,77 @@ def scenario_leader_kill(ctx):
     ctx.check("all 3 agree on one leader at the end", l3 is not None,
               repr({m.name: st and (st.get("leader", 0), st.get("raftTerm", 0)) for m, st in sts3.items()}))
     check_linearizable(ctx, "history across both leader kills is linearizable", hist)
+
+
+def scenario_leader_pause(ctx):
+    """SIGSTOP the leader for 4 s (longer than the election timeout) under load, then
+    SIGCONT it, twice: the others elect a new leader, the paused one must step down
+    when it wakes up and must not serve stale linearizable reads; the members
+    converge (revision, hashkv); the recorded history is linearizable."""
+    c = ctx.cluster()
+    leader, sts = c.leader(timeout=10)
+    ctx.require("a leader is elected", leader is not None, repr(sts))
+    stop = threading.Event()
+    hist = []
+    keys = ["lp/r%d" % i for i in range(3)]
+    # 6 register clients, two per member, so some are talking to the paused leader
+    regs = [workload.RegisterClient(i, c.members, keys, hist, stop, max_ops=5000, max_s=60,
+                                    seed=3000 + i, op_timeout=2.0, pause=0.003) for i in range(6)]
+    writers = [workload.Writer(i, c.members, "lp/w", 100000, stop, max_s=60, pause=0.01) for i in range(2)]
+    for t in regs + writers:
+        t.start()
+    acked = lambda: sum(len(w.acked) for w in writers)  # noqa: E731
+    paused = None
+    try:
+        poll(lambda: acked() >= 40, 15, 0.05)
+        for rnd in (1, 2):
+            survivors = [m for m in c.members if m is not leader]
+            paused = leader
+            os.kill(paused.proc.pid, signal.SIGSTOP)
+            t0 = time.monotonic()
+            new_leader, sts2 = c.leader(members=survivors, timeout=ELECTION_BOUND_S, exclude=paused)
+            ctx.check("pause #%d (%s): the others elect a new leader within %.0f s"
+                      % (rnd, paused.name, ELECTION_BOUND_S), new_leader is not None,
+                      repr({m.name: st and (st.get("leader", 0), st.get("raftTerm", 0)) for m, st in sts2.items()}))
+            n0 = acked()
+            poll(lambda: acked() >= n0 + 30, 10, 0.05)
+            ctx.check("pause #%d: writes continue while the old leader is paused" % rnd, acked() >= n0 + 30,
+                      "acked %d -> %d" % (n0, acked()))
+            time.sleep(max(0.0, 4.0 - (time.monotonic() - t0)))
+            os.kill(paused.proc.pid, signal.SIGCONT)
+            paused = None
+            time.sleep(2.0)  # load continues against all three, including the woken one
+            l2, sts3 = c.leader(timeout=10)
+            ctx.check("pause #%d: after SIGCONT all 3 agree on one leader" % rnd, l2 is not None,
+                      repr({m.name: st and (st.get("leader", 0), st.get("raftTerm", 0)) for m, st in sts3.items()}))
+            leader = l2 or new_leader or leader
+    finally:
+        if paused is not None:
+            try:
+                os.kill(paused.proc.pid, signal.SIGCONT)
+            except OSError:
+                pass
+        stop.set()
+        left = workload.join_all(regs + writers, 20)
+    ctx.check("load threads stopped", not left, repr(left))
+    all_acked, indet = {}, {}
+    for w in writers:
+        all_acked.update(w.acked)
+        indet.update(w.indeterminate)
+    revs = wait_same_revision(c, c.members)
+    ctx.check("all members reach the same revision", len(set(revs.values())) == 1 and None not in revs.values(),
+              repr(revs))
+    r = c.ctl(["endpoint", "hashkv", "-w", "json"], timeout=20)
+    try:
+        hk = json.loads(r.out)
+    except ValueError:
+        hk = None
+    ctx.check("hashkv equal on all 3", hk is not None and len(hk) == 3 and len({e["HashKV"]["hash"] for e in hk}) == 1,
+              json.dumps(hk) if hk else repr(r))
+    for m in c.members:
+        check_acked_readable(ctx, "every acknowledged write on %s (serializable)" % m.name, m, "lp/w/",
+                             all_acked, indet, serializable=True)
+    check_linearizable(ctx, "history across both leader pauses is linearizable", hist)
 
 
 def scenario_follower_kill(ctx):
@@ -651,6 +738,7 @@ def harness_plain(member, args):
 SCENARIOS = [
     ("basic", scenario_basic),
     ("leader-kill", scenario_leader_kill),
+    ("leader-pause", scenario_leader_pause),
     ("follower-kill", scenario_follower_kill),
     ("member-add-remove", scenario_member_add_remove),
     ("learner", scenario_learner),

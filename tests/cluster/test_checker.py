@@ -112,10 +112,10 @@ def corrupt(ops, rng):
             older = [o for o in done if o.ret < last.call and o.value != g.value]
             if older:
                 g.value = older[0].value
-                return True
+                return "stale"
     g = gets[0]
     g.value = "never-written"
-    return True
+    return "never-written"
 
 
 def run(record):
