@@ -1,8 +1,8 @@
 #include "server/transport/peer_channel.h"
 
-#include <string>
-
 #include <spdlog/spdlog.h>
+
+#include <string>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"

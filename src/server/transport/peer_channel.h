@@ -6,13 +6,13 @@
 #ifndef QUORUM_SERVER_TRANSPORT_PEER_CHANNEL_H_
 #define QUORUM_SERVER_TRANSPORT_PEER_CHANNEL_H_
 
+#include <grpcpp/grpcpp.h>
+
 #include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
@@ -36,8 +36,8 @@ inline constexpr std::chrono::milliseconds kConnectTimeout{3000};
 // What every sender (messages or snapshots) to one peer needs to know.
 struct SenderConfig {
   uint64_t cluster_id = 0;
-  uint64_t member_id = 0;  // this member: the sender
-  uint64_t peer_id = 0;    // the receiver
+  uint64_t member_id = 0;                               // this member: the sender
+  uint64_t peer_id = 0;                                 // the receiver
   std::shared_ptr<grpc::ChannelCredentials> tls_creds;  // for https:// peers
   Handler* handler = nullptr;                           // not owned; outlives the sender
 };
@@ -78,7 +78,7 @@ class Dialer {
   const std::shared_ptr<grpc::ChannelCredentials> tls_creds_;
   absl::Mutex mu_;
   std::vector<std::string> urls_ ABSL_GUARDED_BY(mu_);
-  size_t current_ ABSL_GUARDED_BY(mu_) = 0;  // index into urls_
+  size_t current_ ABSL_GUARDED_BY(mu_) = 0;                      // index into urls_
   std::shared_ptr<grpc::Channel> channel_ ABSL_GUARDED_BY(mu_);  // to urls_[current_], or null
 };
 

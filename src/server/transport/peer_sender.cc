@@ -1,9 +1,9 @@
 #include "server/transport/peer_sender.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <utility>
-
-#include <spdlog/spdlog.h>
 
 #include "absl/time/time.h"
 

@@ -16,6 +16,8 @@
 #ifndef QUORUM_SERVER_TRANSPORT_PEER_SENDER_H_
 #define QUORUM_SERVER_TRANSPORT_PEER_SENDER_H_
 
+#include <grpcpp/grpcpp.h>
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -24,8 +26,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"

@@ -1,12 +1,12 @@
 #include "server/transport/peer_service.h"
 
+#include <spdlog/spdlog.h>
+
 #include <memory>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <spdlog/spdlog.h>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -71,10 +71,10 @@ PeerService::Caller PeerService::Authenticate(const grpc::ServerContext& ctx) co
   c.member_id = MetadataId(ctx, kMemberIdKey).value_or(0);
   std::optional<uint64_t> cluster = MetadataId(ctx, kClusterIdKey);
   if (!cluster || *cluster != cfg_.cluster_id) {
-    spdlog::warn(
-        "rejecting peer {} (member {:x}): cluster ID mismatch (theirs {}, ours {:x})", c.peer,
-        c.member_id, cluster ? absl::StrCat(absl::Hex(*cluster)) : std::string("missing"),
-        cfg_.cluster_id);
+    spdlog::warn("rejecting peer {} (member {:x}): cluster ID mismatch (theirs {}, ours {:x})",
+                 c.peer, c.member_id,
+                 cluster ? absl::StrCat(absl::Hex(*cluster)) : std::string("missing"),
+                 cfg_.cluster_id);
     c.status = grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, kClusterIdMismatch);
   }
   return c;

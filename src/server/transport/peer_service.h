@@ -17,10 +17,10 @@
 #ifndef QUORUM_SERVER_TRANSPORT_PEER_SERVICE_H_
 #define QUORUM_SERVER_TRANSPORT_PEER_SERVICE_H_
 
+#include <grpcpp/grpcpp.h>
+
 #include <cstdint>
 #include <string>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_set.h"
@@ -54,7 +54,7 @@ class PeerService final : public peerpb::RaftPeer::Service {
   // Registers a call for Stop(); unregisters when destroyed.
   class CallScope;
   struct Caller {
-    grpc::Status status;   // not OK: reject the call with it
+    grpc::Status status;     // not OK: reject the call with it
     uint64_t member_id = 0;  // the sender, from metadata (0 if absent)
     std::string peer;        // the remote address, for logs
   };

@@ -1,6 +1,7 @@
 #include "server/transport/snapshot_file_writer.h"
 
 #include <fcntl.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -10,8 +11,6 @@
 #include <cstring>
 #include <filesystem>
 #include <system_error>
-
-#include <spdlog/spdlog.h>
 
 #include "absl/strings/str_cat.h"
 #include "util/crc32c.h"
@@ -90,8 +89,8 @@ absl::Status SnapshotFileWriter::Append(uint64_t offset, std::string_view data) 
         absl::StrCat("snapshot chunk at offset ", offset, ", expected ", written_));
   }
   if (data.size() > total_size_ - written_) {
-    return absl::DataLossError(absl::StrCat("snapshot chunk runs past the announced size ",
-                                            total_size_));
+    return absl::DataLossError(
+        absl::StrCat("snapshot chunk runs past the announced size ", total_size_));
   }
   size_t done = 0;
   while (done < data.size()) {
@@ -112,8 +111,8 @@ absl::StatusOr<std::string> SnapshotFileWriter::Commit(uint32_t crc32c) {
         absl::StrCat("snapshot truncated: got ", written_, " of ", total_size_, " bytes"));
   }
   if (crc_ != crc32c) {
-    return absl::DataLossError(absl::StrCat("snapshot checksum mismatch: got ", crc_,
-                                            ", sender says ", crc32c));
+    return absl::DataLossError(
+        absl::StrCat("snapshot checksum mismatch: got ", crc_, ", sender says ", crc32c));
   }
   if (::fsync(fd_) != 0) return ErrnoError("fsync", tmp_path_, errno);
   int rc = ::close(fd_);

@@ -17,14 +17,14 @@
 #ifndef QUORUM_SERVER_TRANSPORT_SNAPSHOT_SENDER_H_
 #define QUORUM_SERVER_TRANSPORT_SNAPSHOT_SENDER_H_
 
+#include <grpcpp/grpcpp.h>
+
 #include <chrono>
 #include <cstddef>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"

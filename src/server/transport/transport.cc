@@ -3,13 +3,13 @@
 // through PeerService. A monitor thread cancels writes that stall.
 #include "server/transport/transport.h"
 
+#include <spdlog/spdlog.h>
+
 #include <chrono>
 #include <memory>
 #include <thread>
 #include <utility>
 #include <vector>
-
-#include <spdlog/spdlog.h>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"

@@ -3,6 +3,10 @@
 // gRPC. Every wait is bounded.
 #include "server/transport/transport.h"
 
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -18,11 +22,6 @@
 #include <thread>
 #include <utility>
 #include <vector>
-
-#include <unistd.h>
-
-#include <grpcpp/grpcpp.h>
-#include <gtest/gtest.h>
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -43,7 +42,8 @@ class RecordingHandler : public Handler {
  public:
   void OnMessages(std::vector<raftpb::Message> msgs) override {
     absl::MutexLock l(&mu_);
-    mu_.Await(absl::Condition(+[](bool* blocked) { return !*blocked; }, &blocked_));
+    mu_.Await(absl::Condition(
+        +[](bool* blocked) { return !*blocked; }, &blocked_));
     batches_.push_back(std::move(msgs));
   }
   void Block(bool b) {
@@ -90,7 +90,9 @@ class RecordingHandler : public Handler {
 class Node {
  public:
   Node(uint64_t id, uint64_t cluster_id, const fs::path& root, size_t max_queued = 4096)
-      : id_(id), cluster_id_(cluster_id), dir_(root / ("m" + std::to_string(id))),
+      : id_(id),
+        cluster_id_(cluster_id),
+        dir_(root / ("m" + std::to_string(id))),
         max_queued_(max_queued) {
     fs::create_directories(dir_);
   }
@@ -262,8 +264,8 @@ TEST_F(TransportTest, ClusterIdMismatchIsRejected) {
   bool reported = false;
   while (!reported && absl::Now() < deadline) {
     intruder.transport_->Send({Msg(2, 1, ++i)});
-    reported = intruder.handler_.WaitFor(
-        [&] { return !intruder.handler_.unreachable_.empty(); }, absl::Milliseconds(50));
+    reported = intruder.handler_.WaitFor([&] { return !intruder.handler_.unreachable_.empty(); },
+                                         absl::Milliseconds(50));
   }
   EXPECT_TRUE(reported);
   {
@@ -329,8 +331,8 @@ TEST_F(TransportTest, ReconnectsAfterPeerComesUp) {
   bool arrived = false;
   while (!arrived && absl::Now() < deadline) {
     a.transport_->Send({Msg(1, 2, ++i, raftpb::MsgHeartbeat)});
-    arrived = b.handler_.WaitFor([&] { return b.handler_.CountLocked() >= 5; },
-                                 absl::Milliseconds(20));
+    arrived =
+        b.handler_.WaitFor([&] { return b.handler_.CountLocked() >= 5; }, absl::Milliseconds(20));
   }
   ASSERT_TRUE(arrived);
   auto got = b.handler_.Messages();
@@ -366,8 +368,8 @@ TEST_F(TransportTest, UpdatePeerRedials) {
   bool arrived = false;
   while (!arrived && absl::Now() < deadline) {
     a.transport_->Send({Msg(1, 2, ++i)});
-    arrived = b2.handler_.WaitFor([&] { return b2.handler_.CountLocked() >= 1; },
-                                  absl::Milliseconds(20));
+    arrived =
+        b2.handler_.WaitFor([&] { return b2.handler_.CountLocked() >= 1; }, absl::Milliseconds(20));
   }
   EXPECT_TRUE(arrived);
   // UpdatePeer of an unknown member adds it.
@@ -545,7 +547,8 @@ TEST_F(TransportTest, BadPeerInputIsRejected) {
   trailer.set_offset(5);
   trailer.set_done(true);
 
-  EXPECT_EQ(send_snapshot({header, first}).error_code(), grpc::StatusCode::DATA_LOSS);  // no trailer
+  EXPECT_EQ(send_snapshot({header, first}).error_code(),
+            grpc::StatusCode::DATA_LOSS);  // no trailer
   EXPECT_EQ(send_snapshot({header, first, trailer}).error_code(),
             grpc::StatusCode::DATA_LOSS);  // short
   EXPECT_EQ(send_snapshot({header, first, gap, trailer}).error_code(),
@@ -568,8 +571,8 @@ TEST_F(TransportTest, BadPeerInputIsRejected) {
     auto w = stub->Stream(&ctx, &ack);
     raftpb::MessageBatch batch;
     *batch.add_messages() = SnapMsg(2, 1, "/etc/passwd", 1, 1);  // must come via SendSnapshot
-    *batch.add_messages() = Msg(2, 9, 1);                       // not for us
-    *batch.add_messages() = Msg(2, 1, 77);                      // fine
+    *batch.add_messages() = Msg(2, 9, 1);                        // not for us
+    *batch.add_messages() = Msg(2, 1, 77);                       // fine
     EXPECT_TRUE(w->Write(batch));
     w->WritesDone();
     EXPECT_TRUE(w->Finish().ok());
@@ -596,7 +599,8 @@ TEST_F(TransportTest, StopWhileStreamingDoesNotHang) {
   {
     std::ofstream out(src, std::ios::binary);
     std::string block = RandomBytes(1 << 20, 7);
-    for (int k = 0; k < 64; ++k) out.write(block.data(), static_cast<std::streamsize>(block.size()));
+    for (int k = 0; k < 64; ++k)
+      out.write(block.data(), static_cast<std::streamsize>(block.size()));
   }
   std::atomic<bool> done{false};
   std::thread pump([&] {
@@ -652,7 +656,8 @@ bool MakePeerCerts(const fs::path& dir) {
                                     "extendedKeyUsage=serverAuth,clientAuth\n";
   std::string d = dir.string();
   std::string cmd =
-      "cd '" + d + "' && "
+      "cd '" + d +
+      "' && "
       "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key "
       "-out ca.crt -subj /CN=quorum-test-ca -days 2 "
       "-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign && "
