@@ -45,11 +45,17 @@ absl::Status Raft::Step(Message m) {
       resp.set_to(m.from());
       resp.set_type(pb::MsgAppResp);
       Send(std::move(resp));
-    } else if (m.type() == pb::MsgPreVote) {
+    } else if (m.type() == pb::MsgPreVote || m.type() == pb::MsgVote) {
+      // Reject with our term so the candidate catches up (the paper's rule:
+      // every RPC reply carries currentTerm). Dropping it instead (etcd)
+      // can deadlock: a lagging voter whose stale configuration lacks the
+      // candidate keeps raising its term in elections it cannot win, while
+      // the candidate it must vote for stays below and is never heard.
+      // Found by the simulation (membership changes, seed 22).
       Message resp;
       resp.set_to(m.from());
       resp.set_term(term_);
-      resp.set_type(pb::MsgPreVoteResp);
+      resp.set_type(VoteRespMsgType(m.type()));
       resp.set_reject(true);
       Send(std::move(resp));
     }

@@ -95,8 +95,14 @@ void Simulation::Restart(NodeId id) {
   c.heartbeat_tick = 1;
   c.storage = n.storage.get();
   c.applied = n.applied;
-  c.max_size_per_msg = 4 * 64;  // a few entries per MsgApp: exercises batching limits
-  c.max_inflight_msgs = 4;      // small window: exercises flow control
+  // Tunables vary with the seed (same for every node of a run) so that the
+  // flow-control and size limits are exercised in many combinations.
+  util::Rng knobs(seed_ ^ 0x5eed);
+  c.max_size_per_msg = knobs.Chance(0.2) ? 0 : knobs.Range(1, 8) * 64;  // 0: one entry
+  c.max_inflight_msgs = knobs.Range(1, 8);
+  c.max_inflight_bytes = knobs.Chance(0.3) ? knobs.Range(1, 8) * 64 : 0;
+  c.max_committed_size_per_ready = knobs.Chance(0.3) ? knobs.Range(1, 4) * 64 : 0;
+  c.max_uncommitted_entries_size = knobs.Chance(0.2) ? knobs.Range(2, 16) * 32 : 0;
   c.check_quorum = seed_ % 2 == 0;
   c.pre_vote = (seed_ / 2) % 2 == 0;
   c.rng_seed = seed_;
