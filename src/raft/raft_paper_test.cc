@@ -89,6 +89,24 @@ TEST(RaftPaperTest, RejectStaleTermMessage) {
   EXPECT_EQ(r->lead(), kNone);
 }
 
+// Reference: §5.1, Figure 2 — RequestVote replies carry currentTerm "for the
+// candidate to update itself": a stale vote request is rejected with our
+// term (etcd drops it; see raft_step.cc for the deadlock this avoids).
+TEST(RaftPaperTest, StaleVoteRequestIsRejectedWithCurrentTerm) {
+  TestRaft r = MakeRaft(1, {1, 2, 3});
+  r->BecomeFollower(5, kNone);
+  ASSERT_TRUE(r->Step(Msg(2, 1, pb::MsgVote, 3)).ok());
+  EXPECT_EQ(Describe(ReadMessages(*r)),
+            std::vector<std::string>{"1->2 MsgVoteResp Term:5 Log:0/0 Rejected (Hint: 0)"});
+  TestRaft c = MakeRaft(2, {1, 2, 3});
+  c->BecomeCandidate();  // term 1
+  Message resp = Msg(1, 2, pb::MsgVoteResp, 5);
+  resp.set_reject(true);
+  ASSERT_TRUE(c->Step(resp).ok());
+  EXPECT_EQ(c->state(), StateType::kFollower);
+  EXPECT_EQ(c->term(), 5u);
+}
+
 // Reference: §5.2 — "When servers start up, they begin as followers."
 TEST(RaftPaperTest, StartAsFollower) {
   TestRaft r = MakeRaft(1, {1, 2, 3});
