@@ -307,7 +307,9 @@ void RaftMember::ServeReads() {
   std::vector<std::pair<uint64_t, std::vector<PendingRead>>> keep;
   for (auto& [index, reads] : reads_ready_) {
     if (index <= applied) {
-      for (auto& r : reads) std::move(r.fn)(absl::OkStatus());
+      for (auto& r : reads) {
+        read_pool_.Schedule([fn = std::move(r.fn)]() mutable { std::move(fn)(absl::OkStatus()); });
+      }
     } else {
       keep.emplace_back(index, std::move(reads));
     }

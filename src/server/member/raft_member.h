@@ -13,7 +13,8 @@
 //
 // Thread-safety: public methods are thread-safe; they enqueue closures for
 // the loop thread. Callbacks (ProposeDone, barrier and conf-change
-// callbacks) run on the loop thread and must not block.
+// callbacks) run on the loop thread and must not block; ReadBarrier
+// callbacks run on a small read pool, so reads never stall raft.
 #ifndef QUORUM_SERVER_MEMBER_RAFT_MEMBER_H_
 #define QUORUM_SERVER_MEMBER_RAFT_MEMBER_H_
 
@@ -34,6 +35,7 @@
 #include "server/member/raft_storage.h"
 #include "server/proposer.h"
 #include "server/transport/transport.h"
+#include "util/thread_pool.h"
 
 namespace quorum::server {
 
@@ -156,6 +158,8 @@ class RaftMember final : public Proposer, public transport::Handler {
   std::vector<Task> inbox_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
+  // Serves reads whose ReadIndex is applied, off the raft loop thread.
+  util::ThreadPool read_pool_{2};
 };
 
 }  // namespace quorum::server
