@@ -87,6 +87,7 @@ void PeerSender::Run() {
 
     // When the stream this write goes to was opened (now, if it is new).
     const auto opened = stream_ ? stream_->opened : std::chrono::steady_clock::now();
+    const size_t batch_size = batch.size();
     absl::Status s = WriteAll(std::move(batch));
     if (s.ok()) {
       if (!last_error_.empty()) {
@@ -99,6 +100,7 @@ void PeerSender::Run() {
     {
       absl::MutexLock l(&mu_);
       if (stopped_) break;
+      dropped_ += batch_size;  // some of it may have been written; raft copes
     }
     LogFailure(s);
     cfg_.handler->ReportUnreachable(cfg_.peer_id);

@@ -2,11 +2,12 @@
 // transport works well: messages up to 64 MiB (a MessageBatch frame is cut
 // at ~2 MiB, but one raft message may be bigger), and server-side keepalive
 // pings so a stream from a member that vanished without closing its TCP
-// connection is noticed and its handler thread released.
+// connection is noticed and its handler thread released; client pings every
+// 5 s or more are tolerated.
 //
-// Only server-initiated pings are enabled: client pings would need a ping
-// policy on every server, and a stalled write is caught by the senders'
-// write-stall timeout instead.
+// Senders do not send keepalive pings themselves (a peer listener built
+// without these settings would answer them with too_many_pings); a stalled
+// write is caught by the senders' write-stall timeout instead.
 #ifndef QUORUM_SERVER_TRANSPORT_SERVER_OPTIONS_H_
 #define QUORUM_SERVER_TRANSPORT_SERVER_OPTIONS_H_
 

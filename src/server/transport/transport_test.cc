@@ -421,6 +421,43 @@ TEST_F(TransportTest, FullQueueDropsAndReportsUnreachable) {
   }));
 }
 
+// A receiver that stops reading for longer than the write-stall timeout gets
+// its stream cancelled; the sender reports it unreachable and reconnects.
+TEST_F(TransportTest, StalledWriteIsCancelled) {
+  Node a(1, kCluster, root_), b(2, kCluster, root_);
+  a.Up();
+  b.Up();
+  a.Connect(b);
+  a.transport_->Send({Msg(1, 2, 0)});
+  ASSERT_TRUE(b.handler_.WaitFor([&] { return b.handler_.CountLocked() >= 1; }));
+
+  b.handler_.Block(true);
+  const std::string payload(1 << 20, 'x');
+  for (uint64_t i = 1; i <= 64; ++i) {
+    raftpb::Message m = Msg(1, 2, i);
+    m.mutable_entries(0)->set_data(payload);
+    a.transport_->Send({std::move(m)});
+  }
+  auto start = absl::Now();
+  ASSERT_TRUE(a.handler_.WaitFor([&] { return !a.handler_.unreachable_.empty(); }));
+  EXPECT_GE(absl::Now() - start, absl::Seconds(4));  // not before the stall timeout
+  b.handler_.Block(false);
+
+  uint64_t i = 1000;
+  auto deadline = absl::Now() + kWait;
+  bool arrived = false;
+  while (!arrived && absl::Now() < deadline) {
+    a.transport_->Send({Msg(1, 2, ++i)});
+    arrived = b.handler_.WaitFor(
+        [&] {
+          auto all = b.handler_.MessagesLocked();
+          return !all.empty() && all.back().index() > 1000;
+        },
+        absl::Milliseconds(50));
+  }
+  EXPECT_TRUE(arrived);
+}
+
 std::string RandomBytes(size_t n, uint32_t seed) {
   std::mt19937 rng(seed);
   std::string s(n, '\0');
