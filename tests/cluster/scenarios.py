@@ -519,7 +519,7 @@ def scenario_member_add_remove(ctx):
         if mm:
             env[mm.group(1)] = mm.group(2)
     ctx.require("etcdctl member add m4 succeeds and prints ETCD_INITIAL_CLUSTER",
-                r.rc == 0 and "INITIAL_CLUSTER" in env and re.search(r"Member [0-9a-f]+ added to cluster", r.out),
+                r.rc == 0 and "INITIAL_CLUSTER" in env and re.search(r"Member\s+[0-9a-f]+ added to cluster", r.out),
                 repr(r))
     ctx.check("member add prints ETCD_NAME, ETCD_INITIAL_CLUSTER_STATE=existing",
               env.get("NAME") == "m4" and env.get("INITIAL_CLUSTER_STATE") == "existing"
