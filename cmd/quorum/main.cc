@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <thread>
 
 #include "cmd/quorum/flags.h"
@@ -31,13 +32,19 @@ int main(int argc, char** argv) {
     spdlog::critical("cannot serve: {}", std::string(s.message()));
     return 1;
   }
+  std::atomic<bool> done{false};
   std::thread waiter([&] {
     int sig = 0;
     sigwait(&sigs, &sig);
+    if (done.load()) return;  // woken because the server stopped by itself
     spdlog::info("received signal {}, shutting down", sig);
     (*server)->Shutdown();
   });
   (*server)->Wait();
+  // The member may stop on its own (removed from the cluster): wake the
+  // signal thread so it can exit.
+  done.store(true);
+  pthread_kill(waiter.native_handle(), SIGTERM);
   waiter.join();
   server->reset();
   return 0;

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "mvcc/backend/backend.h"
 #include "mvcc/kv_store.h"
 #include "server/api/cluster_service.h"
@@ -14,10 +15,12 @@
 #include "server/api/maintenance_service.h"
 #include "server/api/service_deps.h"
 #include "server/apply/applier.h"
+#include "server/member/cluster_discovery.h"
 #include "server/member/membership.h"
 #include "server/member/raft_member.h"
 #include "server/member/raft_storage.h"
 #include "server/tls.h"
+#include "server/transport/server_options.h"
 #include "server/transport/transport.h"
 #include "server/url.h"
 #include "util/member_id.h"
@@ -30,6 +33,7 @@ namespace quorum::server {
 constexpr int kTransportMaxMessageBytes = 64 << 20;
 
 struct Server::Impl {
+  Server* owner = nullptr;
   ServerConfig config;
   uint64_t self_id = 0;
   std::unique_ptr<mvcc::Backend> backend;
@@ -42,9 +46,16 @@ struct Server::Impl {
   std::unique_ptr<KvService> kv;
   std::unique_ptr<MaintenanceService> maintenance;
   std::unique_ptr<ClusterService> cluster;
+  std::unique_ptr<ClusterInfoService> cluster_info;
   std::unique_ptr<grpc::Server> client_server;
   std::unique_ptr<grpc::Server> peer_server;
   std::vector<std::string> bound;
+
+  std::shared_ptr<grpc::ChannelCredentials> peer_creds;
+  // Detects that this member was removed while it could not hear about it
+  // (the removal commits after it is cut off): asks peers when leaderless.
+  std::thread removal_watchdog;
+  absl::Notification stop_watchdog;
 
   absl::Mutex mu;
   bool shut_down ABSL_GUARDED_BY(mu) = false;
@@ -79,7 +90,7 @@ absl::Status InitializeNewMember(const ServerConfig& cfg,
 
 }  // namespace
 
-Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) { impl_->owner = this; }
 Server::~Server() { Shutdown(); }
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerConfig config) {
@@ -101,6 +112,19 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerConfig config) {
   impl->config = std::move(config);
   const ServerConfig& cfg = impl->config;
 
+  // Credentials this member dials its peers with (TLS when peers use https).
+  std::shared_ptr<grpc::ChannelCredentials> peer_creds;
+  bool peer_tls = false;
+  for (const auto& list : {cfg.listen_peer_urls, cfg.initial_advertise_peer_urls}) {
+    for (const auto& u : list) peer_tls |= ParseUrl(u)->tls();
+  }
+  if (peer_tls || !cfg.peer_cert_file.empty()) {
+    auto creds = MakeClientCredentials(
+        TlsFiles{cfg.peer_cert_file, cfg.peer_key_file, cfg.peer_trusted_ca_file, false});
+    if (!creds.ok()) return creds.status();
+    peer_creds = *creds;
+  }
+
   mvcc::BackendOptions bo;
   bo.unsafe_no_fsync = cfg.unsafe_no_fsync;
   const std::filesystem::path member_dir = std::filesystem::path(cfg.data_dir) / "member";
@@ -120,11 +144,43 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerConfig config) {
       return absl::InvalidArgumentError(absl::StrCat(
           "couldn't find local name \"", cfg.name, "\" in the initial cluster configuration"));
     }
-    impl->self_id = util::ComputeMemberId(cluster->at(cfg.name), cfg.initial_cluster_token);
-    if (auto st = InitializeNewMember(cfg, *cluster, impl->backend.get(),
-                                      impl->membership.get(), storage->get());
-        !st.ok()) {
-      return st;
+    if (cfg.initial_cluster_state == "existing") {
+      // Joining: learn the cluster id and our own id (assigned by MemberAdd)
+      // from the members already running, as etcd does.
+      std::vector<std::string> peers;
+      for (const auto& [name, urls] : *cluster) {
+        if (name != cfg.name) peers.insert(peers.end(), urls.begin(), urls.end());
+      }
+      auto info = FetchClusterInfo(peers, peer_creds, std::chrono::seconds(30));
+      if (!info.ok()) return info.status();
+      mvcc::Batch b = impl->backend->NewBatch();
+      for (const auto& cm : info->members()) {
+        MemberInfo m;
+        m.id = cm.id();
+        m.name = cm.name();
+        m.peer_urls.assign(cm.peer_urls().begin(), cm.peer_urls().end());
+        m.client_urls.assign(cm.client_urls().begin(), cm.client_urls().end());
+        m.is_learner = cm.is_learner();
+        if (m.peer_urls == cfg.initial_advertise_peer_urls) {
+          impl->self_id = m.id;
+          m.name = cfg.name;
+          m.client_urls = cfg.advertise_client_urls;
+        }
+        impl->membership->Add(m, &b);
+      }
+      if (impl->self_id == 0) {
+        return absl::FailedPreconditionError(
+            "this member's peer URLs are not in the cluster: run `member add` first");
+      }
+      impl->membership->SetClusterId(info->cluster_id(), &b);
+      if (auto st = impl->backend->Commit(std::move(b), /*sync=*/true); !st.ok()) return st;
+    } else {
+      impl->self_id = util::ComputeMemberId(cluster->at(cfg.name), cfg.initial_cluster_token);
+      if (auto st = InitializeNewMember(cfg, *cluster, impl->backend.get(),
+                                        impl->membership.get(), storage->get());
+          !st.ok()) {
+        return st;
+      }
     }
   } else {
     // A restarted member trusts its data dir, not the --initial-* flags.
@@ -152,6 +208,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerConfig config) {
   mo.snapshot_count = cfg.snapshot_count;
   mo.snapshot_dir = (member_dir / "snap").string();
   mo.request_timeout_ms = 5000 + 2 * cfg.election_timeout_ms;
+  Impl* raw = impl.get();
+  mo.on_removed = [raw] {
+    // Shut down off the loop thread (Shutdown stops the loop).
+    std::thread([raw] { raw->owner->Shutdown(); }).detach();
+  };
   auto member = RaftMember::Create(mo, impl->backend.get(), impl->store.get(),
                                    impl->applier.get(), impl->membership.get(),
                                    std::move(*storage));
@@ -162,16 +223,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerConfig config) {
   to.cluster_id = impl->membership->cluster_id();
   to.member_id = impl->self_id;
   to.snapshot_dir = (member_dir / "snap" / "recv").string();
-  bool peer_tls = false;
-  for (const auto& list : {cfg.listen_peer_urls, cfg.initial_advertise_peer_urls}) {
-    for (const auto& u : list) peer_tls |= ParseUrl(u)->tls();
-  }
-  if (peer_tls || !cfg.peer_cert_file.empty()) {
-    auto creds = MakeClientCredentials(
-        TlsFiles{cfg.peer_cert_file, cfg.peer_key_file, cfg.peer_trusted_ca_file, false});
-    if (!creds.ok()) return creds.status();
-    to.peer_credentials = *creds;
-  }
+  to.peer_credentials = peer_creds;
+  impl->peer_creds = peer_creds;
   impl->transport = transport::Transport::Create(to, impl->member.get());
 
   impl->deps.config = &impl->config;
@@ -185,6 +238,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerConfig config) {
   impl->kv = std::make_unique<KvService>(&impl->deps);
   impl->maintenance = std::make_unique<MaintenanceService>(&impl->deps);
   impl->cluster = std::make_unique<ClusterService>(&impl->deps);
+  impl->cluster_info = std::make_unique<ClusterInfoService>(impl->membership.get(), impl->self_id);
   spdlog::info("member {} (cluster {}) at revision {}, applied index {}, data dir {}",
                util::IdToHex(impl->self_id), util::IdToHex(impl->membership->cluster_id()),
                impl->store->Rev(), impl->store->ConsistentIndex(), cfg.data_dir);
@@ -196,7 +250,7 @@ absl::Status Server::Start() {
   // Peers first: the member must be reachable before it campaigns.
   {
     grpc::ServerBuilder pb;
-    pb.SetMaxReceiveMessageSize(kTransportMaxMessageBytes);
+    transport::ConfigurePeerServerBuilder(pb);
     for (const auto& u : s.config.listen_peer_urls) {
       auto url = ParseUrl(u);
       std::shared_ptr<grpc::ServerCredentials> creds = grpc::InsecureServerCredentials();
@@ -210,10 +264,29 @@ absl::Status Server::Start() {
       pb.AddListeningPort(url->HostPort(), creds);
     }
     pb.RegisterService(s.transport->service());
+    pb.RegisterService(s.cluster_info.get());
     s.peer_server = pb.BuildAndStart();
     if (!s.peer_server) return absl::UnavailableError("failed to listen on --listen-peer-urls");
   }
   s.member->Start(s.transport.get());
+  s.removal_watchdog = std::thread([&s] {
+    int leaderless_s = 0;
+    while (!s.stop_watchdog.WaitForNotificationWithTimeout(absl::Seconds(1))) {
+      leaderless_s = s.member->LeaderId() == 0 ? leaderless_s + 1 : 0;
+      if (leaderless_s < 3) continue;
+      std::vector<std::string> peers;
+      for (const auto& m : s.membership->List()) {
+        if (m.id != s.self_id) peers.insert(peers.end(), m.peer_urls.begin(), m.peer_urls.end());
+      }
+      auto info = FetchClusterInfo(peers, s.peer_creds, std::chrono::seconds(1), s.self_id);
+      if (info.ok() && info->asker_removed()) {
+        spdlog::warn("member {} has been permanently removed from the cluster; stopping",
+                     util::IdToHex(s.self_id));
+        std::thread([&s] { s.owner->Shutdown(); }).detach();
+        return;
+      }
+    }
+  });
 
   grpc::ServerBuilder builder;
   std::vector<std::unique_ptr<int>> ports;
@@ -262,6 +335,14 @@ void Server::Shutdown() {
     impl_->shut_down = true;
   }
   Impl& s = *impl_;
+  s.stop_watchdog.Notify();
+  if (s.removal_watchdog.joinable()) {
+    if (s.removal_watchdog.get_id() == std::this_thread::get_id()) {
+      s.removal_watchdog.detach();
+    } else {
+      s.removal_watchdog.join();
+    }
+  }
   // Stop taking client requests, hand leadership over, then stop raft.
   if (s.client_server) s.client_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   if (s.member) s.member->Stop();

@@ -480,8 +480,10 @@ void RaftMember::ApplyConfChangeEntry(const raft::Entry& e,
   if (cs.ok()) conf_state_ = *cs;
   SyncTransportPeers();
   if (cc.type() == raftpb::ConfChangeRemoveNode && cc.node_id() == opts_.id) {
-    spdlog::warn("member {} was removed from the cluster", util::IdToHex(opts_.id));
+    spdlog::warn("member {} has been permanently removed from the cluster",
+                 util::IdToHex(opts_.id));
     removed_ = true;
+    if (opts_.on_removed) opts_.on_removed();
   }
   if (ctx.proposer_id() == opts_.id && ctx.request_id() != 0) {
     cc_replies->emplace_back(ctx.request_id(),

@@ -21,6 +21,7 @@
 #include <atomic>
 #include <chrono>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <thread>
@@ -53,6 +54,9 @@ struct RaftMemberOptions {
   std::string snapshot_dir;
   // etcd's request timeout: 5 s + 2 election timeouts.
   int request_timeout_ms = 7000;
+  // Called (on the loop thread, must not block) once this member has been
+  // removed from the cluster; etcd exits then, and so do we.
+  std::function<void()> on_removed;
 };
 
 class RaftMember final : public Proposer, public transport::Handler {
