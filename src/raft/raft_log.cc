@@ -109,6 +109,30 @@ absl::StatusOr<EntryVec> RaftLog::EntriesFrom(Index i, uint64_t max_size) const 
   return Slice(i, LastIndex() + 1, max_size);
 }
 
+absl::Status RaftLog::EntriesFromInto(Index i, uint64_t max_size,
+                                      google::protobuf::RepeatedPtrField<Entry>& out) const {
+  const Index last = LastIndex();
+  if (i > last) return absl::OkStatus();
+  const Index uoff = unstable_.offset();
+  if (i >= uoff && i >= FirstIndex()) {
+    const EntryVec& u = unstable_.entries();
+    uint64_t size = 0;
+    out.Reserve(static_cast<int>(last - i + 1));
+    for (Index k = i; k <= last; ++k) {
+      const Entry& e = u[k - uoff];
+      size += EntrySize(e);
+      if (out.size() > 0 && size > max_size) break;
+      *out.Add() = e;
+    }
+    return absl::OkStatus();
+  }
+  auto ents = EntriesFrom(i, max_size);
+  if (!ents.ok()) return ents.status();
+  out.Reserve(static_cast<int>(ents->size()));
+  for (Entry& e : *ents) *out.Add() = std::move(e);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<EntryVec> RaftLog::Slice(Index lo, Index hi, uint64_t max_size) const {
   RAFT_CHECK(lo <= hi) << "invalid slice " << lo << " > " << hi;
   if (lo < FirstIndex()) return ErrCompacted();

@@ -45,6 +45,11 @@ class RaftLog {
 
   // Entries from i on, up to max_size bytes (at least one entry).
   absl::StatusOr<EntryVec> EntriesFrom(Index i, uint64_t max_size) const;
+  // Like EntriesFrom, appending to a message's entry field; entries still
+  // in the unstable tail are copied straight in (the leader's hot path, no
+  // intermediate vector).
+  absl::Status EntriesFromInto(Index i, uint64_t max_size,
+                               google::protobuf::RepeatedPtrField<Entry>& out) const;
   // Entries in [lo, hi) spanning storage and unstable.
   absl::StatusOr<EntryVec> Slice(Index lo, Index hi, uint64_t max_size) const;
   // Committed entries not yet handed out for apply (from applying_+1).

@@ -33,9 +33,9 @@ bool Raft::MaybeSendAppend(NodeId to, bool send_if_empty) {
   Message m;
   m.set_to(to);
   auto term = log_.TermAt(pr->next - 1);
-  absl::StatusOr<EntryVec> ents = EntryVec{};
-  if (term.ok()) ents = log_.EntriesFrom(pr->next, max_msg_size_);
-  if (term.ok() && ents.ok() && ents->empty() && !send_if_empty) return false;
+  absl::Status ents = absl::OkStatus();
+  if (term.ok()) ents = log_.EntriesFromInto(pr->next, max_msg_size_, *m.mutable_entries());
+  if (term.ok() && ents.ok() && m.entries_size() == 0 && !send_if_empty) return false;
 
   if (!term.ok() || !ents.ok()) {
     // The entries the follower needs are compacted: send a snapshot.
@@ -46,6 +46,7 @@ bool Raft::MaybeSendAppend(NodeId to, bool send_if_empty) {
       return false;
     }
     RAFT_CHECK(!IsEmptySnap(*snap)) << "need non-empty snapshot";
+    m.clear_entries();
     m.set_type(pb::MsgSnap);
     pr->BecomeSnapshot(snap->metadata().index());
     *m.mutable_snapshot() = std::move(*snap);
@@ -55,9 +56,10 @@ bool Raft::MaybeSendAppend(NodeId to, bool send_if_empty) {
     m.set_index(pr->next - 1);
     m.set_log_term(*term);
     m.set_commit(log_.committed());
-    if (!ents->empty()) {
-      const Index last = ents->back().index();
-      const uint64_t bytes = PayloadsSize(*ents);
+    if (const int n = m.entries_size(); n > 0) {
+      const Index last = m.entries(n - 1).index();
+      uint64_t bytes = 0;
+      for (const Entry& e : m.entries()) bytes += e.data().size();
       switch (pr->state) {
         case ProgressState::kReplicate:
           pr->OptimisticUpdate(last);
@@ -69,9 +71,6 @@ bool Raft::MaybeSendAppend(NodeId to, bool send_if_empty) {
         case ProgressState::kSnapshot:
           RAFT_CHECK(false) << "sending append in snapshot state";
       }
-      auto* out = m.mutable_entries();
-      out->Reserve(static_cast<int>(ents->size()));
-      for (Entry& e : *ents) *out->Add() = std::move(e);
     }
   }
   Send(std::move(m));
