@@ -127,6 +127,7 @@ Ready RawNode::GetReady() {
   rd.committed_entries = log.NextCommittedEnts();
   rd.messages = std::move(r.msgs());
   r.msgs().clear();
+  r.msgs().reserve(rd.messages.size());  // one allocation for the next batch
   rd.read_states = std::move(r.read_states());
   r.read_states().clear();
   rd.must_sync = rd.must_sync || !rd.entries.empty() || !IsEmptySnap(rd.snapshot);
