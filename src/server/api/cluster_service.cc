@@ -41,8 +41,9 @@ void ClusterService::ProposeChange(grpc::ServerUnaryReactor* reactor, raftpb::Co
 grpc::ServerUnaryReactor* ClusterService::MemberList(grpc::CallbackServerContext* ctx,
                                                      const etcdserverpb::MemberListRequest*,
                                                      etcdserverpb::MemberListResponse* resp) {
-  FillMembers(resp);
   auto* reactor = ctx->DefaultReactor();
+  if (deps_->RejectOnLearner(reactor)) return reactor;
+  FillMembers(resp);
   reactor->Finish(grpc::Status::OK);
   return reactor;
 }
@@ -51,6 +52,7 @@ grpc::ServerUnaryReactor* ClusterService::MemberAdd(grpc::CallbackServerContext*
                                                     const etcdserverpb::MemberAddRequest* req,
                                                     etcdserverpb::MemberAddResponse* resp) {
   auto* reactor = ctx->DefaultReactor();
+  if (deps_->RejectOnLearner(reactor)) return reactor;
   std::vector<std::string> urls(req->peerurls().begin(), req->peerurls().end());
   if (urls.empty()) {
     reactor->Finish(Error(grpc::StatusCode::INVALID_ARGUMENT,
@@ -94,6 +96,7 @@ grpc::ServerUnaryReactor* ClusterService::MemberRemove(grpc::CallbackServerConte
                                                        const etcdserverpb::MemberRemoveRequest* req,
                                                        etcdserverpb::MemberRemoveResponse* resp) {
   auto* reactor = ctx->DefaultReactor();
+  if (deps_->RejectOnLearner(reactor)) return reactor;
   if (!deps_->membership->Get(req->id())) {
     reactor->Finish(Error(grpc::StatusCode::NOT_FOUND, "etcdserver: member not found"));
     return reactor;
@@ -108,6 +111,7 @@ grpc::ServerUnaryReactor* ClusterService::MemberUpdate(grpc::CallbackServerConte
                                                        const etcdserverpb::MemberUpdateRequest* req,
                                                        etcdserverpb::MemberUpdateResponse* resp) {
   auto* reactor = ctx->DefaultReactor();
+  if (deps_->RejectOnLearner(reactor)) return reactor;
   if (!deps_->membership->Get(req->id())) {
     reactor->Finish(Error(grpc::StatusCode::NOT_FOUND, "etcdserver: member not found"));
     return reactor;
@@ -134,6 +138,7 @@ grpc::ServerUnaryReactor* ClusterService::MemberPromote(
     grpc::CallbackServerContext* ctx, const etcdserverpb::MemberPromoteRequest* req,
     etcdserverpb::MemberPromoteResponse* resp) {
   auto* reactor = ctx->DefaultReactor();
+  if (deps_->RejectOnLearner(reactor)) return reactor;
   auto m = deps_->membership->Get(req->id());
   if (!m) {
     reactor->Finish(Error(grpc::StatusCode::NOT_FOUND, "etcdserver: member not found"));

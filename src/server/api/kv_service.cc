@@ -32,6 +32,7 @@ grpc::ServerUnaryReactor* KvService::Range(grpc::CallbackServerContext* ctx,
                                            const etcdserverpb::RangeRequest* req,
                                            etcdserverpb::RangeResponse* resp) {
   auto* reactor = ctx->DefaultReactor();
+  if (!req->serializable() && deps_->RejectOnLearner(reactor)) return reactor;
   if (auto ws = deps_->CheckWireSize(*req); !ws.ok()) {
     reactor->Finish(ws);
     return reactor;
@@ -66,6 +67,7 @@ grpc::ServerUnaryReactor* KvService::Put(grpc::CallbackServerContext* ctx,
                                          const etcdserverpb::PutRequest* req,
                                          etcdserverpb::PutResponse* resp) {
   auto* reactor = ctx->DefaultReactor();
+  if (deps_->RejectOnLearner(reactor)) return reactor;
   if (auto ws = deps_->CheckWireSize(*req); !ws.ok()) {
     reactor->Finish(ws);
     return reactor;
@@ -87,6 +89,7 @@ grpc::ServerUnaryReactor* KvService::DeleteRange(grpc::CallbackServerContext* ct
                                                  const etcdserverpb::DeleteRangeRequest* req,
                                                  etcdserverpb::DeleteRangeResponse* resp) {
   auto* reactor = ctx->DefaultReactor();
+  if (deps_->RejectOnLearner(reactor)) return reactor;
   if (auto ws = deps_->CheckWireSize(*req); !ws.ok()) {
     reactor->Finish(ws);
     return reactor;
@@ -108,6 +111,7 @@ grpc::ServerUnaryReactor* KvService::Txn(grpc::CallbackServerContext* ctx,
                                          const etcdserverpb::TxnRequest* req,
                                          etcdserverpb::TxnResponse* resp) {
   auto* reactor = ctx->DefaultReactor();
+  if (deps_->RejectOnLearner(reactor)) return reactor;
   if (auto ws = deps_->CheckWireSize(*req); !ws.ok()) {
     reactor->Finish(ws);
     return reactor;
@@ -147,6 +151,7 @@ grpc::ServerUnaryReactor* KvService::Compact(grpc::CallbackServerContext* ctx,
                                              const etcdserverpb::CompactionRequest* req,
                                              etcdserverpb::CompactionResponse* resp) {
   auto* reactor = ctx->DefaultReactor();
+  if (deps_->RejectOnLearner(reactor)) return reactor;
   InternalRequest ir;
   *ir.mutable_compaction() = *req;
   ProposeAndReply(reactor, std::move(ir), resp,

@@ -25,6 +25,7 @@ grpc::ServerUnaryReactor* MaintenanceService::Defragment(grpc::CallbackServerCon
                                                          const etcdserverpb::DefragmentRequest*,
                                                          etcdserverpb::DefragmentResponse* resp) {
   auto* reactor = ctx->DefaultReactor();
+  if (deps_->RejectOnLearner(reactor)) return reactor;
   auto s = deps_->backend->CompactAll();
   deps_->Stamp(resp->mutable_header());
   reactor->Finish(ToGrpcStatus(s));
@@ -39,6 +40,7 @@ grpc::ServerUnaryReactor* MaintenanceService::HashKV(grpc::CallbackServerContext
                                                      const etcdserverpb::HashKVRequest* req,
                                                      etcdserverpb::HashKVResponse* resp) {
   auto* reactor = ctx->DefaultReactor();
+  if (deps_->RejectOnLearner(reactor)) return reactor;
   int64_t hashed = 0;  // hash_revision is a 3.6 field: not sent, as etcd 3.5 does not
   auto h = deps_->store->HashKv(req->revision(), &hashed);
   if (!h.ok()) {
@@ -60,6 +62,7 @@ grpc::ServerUnaryReactor* MaintenanceService::MoveLeader(grpc::CallbackServerCon
                                                          const etcdserverpb::MoveLeaderRequest* req,
                                                          etcdserverpb::MoveLeaderResponse* resp) {
   auto* reactor = ctx->DefaultReactor();
+  if (deps_->RejectOnLearner(reactor)) return reactor;
   if (deps_->proposer->LeaderId() != deps_->self_id) {
     reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "etcdserver: not leader"));
     return reactor;

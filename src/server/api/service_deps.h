@@ -3,6 +3,7 @@
 #ifndef QUORUM_SERVER_API_SERVICE_DEPS_H_
 #define QUORUM_SERVER_API_SERVICE_DEPS_H_
 
+#include <grpcpp/grpcpp.h>
 #include <grpcpp/support/status.h>
 
 #include <string>
@@ -50,6 +51,15 @@ struct ServiceDeps {
                             " vs. " + std::to_string(limit) + ")");
   }
   static constexpr int64_t kGrpcOverheadBytes = 512 * 1024;
+
+  // A learner serves only Status and serializable Range, as etcd's does;
+  // everything else gets etcd's error. Returns true after finishing the call.
+  bool RejectOnLearner(grpc::ServerUnaryReactor* reactor) const {
+    if (!member->IsLearner()) return false;
+    reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                 "etcdserver: rpc not supported for learner"));
+    return true;
+  }
 };
 
 }  // namespace quorum::server
