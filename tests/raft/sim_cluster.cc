@@ -201,6 +201,7 @@ void Simulation::HandleReady(Node& n) {
       reads_.erase(it);
       ++reads_served_;
     }
+    MaybeInterleave(n);
     // 4. Advance.
     n.raw->Advance();
     if (n.stopped) {
@@ -330,6 +331,24 @@ void Simulation::DeliverDue() {
       auto s = nodes_.find(from);
       if (s != nodes_.end() && s->second->raw) s->second->snap_reports.emplace_back(to, ok);
     }
+  }
+}
+
+void Simulation::MaybeInterleave(Node& n) {
+  if (!n.raw || !rng_.Chance(opts_.interleave)) return;
+  for (auto it = inflight_.begin(); it != inflight_.end() && it->first <= now_; ++it) {
+    if (it->second.msg.to() != n.id || cut_.count({it->second.msg.from(), n.id})) continue;
+    Message m = std::move(it->second.msg);
+    inflight_.erase(it);
+    if (opts_.verbose) Trace(absl::StrCat("deliver (before Advance) ", DescribeMessage(m)));
+    const bool is_snap = m.type() == pb::MsgSnap;
+    const NodeId from = m.from();
+    (void)n.raw->Step(std::move(m));
+    if (is_snap) {
+      auto s = nodes_.find(from);
+      if (s != nodes_.end() && s->second->raw) s->second->snap_reports.emplace_back(n.id, true);
+    }
+    return;
   }
 }
 

@@ -57,6 +57,9 @@ struct SimOptions {
   double membership = 0.0;   // membership change proposal per step
   int compact_every = 30;    // compact when this many entries are applied past the snapshot
   int liveness_ticks = 400;  // bound for the liveness phase
+  // Probability that a due message is stepped into a node between GetReady
+  // and Advance (the window an asynchronous storage writer would open).
+  double interleave = 0.1;
   bool verbose = false;      // print a trace of every event to stderr
 };
 
@@ -98,6 +101,7 @@ class Simulation {
   void MaybeCompact(Node& n);
   void SendAll(NodeId from, std::vector<Message> msgs);
   void DeliverDue();
+  void MaybeInterleave(Node& n);
   void RandomEvent();
   void ProposeMembership();
   void CheckInvariants();

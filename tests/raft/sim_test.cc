@@ -5,6 +5,8 @@
 //   QUORUM_SIM_STEPS=<n>   steps per seed (default per test)
 //   QUORUM_SIM_SEED=<s>    run only seed s, printing a full event trace
 //   QUORUM_SIM_FIRST=<s>   first seed (default 0), to soak new ranges
+//   QUORUM_SIM_INTERLEAVE_PCT=<p>  % of Readys with a message stepped before
+//                          Advance (default 10)
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -33,6 +35,7 @@ Totals RunSeeds(const char* test, SimOptions opts, uint64_t default_seeds) {
   Totals totals;
   const char* one = std::getenv("QUORUM_SIM_SEED");
   opts.steps = static_cast<int>(EnvOr("QUORUM_SIM_STEPS", opts.steps));
+  if (const char* p = std::getenv("QUORUM_SIM_INTERLEAVE_PCT")) opts.interleave = std::atoi(p) / 100.0;
   uint64_t first = EnvOr("QUORUM_SIM_FIRST", 0);
   uint64_t count = EnvOr("QUORUM_SIM_SEEDS", default_seeds);
   if (one != nullptr) {
