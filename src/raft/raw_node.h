@@ -17,6 +17,10 @@
 //      rd.committed_entries in order; for an EntryConfChange entry call
 //      ApplyConfChange(cc). Serve reads in rd.read_states once applied.
 //   5. Advance() — tells the node rd was handled; only then GetReady again.
+//      Between GetReady and Advance the node may still be fed (Step, Tick,
+//      Propose...): what that produces goes into the next Ready (the
+//      simulation exercises this window).
+// Single-threaded: all calls from one thread (or externally serialized).
 // Errors: Propose/ProposeConfChange/ReadIndex return ErrProposalDropped when
 // they cannot be accepted right now (no leader, transfer in progress, ...);
 // a dropped proposal may be retried. Accepted proposals can still be lost on
