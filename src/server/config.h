@@ -5,10 +5,13 @@
 #define QUORUM_SERVER_CONFIG_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 namespace quorum::server {
+
+class PeerFaults;
 
 struct ServerConfig {
   std::string name = "default";                                     // --name
@@ -39,6 +42,9 @@ struct ServerConfig {
   std::string peer_key_file;                          // --peer-key-file
   std::string peer_trusted_ca_file;                   // --peer-trusted-ca-file
   bool peer_client_cert_auth = false;                 // --peer-client-cert-auth
+
+  // Test only (no flag): cuts raft traffic between chosen members.
+  std::shared_ptr<PeerFaults> peer_faults_for_testing;
 };
 
 }  // namespace quorum::server

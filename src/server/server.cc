@@ -208,6 +208,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerConfig config) {
   mo.snapshot_count = cfg.snapshot_count;
   mo.snapshot_dir = (member_dir / "snap").string();
   mo.request_timeout_ms = 5000 + 2 * cfg.election_timeout_ms;
+  mo.peer_faults = cfg.peer_faults_for_testing;
   Impl* raw = impl.get();
   mo.on_removed = [raw] {
     // Shut down off the loop thread (Shutdown stops the loop).

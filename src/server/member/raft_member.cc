@@ -192,6 +192,7 @@ void RaftMember::OnMessages(std::vector<raftpb::Message> msgs) {
     if (stopped) return;
     for (auto& m : msgs) {
       if (membership_->IsRemoved(m.from())) continue;
+      if (opts_.peer_faults && opts_.peer_faults->Blocked(m.from(), opts_.id)) continue;
       node_->Step(std::move(m)).IgnoreError();  // stale or foreign messages are dropped
     }
   });
@@ -340,6 +341,7 @@ void RaftMember::ProcessReady() {
       std::vector<raftpb::Message> out;
       out.reserve(rd.messages.size());
       for (auto& m : rd.messages) {
+        if (opts_.peer_faults && opts_.peer_faults->Blocked(opts_.id, m.to())) continue;
         (m.to() == opts_.id ? to_self : out).push_back(std::move(m));
       }
       if (!out.empty()) transport_->Send(std::move(out));

@@ -33,6 +33,7 @@
 #include "raft/raw_node.h"
 #include "server/apply/applier.h"
 #include "server/member/membership.h"
+#include "server/member/peer_faults.h"
 #include "server/member/raft_storage.h"
 #include "server/proposer.h"
 #include "server/transport/transport.h"
@@ -57,6 +58,8 @@ struct RaftMemberOptions {
   // Called (on the loop thread, must not block) once this member has been
   // removed from the cluster; etcd exits then, and so do we.
   std::function<void()> on_removed;
+  // Test only: partitions (see peer_faults.h).
+  std::shared_ptr<PeerFaults> peer_faults;
 };
 
 class RaftMember final : public Proposer, public transport::Handler {
