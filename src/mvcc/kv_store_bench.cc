@@ -88,12 +88,21 @@ int64_t HeapBytes() {
 
 class TempDir {
  public:
+  // MVCC_BENCH_DIR keeps the database (and its RocksDB LOG) for inspection.
   TempDir() {
+    if (const char* keep = getenv("MVCC_BENCH_DIR")) {
+      path_ = keep;
+      keep_ = true;
+      std::error_code ec;
+      std::filesystem::remove_all(path_, ec);
+      return;
+    }
     char tmpl[] = "/tmp/quorum-mvcc-bench-XXXXXX";
     if (mkdtemp(tmpl) == nullptr) std::abort();
     path_ = tmpl;
   }
   ~TempDir() {
+    if (keep_) return;
     std::error_code ec;
     std::filesystem::remove_all(path_, ec);
   }
@@ -101,6 +110,7 @@ class TempDir {
 
  private:
   std::string path_;
+  bool keep_ = false;
 };
 
 struct Store {
@@ -162,7 +172,7 @@ BENCHMARK(BM_Put)
     ->Arg(100)
     ->Arg(1000)
     ->Iterations(NumKeys())
-    ->Unit(benchmark::kMillisecond)
+    ->Unit(benchmark::kMicrosecond)
     ->UseRealTime();
 
 // Heap cost of the in-memory index alone: NumKeys() keys with `revs`
