@@ -446,6 +446,13 @@ void Simulation::Step() {
     Node& n = *nodes_.at(id);
     if (!n.raw) continue;
     if (rng_.Chance(0.97)) n.raw->Tick();  // small clock skew
+    if (opts_.verbose && getenv("QUORUM_SIM_TICKS")) {
+      const Raft& r = n.raw->raft();
+      Trace(absl::StrCat("tick node ", id, " ", StateTypeName(r.state()), " elapsed=",
+                         r.election_elapsed(), "/", r.randomized_election_timeout(),
+                         " promotable=", r.Promotable(), " applied=", r.raft_log().applied(),
+                         " commit=", r.raft_log().committed()));
+    }
     HandleReady(n);
   }
   RandomEvent();

@@ -4,6 +4,7 @@
 //   QUORUM_SIM_SEEDS=<n>   number of seeds per test (default: the CI budget)
 //   QUORUM_SIM_STEPS=<n>   steps per seed (default per test)
 //   QUORUM_SIM_SEED=<s>    run only seed s, printing a full event trace
+//   QUORUM_SIM_TICKS=1     with QUORUM_SIM_SEED: also trace election timers
 //   QUORUM_SIM_FIRST=<s>   first seed (default 0), to soak new ranges
 //   QUORUM_SIM_INTERLEAVE_PCT=<p>  % of Readys with a message stepped before
 //                          Advance (default 10)
