@@ -21,6 +21,30 @@ std::string Join(const std::vector<std::string>& v) {
   return out;
 }
 
+// Go-style durations as etcd takes them: "500ms", "5s", "10m", "1h", "1m30s".
+int64_t ParseDurationMs(const std::string& s) {
+  int64_t total = 0;
+  size_t i = 0;
+  while (i < s.size()) {
+    size_t j = i;
+    while (j < s.size() && (std::isdigit(static_cast<unsigned char>(s[j])) || s[j] == '.')) ++j;
+    if (j == i) return -1;
+    const double v = std::stod(s.substr(i, j - i));
+    size_t k = j;
+    while (k < s.size() && std::isalpha(static_cast<unsigned char>(s[k]))) ++k;
+    const std::string unit = s.substr(j, k - j);
+    double ms = 0;
+    if (unit == "ms") ms = v;
+    else if (unit == "s") ms = v * 1000;
+    else if (unit == "m") ms = v * 60000;
+    else if (unit == "h") ms = v * 3600000;
+    else return -1;
+    total += static_cast<int64_t>(ms);
+    i = k;
+  }
+  return total;
+}
+
 }  // namespace
 
 int ParseFlags(int argc, char** argv, server::ServerConfig* cfg) {
@@ -64,10 +88,21 @@ int ParseFlags(int argc, char** argv, server::ServerConfig* cfg) {
                "Disables fsync, unsafe, will cause data loss.")
       ->envname(EnvName("unsafe-no-fsync"));
 
+  std::string progress_interval = "10m";
+  add("experimental-watch-progress-notify-interval", &progress_interval,
+      "Duration of periodic watch progress notifications.");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
+  }
+  if (auto ms = ParseDurationMs(progress_interval); ms > 0) {
+    cfg->watch_progress_notify_interval_ms = ms;
+  } else {
+    std::cerr << "invalid duration \"" << progress_interval
+              << "\" for flag -experimental-watch-progress-notify-interval\n";
+    return 2;
   }
   cfg->listen_client_urls = server::SplitList(listen_client);
   cfg->advertise_client_urls = server::SplitList(advertise_client);

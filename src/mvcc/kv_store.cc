@@ -186,6 +186,10 @@ absl::Status KvStore::Commit(uint64_t consistent_index, uint64_t term, bool sync
     compact_rev_.store(compact_rev_for_apply_, std::memory_order_release);
     index_.Compact(compact_rev_for_apply_);
   }
+  if (observer_ != nullptr && !pending_changes_.empty()) {
+    observer_->OnCommit(pending_changes_, current_rev_);
+  }
+  pending_changes_.clear();
   return absl::OkStatus();
 }
 
@@ -217,6 +221,7 @@ namespace quorum::mvcc {
 absl::Status KvStore::Reload() {
   pending_ = backend_->NewBatch();
   pending_kvs_.clear();
+  pending_changes_.clear();
   index_.Clear();
   return Restore();
 }

@@ -46,6 +46,22 @@ struct RangeResult {
 
 class WriteTxn;
 
+// One change of a committed write txn, as watchers see it: a put carries the
+// whole KeyValue, a delete only key and mod_revision.
+struct Change {
+  mvccpb::KeyValue kv;
+  bool deleted = false;
+};
+
+// Told about every committed group, after it is published to readers (so
+// watchers never see a revision a reader could not). Called on the apply
+// thread; must not block.
+class CommitObserver {
+ public:
+  virtual ~CommitObserver() = default;
+  virtual void OnCommit(const std::vector<Change>& changes, int64_t rev) = 0;
+};
+
 class KvStore {
  public:
   // Opens the store on `backend` (not owned; must outlive the store) and
@@ -74,6 +90,8 @@ class KvStore {
   // crc32c over every record with main revision <= rev (0 = current), for
   // HashKV: members with the same applied history give the same hash.
   absl::StatusOr<uint32_t> HashKv(int64_t rev, int64_t* hashed_rev) const;
+  // Not owned; set once before the first write.
+  void SetCommitObserver(CommitObserver* o) { observer_ = o; }
   // The WriteBatch of the pending group, for other state kept in the same
   // database (membership, leases) that must commit atomically with it.
   Batch* PendingBatch() { return &pending_; }
@@ -112,6 +130,8 @@ class KvStore {
   Batch pending_;
   // Serialized KeyValues (tombstones too) of the pending group by revision.
   absl::flat_hash_map<Revision, std::string, RevisionHash> pending_kvs_;
+  std::vector<Change> pending_changes_;  // of the group, in revision order
+  CommitObserver* observer_ = nullptr;
 
   std::atomic<int64_t> published_rev_{0};
   std::atomic<int64_t> compact_rev_{-1};  // -1: never compacted
@@ -124,10 +144,7 @@ class KvStore {
 // changes, as etcd's storeTxnWrite does.
 class WriteTxn {
  public:
-  struct Change {
-    mvccpb::KeyValue kv;
-    bool deleted = false;
-  };
+  using Change = mvcc::Change;
 
   explicit WriteTxn(KvStore* store);
   absl::StatusOr<RangeResult> Range(std::string_view key, std::string_view end,

@@ -52,6 +52,10 @@ int64_t WriteTxn::DeleteRange(std::string_view key, std::string_view end) {
 
 std::vector<WriteTxn::Change> WriteTxn::End() {
   if (!changes_.empty()) store_->current_rev_ = begin_rev_ + 1;
+  if (store_->observer_ != nullptr) {
+    store_->pending_changes_.insert(store_->pending_changes_.end(), changes_.begin(),
+                                    changes_.end());
+  }
   return std::move(changes_);
 }
 

@@ -31,6 +31,8 @@ struct ServerConfig {
   int64_t quota_backend_bytes = 0;                    // --quota-backend-bytes (0 = 2 GiB)
   std::string log_level = "info";                     // --log-level
   bool unsafe_no_fsync = false;                       // --unsafe-no-fsync (tests only)
+  // --experimental-watch-progress-notify-interval (etcd's default: 10m)
+  int64_t watch_progress_notify_interval_ms = 10 * 60 * 1000;
 
   // Client TLS (https:// client URLs).
   std::string cert_file;                              // --cert-file

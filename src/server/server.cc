@@ -13,6 +13,8 @@
 #include "server/api/cluster_service.h"
 #include "server/api/kv_service.h"
 #include "server/api/maintenance_service.h"
+#include "server/api/watch_service.h"
+#include "mvcc/watchable_store.h"
 #include "server/api/service_deps.h"
 #include "server/apply/applier.h"
 #include "server/member/cluster_discovery.h"
@@ -38,6 +40,7 @@ struct Server::Impl {
   uint64_t self_id = 0;
   std::unique_ptr<mvcc::Backend> backend;
   std::unique_ptr<mvcc::KvStore> store;
+  std::unique_ptr<mvcc::WatchableStore> watchable;
   std::unique_ptr<Membership> membership;
   std::unique_ptr<Applier> applier;
   std::unique_ptr<RaftMember> member;
@@ -46,6 +49,7 @@ struct Server::Impl {
   std::unique_ptr<KvService> kv;
   std::unique_ptr<MaintenanceService> maintenance;
   std::unique_ptr<ClusterService> cluster;
+  std::unique_ptr<WatchService> watch;
   std::unique_ptr<ClusterInfoService> cluster_info;
   std::unique_ptr<grpc::Server> client_server;
   std::unique_ptr<grpc::Server> peer_server;
@@ -134,6 +138,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerConfig config) {
   auto store = mvcc::KvStore::Open(impl->backend.get());
   if (!store.ok()) return store.status();
   impl->store = std::move(*store);
+  impl->watchable = std::make_unique<mvcc::WatchableStore>(impl->store.get());
   impl->membership = std::make_unique<Membership>(impl->backend.get());
   if (auto st = impl->membership->Load(); !st.ok()) return st;
   auto storage = RaftStorage::Open(impl->backend.get());
@@ -239,6 +244,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerConfig config) {
   impl->kv = std::make_unique<KvService>(&impl->deps);
   impl->maintenance = std::make_unique<MaintenanceService>(&impl->deps);
   impl->cluster = std::make_unique<ClusterService>(&impl->deps);
+  impl->watch = std::make_unique<WatchService>(
+      &impl->deps, impl->watchable.get(),
+      std::chrono::milliseconds(cfg.watch_progress_notify_interval_ms));
   impl->cluster_info = std::make_unique<ClusterInfoService>(impl->membership.get(), impl->self_id);
   spdlog::info("member {} (cluster {}) at revision {}, applied index {}, data dir {}",
                util::IdToHex(impl->self_id), util::IdToHex(impl->membership->cluster_id()),
@@ -314,6 +322,7 @@ absl::Status Server::Start() {
   builder.RegisterService(s.kv.get());
   builder.RegisterService(s.maintenance.get());
   builder.RegisterService(s.cluster.get());
+  builder.RegisterService(s.watch.get());
   s.client_server = builder.BuildAndStart();
   if (!s.client_server) return absl::UnavailableError("failed to listen on --listen-client-urls");
   for (size_t i = 0; i < ports.size(); ++i) {

@@ -15,6 +15,15 @@ absl::StatusOr<InternalResponse> Applier::Apply(const InternalRequest& req) {
     *out.mutable_compaction() = std::move(*r);
     return out;
   }
+  if (req.op_case() == InternalRequest::kLeaseGrant) {
+    auto r = LeaseGrant(req.lease_grant());
+    if (!r.ok()) return r.status();
+    *out.mutable_lease_grant() = std::move(*r);
+    return out;
+  }
+  // A revoke deletes the lease's keys in this txn: one revision, with
+  // delete events, as etcd's lessor does through its RangeDeleter.
+  mvcc::LeaseId revoked = mvcc::kNoLease;
   auto txn = store_->Write();
   WriteTxnReader reader(txn.get(), store_);
   TxnExecutor exec(reader, txn.get(), leases_);
@@ -38,12 +47,45 @@ absl::StatusOr<InternalResponse> Applier::Apply(const InternalRequest& req) {
       status = r.status();
       break;
     }
+    case InternalRequest::kLeaseRevoke: {
+      if (lessor_ == nullptr) {
+        status = mvcc::ErrLeaseNotFound();
+        break;
+      }
+      auto keys = lessor_->Keys(req.lease_revoke().id());
+      status = keys.status();
+      if (!keys.ok()) break;
+      for (const auto& k : *keys) txn->DeleteRange(k, "");
+      revoked = req.lease_revoke().id();
+      break;
+    }
     default:
       status = absl::UnimplementedError("etcdserver: unknown internal request");
   }
-  txn->End();
+  auto changes = txn->End();
+  if (lessor_ != nullptr) {
+    // Puts attach keys to their lease (detaching them from a previous one),
+    // deletes detach them.
+    lessor_->ApplyChanges(changes);
+    if (revoked != mvcc::kNoLease) {
+      status = lessor_->Revoke(revoked, store_->PendingBatch());
+      out.mutable_lease_revoke()->mutable_header()->set_revision(store_->CurrentRevForApply());
+    }
+  }
   if (!status.ok()) return status;
   return out;
+}
+
+absl::StatusOr<etcdserverpb::LeaseGrantResponse> Applier::LeaseGrant(
+    const etcdserverpb::LeaseGrantRequest& r) {
+  if (lessor_ == nullptr) return absl::UnimplementedError("etcdserver: leases are not enabled");
+  auto ttl = lessor_->Grant(r.id(), r.ttl(), store_->PendingBatch());
+  if (!ttl.ok()) return ttl.status();
+  etcdserverpb::LeaseGrantResponse resp;
+  resp.set_id(r.id());
+  resp.set_ttl(*ttl);
+  resp.mutable_header()->set_revision(store_->CurrentRevForApply());
+  return resp;
 }
 
 absl::StatusOr<etcdserverpb::CompactionResponse> Applier::Compact(

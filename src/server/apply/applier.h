@@ -13,13 +13,17 @@
 #include "etcdserverpb/rpc.pb.h"
 #include "internal/internal.pb.h"
 #include "mvcc/kv_store.h"
+#include "mvcc/lessor.h"
 #include "server/apply/txn_executor.h"
 
 namespace quorum::server {
 
 class Applier {
  public:
-  Applier(mvcc::KvStore* store, LeaseLookup leases) : store_(store), leases_(std::move(leases)) {}
+  // `lessor` (not owned, may be null in KV-only tests) receives lease grants,
+  // revocations and key attachments; `leases` answers Put's lease check.
+  Applier(mvcc::KvStore* store, LeaseLookup leases, mvcc::Lessor* lessor = nullptr)
+      : store_(store), leases_(std::move(leases)), lessor_(lessor) {}
 
   // Apply thread. A non-OK status is the client's error (e.g. key not
   // found); the request then changed nothing.
@@ -31,9 +35,12 @@ class Applier {
 
  private:
   absl::StatusOr<etcdserverpb::CompactionResponse> Compact(const etcdserverpb::CompactionRequest& r);
+  absl::StatusOr<etcdserverpb::LeaseGrantResponse> LeaseGrant(
+      const etcdserverpb::LeaseGrantRequest& r);
 
   mvcc::KvStore* store_;
   LeaseLookup leases_;
+  mvcc::Lessor* lessor_;
 };
 
 }  // namespace quorum::server

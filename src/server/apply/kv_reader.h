@@ -48,7 +48,10 @@ class WriteTxnReader final : public KvReader {
     return txn_->Range(key, end, opts);
   }
   int64_t Rev() const override { return txn_->Rev(); }
-  int64_t CompactRev() const override { return store_->CompactRev(); }
+  // The apply thread's view: includes a Compact() earlier in the same commit
+  // group, which readers (CompactRev()) only see after Commit(). Otherwise
+  // CheckOps would pass a range that txn_->Range then rejects mid-txn.
+  int64_t CompactRev() const override { return store_->CompactRevForApply(); }
 
  private:
   const mvcc::WriteTxn* txn_;

@@ -326,7 +326,11 @@ void RaftMember::ProcessReady() {
         spdlog::info("member {} sees leader {}", util::IdToHex(opts_.id),
                      util::IdToHex(rd.soft_state->lead));
       }
+      const bool was_leader = leader_.load() == opts_.id;
       leader_ = rd.soft_state->lead;
+      if (was_leader && rd.soft_state->lead != opts_.id && opts_.on_leader_change) {
+        opts_.on_leader_change(false);
+      }
     }
     if (rd.hard_state) {
       term_ = rd.hard_state->term();
@@ -372,6 +376,7 @@ absl::Status RaftMember::InstallSnapshot(const raft::Snapshot& snap) {
   if (auto st = RestoreStateSnapshot(backend_, snap.data()); !st.ok()) return st;
   if (auto st = store_->Reload(); !st.ok()) return st;
   if (auto st = membership_->Reload(); !st.ok()) return st;
+  if (opts_.on_state_reloaded) opts_.on_state_reloaded();
   conf_state_ = snap.metadata().conf_state();
   snapshot_index_ = snap.metadata().index();
   applied_ = snap.metadata().index();
@@ -410,6 +415,10 @@ void RaftMember::ApplyEntries(const raft::EntryVec& ents) {
 void RaftMember::ApplyNormal(
     const raft::Entry& e,
     std::vector<std::pair<ProposeDone, absl::StatusOr<InternalResponse>>>* replies) {
+  if (e.data().empty() && e.term() == term_.load() && leader_.load() == opts_.id &&
+      opts_.on_leader_change) {
+    opts_.on_leader_change(true);  // our term's empty entry: etcd promotes the lessor here
+  }
   if (e.index() <= store_->ConsistentIndex() || e.data().empty()) return;
   InternalRequest req;
   if (!req.ParseFromString(e.data())) {

@@ -58,6 +58,14 @@ struct RaftMemberOptions {
   // Called (on the loop thread, must not block) once this member has been
   // removed from the cluster; etcd exits then, and so do we.
   std::function<void()> on_removed;
+  // Called on the loop thread (must not block) with true once this member,
+  // as leader, applies the empty entry of its term (everything committed
+  // before is applied: the lessor may take over), and with false when it
+  // stops being leader.
+  std::function<void(bool is_leader)> on_leader_change;
+  // Called on the loop thread after a state snapshot replaced the store's
+  // column families (state derived from them must be rebuilt).
+  std::function<void()> on_state_reloaded;
   // Test only: partitions (see peer_faults.h).
   std::shared_ptr<PeerFaults> peer_faults;
 };

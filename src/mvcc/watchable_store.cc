@@ -1,0 +1,210 @@
+#include "mvcc/watchable_store.h"
+
+#include <algorithm>
+
+#include "absl/time/time.h"
+#include "mvcc/revision.h"
+
+namespace quorum::mvcc {
+
+WatchableStore::WatchableStore(KvStore* store) : store_(store) {
+  store_->SetCommitObserver(this);
+  thread_ = std::thread([this] { ReplayLoop(); });
+}
+
+WatchableStore::~WatchableStore() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  thread_.join();
+  store_->SetCommitObserver(nullptr);
+}
+
+bool WatchableStore::Matches(const Watcher& w, const std::string& key) const {
+  if (w.end.empty()) return key == w.key;
+  if (key < w.key) return false;
+  if (w.end.size() == 1 && w.end[0] == '\0') return true;
+  return key < w.end;
+}
+
+bool WatchableStore::Wanted(const Watcher& w, const Change& c) const {
+  if (c.deleted ? w.no_delete : w.no_put) return false;
+  return Matches(w, c.kv.key());
+}
+
+void WatchableStore::AddSyncedLocked(Watcher* w) {
+  w->synced = true;
+  unsynced_.erase(w);
+  if (w->end.empty()) {
+    synced_keys_[w->key].insert(w);
+  } else {
+    synced_ranges_.insert(w);
+  }
+}
+
+void WatchableStore::RemoveSyncedLocked(Watcher* w) {
+  if (w->end.empty()) {
+    auto it = synced_keys_.find(w->key);
+    if (it != synced_keys_.end()) {
+      it->second.erase(w);
+      if (it->second.empty()) synced_keys_.erase(it);
+    }
+  } else {
+    synced_ranges_.erase(w);
+  }
+  w->synced = false;
+}
+
+void WatchableStore::Watch(WatchId id, const WatchOptions& opts, WatchSink* sink) {
+  absl::MutexLock lock(&mu_);
+  auto w = std::make_unique<Watcher>();
+  w->id = id;
+  w->key = opts.key;
+  w->end = opts.end;
+  w->no_put = opts.no_put;
+  w->no_delete = opts.no_delete;
+  w->sink = sink;
+  // Read under mu_: a commit published after this read is notified after
+  // we release mu_, so nothing falls between the two.
+  const int64_t cur = store_->Rev();
+  w->next_rev = opts.start_rev > 0 ? opts.start_rev : cur + 1;
+  Watcher* raw = w.get();
+  watchers_[raw->id] = std::move(w);
+  if (raw->next_rev > cur) {
+    AddSyncedLocked(raw);
+  } else {
+    raw->synced = false;
+    unsynced_.insert(raw);
+  }
+}
+
+void WatchableStore::Cancel(WatchId id) {
+  absl::MutexLock lock(&mu_);
+  auto it = watchers_.find(id);
+  if (it == watchers_.end()) return;
+  Watcher* w = it->second.get();
+  if (w->synced) {
+    RemoveSyncedLocked(w);
+  } else {
+    unsynced_.erase(w);
+  }
+  watchers_.erase(it);
+}
+
+bool WatchableStore::IsSynced(WatchId id) const {
+  absl::MutexLock lock(&mu_);
+  auto it = watchers_.find(id);
+  return it != watchers_.end() && it->second->synced;
+}
+
+size_t WatchableStore::WatcherCount() const {
+  absl::MutexLock lock(&mu_);
+  return watchers_.size();
+}
+
+void WatchableStore::OnCommit(const std::vector<Change>& changes, int64_t rev) {
+  absl::MutexLock lock(&mu_);
+  if (watchers_.empty()) return;
+  absl::flat_hash_map<Watcher*, std::vector<Change>> batches;
+  for (const Change& c : changes) {
+    auto it = synced_keys_.find(c.kv.key());
+    if (it != synced_keys_.end()) {
+      for (Watcher* w : it->second) {
+        if (c.kv.mod_revision() >= w->next_rev && Wanted(*w, c)) batches[w].push_back(c);
+      }
+    }
+    for (Watcher* w : synced_ranges_) {
+      if (c.kv.mod_revision() >= w->next_rev && Wanted(*w, c)) batches[w].push_back(c);
+    }
+  }
+  for (auto& [w, events] : batches) {
+    if (w->sink->Deliver(w->id, std::move(events), rev)) {
+      w->next_rev = rev + 1;
+    } else {
+      // Full: replay this and later revisions from storage when it drains.
+      RemoveSyncedLocked(w);
+      unsynced_.insert(w);
+    }
+  }
+}
+
+void WatchableStore::ReplayLoop() {
+  for (;;) {
+    bool more = ReplayOnce();
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return;
+    if (!more || unsynced_.empty()) {
+      mu_.AwaitWithTimeout(absl::Condition(&stopping_), absl::Milliseconds(more ? 1 : 20));
+    }
+    if (stopping_) return;
+  }
+}
+
+bool WatchableStore::ReplayOnce() {
+  std::vector<WatchId> ids;
+  int64_t min_rev = 0, cur = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    if (unsynced_.empty()) return false;
+    cur = store_->Rev();
+    const int64_t compact = store_->CompactRev();
+    std::vector<Watcher*> compacted;
+    for (Watcher* w : unsynced_) {
+      if (w->next_rev < compact) {
+        compacted.push_back(w);
+        continue;
+      }
+      if (!w->sink->Ready()) continue;
+      ids.push_back(w->id);
+      min_rev = ids.size() == 1 ? w->next_rev : std::min(min_rev, w->next_rev);
+      if (static_cast<int>(ids.size()) >= kMaxWatchersPerPass) break;
+    }
+    for (Watcher* w : compacted) {
+      w->sink->Compacted(w->id, compact);
+      unsynced_.erase(w);
+      watchers_.erase(w->id);
+    }
+    if (ids.empty()) return !unsynced_.empty();
+  }
+  const int64_t max_rev = std::min(cur, min_rev + kMaxRevsPerPass - 1);
+  std::vector<Change> history;
+  if (min_rev <= max_rev) {
+    store_->backend()
+        ->Scan(Cf::kKv, EncodeRevKey(Revision{min_rev, 0}), EncodeRevKey(Revision{max_rev + 1, 0}),
+               [&](std::string_view k, std::string_view v) {
+                 auto d = DecodeRevKey(k);
+                 Change c;
+                 if (!d || !c.kv.ParseFromArray(v.data(), static_cast<int>(v.size()))) return true;
+                 c.deleted = d->tombstone;
+                 if (c.deleted) c.kv.set_mod_revision(d->rev.main);
+                 history.push_back(std::move(c));
+                 return true;
+               })
+        .IgnoreError();  // a failed scan leaves the watchers unsynced; retried
+  }
+  absl::MutexLock lock(&mu_);
+  const int64_t compact = store_->CompactRev();
+  for (WatchId id : ids) {
+    auto it = watchers_.find(id);
+    if (it == watchers_.end() || it->second->synced) continue;
+    Watcher* w = it->second.get();
+    if (w->next_rev < compact) continue;  // reported as compacted next pass
+    if (w->next_rev > max_rev) {
+      if (w->next_rev > store_->Rev()) AddSyncedLocked(w);
+      continue;
+    }
+    std::vector<Change> events;
+    for (const Change& c : history) {
+      if (c.kv.mod_revision() >= w->next_rev && Wanted(*w, c)) events.push_back(c);
+    }
+    if (!events.empty() && !w->sink->Deliver(w->id, std::move(events), cur)) continue;
+    w->next_rev = max_rev + 1;
+    // Caught up with everything published: commits after this point are
+    // notified to synced watchers (OnCommit takes mu_ after publishing).
+    if (w->next_rev > store_->Rev()) AddSyncedLocked(w);
+  }
+  return !unsynced_.empty();
+}
+
+}  // namespace quorum::mvcc

@@ -1,0 +1,108 @@
+// WatchableStore: etcd's watchable store — watchers over keys and ranges fed
+// with the changes of committed write groups.
+//
+//   synced watchers:   up to date; fed directly by OnCommit (apply thread),
+//                      looked up by key (map) or scanned (ranges).
+//   unsynced watchers: behind (historical start revision, or their sink was
+//                      full); a background thread replays their history
+//                      from the backend in bounded batches (kMaxRevsPerPass
+//                      revisions) and moves them to synced once caught up.
+//
+// A sink that cannot take events (Deliver returns false) never blocks apply:
+// its watcher simply becomes unsynced and is replayed later. Each watcher
+// sees events in revision order, without gaps or duplicates: `next_rev` is
+// the first revision it has not been given. A watcher whose next_rev falls
+// below the compaction revision is told so and removed.
+//
+// Thread-safety: all methods are thread-safe. Lock order: mu_ -> sink locks
+// (sinks are called with mu_ held and must not call back into the store).
+#ifndef QUORUM_MVCC_WATCHABLE_STORE_H_
+#define QUORUM_MVCC_WATCHABLE_STORE_H_
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/synchronization/mutex.h"
+#include "mvcc/kv_store.h"
+
+namespace quorum::mvcc {
+
+using WatchId = int64_t;
+
+class WatchSink {
+ public:
+  virtual ~WatchSink() = default;
+  // Events of watcher `id` (revision order); `rev` is the store revision
+  // they were read at. Returns false when the sink is full right now.
+  virtual bool Deliver(WatchId id, std::vector<Change> events, int64_t rev) = 0;
+  // The watcher's next revision was compacted away; it has been removed.
+  virtual void Compacted(WatchId id, int64_t compact_rev) = 0;
+  // Whether the sink can take events now (replay waits otherwise).
+  virtual bool Ready() = 0;
+};
+
+struct WatchOptions {
+  std::string key;
+  std::string end;         // "" = the key only, "\0" = every key >= key
+  int64_t start_rev = 0;   // 0 = from the next revision
+  bool no_put = false;
+  bool no_delete = false;
+};
+
+class WatchableStore final : public CommitObserver {
+ public:
+  static constexpr int64_t kMaxRevsPerPass = 1000;
+  static constexpr int kMaxWatchersPerPass = 512;
+
+  // Registers itself as `store`'s commit observer and starts the replay thread.
+  explicit WatchableStore(KvStore* store);
+  ~WatchableStore() override;
+
+  // Ids are allocated first so a sink can record one before any event for
+  // it can arrive; then Watch(id, ...) starts the watcher.
+  WatchId NewWatchId() { return next_id_.fetch_add(1); }
+  void Watch(WatchId id, const WatchOptions& opts, WatchSink* sink);
+  // After Cancel returns, the sink is never called for `id` again.
+  void Cancel(WatchId id);
+  bool IsSynced(WatchId id) const;
+  size_t WatcherCount() const;
+
+  void OnCommit(const std::vector<Change>& changes, int64_t rev) override;
+
+ private:
+  struct Watcher {
+    WatchId id;
+    std::string key, end;
+    int64_t next_rev;
+    bool no_put, no_delete;
+    WatchSink* sink;
+    bool synced;
+  };
+  bool Matches(const Watcher& w, const std::string& key) const;
+  bool Wanted(const Watcher& w, const Change& c) const;
+  void AddSyncedLocked(Watcher* w) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RemoveSyncedLocked(Watcher* w) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ReplayLoop();
+  // One replay pass; returns true when unsynced watchers remain.
+  bool ReplayOnce();
+
+  KvStore* store_;
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<WatchId, std::unique_ptr<Watcher>> watchers_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, absl::flat_hash_set<Watcher*>> synced_keys_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_set<Watcher*> synced_ranges_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_set<Watcher*> unsynced_ ABSL_GUARDED_BY(mu_);
+  std::atomic<WatchId> next_id_{1};
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;
+};
+
+}  // namespace quorum::mvcc
+
+#endif  // QUORUM_MVCC_WATCHABLE_STORE_H_
