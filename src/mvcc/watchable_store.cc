@@ -123,6 +123,11 @@ void WatchableStore::OnCommit(const std::vector<Change>& changes, int64_t rev) {
       w->next_rev = rev + 1;
     } else {
       // Full: replay this and later revisions from storage when it drains.
+      // A synced watcher has been given every event it wanted before this
+      // group, but next_rev only moves on delivery, so on a quiet key it
+      // may lag far behind; without this bump a compaction of other keys'
+      // history would wrongly report it compacted (and replay would rescan).
+      w->next_rev = std::max(w->next_rev, changes.front().kv.mod_revision());
       RemoveSyncedLocked(w);
       unsynced_.insert(w);
     }
