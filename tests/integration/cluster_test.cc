@@ -1,0 +1,423 @@
+// In-process cluster tests (issue #4): 3- and 5-member clusters of real
+// Servers over gRPC on 127.0.0.1, partitions through PeerFaults.
+//
+// Speed: heartbeat 30 ms, election 300 ms, and fsync off (unsafe_no_fsync)
+// except in RestartedMemberCatchesUpByLog, which keeps production
+// durability. A "crash" stop cuts the member's peer traffic before
+// Shutdown, so a leader cannot hand leadership over (see TestCluster::Stop).
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "test_cluster.h"
+
+namespace quorum::integration {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+#define ASSERT_OK(expr)                              \
+  do {                                               \
+    const absl::Status _st = (expr);                 \
+    ASSERT_TRUE(_st.ok()) << #expr << ": " << _st;   \
+  } while (0)
+
+#define ASSERT_OK_AND_ASSIGN(lhs, expr)                                   \
+  auto lhs##_or = (expr);                                                 \
+  ASSERT_TRUE(lhs##_or.ok()) << #expr << ": " << lhs##_or.status();       \
+  auto lhs = std::move(*lhs##_or)
+
+double MsSince(Clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+}
+
+std::unique_ptr<TestCluster> StartOrDie(ClusterOptions o) {
+  auto c = TestCluster::Start(o);
+  if (!c.ok()) {
+    ADD_FAILURE() << "cluster did not start: " << c.status();
+    return nullptr;
+  }
+  return std::move(*c);
+}
+
+std::vector<int> Others(const TestCluster& c, const std::vector<int>& not_these) {
+  std::vector<int> out;
+  for (int i = 0; i < c.size(); ++i) {
+    if (std::find(not_these.begin(), not_these.end(), i) == not_these.end()) out.push_back(i);
+  }
+  return out;
+}
+
+// Puts key<prefix><n> = v<n> for n in [0, count) through `member`, each acked.
+void PutMany(TestCluster& c, int member, const std::string& prefix, int count) {
+  for (int n = 0; n < count; ++n) {
+    auto r = c.Put(member, absl::StrCat(prefix, n), absl::StrCat("v", n));
+    ASSERT_TRUE(r.ok()) << "put " << prefix << n << " via " << c.Name(member) << ": " << r.status()
+                        << "\n" << c.Describe();
+  }
+}
+
+void ExpectAll(TestCluster& c, int member, const std::string& prefix, int count, bool serializable) {
+  for (int n = 0; n < count; ++n) {
+    auto r = c.Get(member, absl::StrCat(prefix, n), serializable);
+    ASSERT_TRUE(r.ok()) << c.Name(member) << " get " << prefix << n << ": " << r.status();
+    ASSERT_EQ(r->value, std::optional<std::string>(absl::StrCat("v", n)))
+        << c.Name(member) << (serializable ? " serializable" : " linearizable") << " get " << prefix << n;
+  }
+}
+
+TEST(ClusterTest, WritesOnAnyMemberAreReadLinearizablyEverywhere) {
+  auto c = StartOrDie({});
+  ASSERT_TRUE(c);
+  int64_t last_rev = 0;
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 0; i < c->size(); ++i) {
+      const std::string value = absl::StrCat("from-", c->Name(i), "-", round);
+      ASSERT_OK_AND_ASSIGN(rev, c->Put(i, "k", value));
+      EXPECT_GT(rev, last_rev);
+      last_rev = rev;
+      // The very next linearizable read on every member sees the acked write.
+      for (int j = 0; j < c->size(); ++j) {
+        ASSERT_OK_AND_ASSIGN(got, c->Get(j, "k"));
+        EXPECT_EQ(got.value, value) << "linearizable read on " << c->Name(j) << " after put on "
+                                    << c->Name(i);
+        EXPECT_GE(got.revision, rev);
+      }
+    }
+  }
+  // Serializable reads are local: each member gets there by itself.
+  for (int j = 0; j < c->size(); ++j) {
+    ASSERT_OK(c->WaitForValue(j, "k", absl::StrCat("from-", c->Name(c->size() - 1), "-2")));
+  }
+  ASSERT_OK(c->WaitConverged());
+}
+
+class ElectionTest : public ::testing::TestWithParam<int> {};
+
+TEST_P(ElectionTest, LeaderCrashElectsNewLeaderAndLosesNoAckedWrite) {
+  ClusterOptions o;
+  o.size = GetParam();
+  auto c = StartOrDie(o);
+  ASSERT_TRUE(c);
+  // A 5-member cluster survives two crashed leaders, a 3-member one.
+  const int crashes = (o.size - 1) / 2;
+  std::vector<int> down;
+  for (int round = 0; round < crashes; ++round) {
+    const std::string prefix = absl::StrCat("r", round, "-");
+    ASSERT_OK_AND_ASSIGN(leader, c->WaitForLeader());
+    PutMany(*c, c->RunningMembers()[round % c->RunningMembers().size()], prefix, 30);
+    ASSERT_OK_AND_ASSIGN(before, c->Status(leader));
+    const auto t0 = Clock::now();
+    ASSERT_OK(c->Stop(leader));
+    down.push_back(leader);
+    const auto survivors = Others(*c, down);
+    ASSERT_OK_AND_ASSIGN(next, c->WaitForLeader(survivors));
+    const double took = MsSince(t0);
+    std::printf("round %d: %s crashed, %s leads after %.0f ms (election timeout %d ms)\n", round,
+                c->Name(leader).c_str(), c->Name(next).c_str(), took, o.election_ms);
+    EXPECT_NE(next, leader);
+    // "A few election timeouts": randomized timeout in [1, 2) x election,
+    // plus pre-vote and vote rounds; 10x leaves room for a loaded machine.
+    EXPECT_LT(took, 10.0 * o.election_ms) << c->Describe();
+    ASSERT_OK_AND_ASSIGN(after, c->Status(next));
+    EXPECT_GT(after.raftterm(), before.raftterm());
+    // Every acked write, of this round and the earlier ones, on every survivor.
+    for (int s : survivors) {
+      for (int r = 0; r <= round; ++r) ExpectAll(*c, s, absl::StrCat("r", r, "-"), 30, false);
+    }
+    ASSERT_OK(c->Put(survivors.back(), "after-crash", prefix).status());
+  }
+  // The crashed members come back on their data dirs and catch up.
+  for (int d : down) ASSERT_OK(c->Restart(d));
+  ASSERT_OK(c->WaitForLeader().status());
+  ASSERT_OK(c->WaitConverged());
+  for (int d : down) {
+    for (int r = 0; r < crashes; ++r) ExpectAll(*c, d, absl::StrCat("r", r, "-"), 30, true);
+  }
+}
+
+TEST_P(ElectionTest, IsolatedLeaderWithMinorityCannotCommit) {
+  ClusterOptions o;
+  o.size = GetParam();
+  auto c = StartOrDie(o);
+  ASSERT_TRUE(c);
+  ASSERT_OK(c->Put(0, "k", "before").status());
+  ASSERT_OK_AND_ASSIGN(leader, c->WaitForLeader());
+  // Minority: the leader alone (3) or the leader and one follower (5).
+  std::vector<int> minority = {leader};
+  if (o.size == 5) minority.push_back((leader + 1) % o.size);
+  const std::vector<int> majority = Others(*c, minority);
+  c->Partition(minority);
+
+  // A put sent to the isolated leader right away: it may append it, but can
+  // never commit it.
+  auto lost = c->Put(leader, "lost", "x", Millis(1500));
+  EXPECT_FALSE(lost.ok()) << "isolated leader acknowledged a put at revision " << *lost << "\n"
+                          << c->Describe();
+  if (o.size == 5) {
+    auto lost2 = c->Put(minority[1], "lost2", "y", Millis(1000));
+    EXPECT_FALSE(lost2.ok()) << "minority follower acknowledged a put\n" << c->Describe();
+  }
+
+  // The majority elects one of its own and commits.
+  ASSERT_OK_AND_ASSIGN(next, c->WaitForLeader(majority));
+  EXPECT_TRUE(std::find(majority.begin(), majority.end(), next) != majority.end());
+  PutMany(*c, next, "maj-", 20);
+  ASSERT_OK(c->Put(majority[0], "k", "after").status());
+
+  // The old leader must not serve a stale linearizable read.
+  auto stale = c->Get(leader, "k", /*serializable=*/false, Millis(1000));
+  if (stale.ok()) {
+    EXPECT_EQ(stale->value, "after") << "stale linearizable read from the isolated old leader";
+  }
+
+  const auto healed = Clock::now();
+  c->HealAll();
+  ASSERT_OK(c->WaitForLeader().status());
+  ASSERT_OK(c->WaitConverged());
+  std::printf("converged %.0f ms after heal\n", MsSince(healed));
+  for (int i = 0; i < c->size(); ++i) {
+    ExpectAll(*c, i, "maj-", 20, /*serializable=*/true);
+    ASSERT_OK_AND_ASSIGN(got, c->Get(i, "lost", /*serializable=*/true));
+    EXPECT_EQ(got.value, std::nullopt) << "uncommitted put on the isolated leader became visible on "
+                                       << c->Name(i);
+    ASSERT_OK_AND_ASSIGN(k, c->Get(i, "k"));
+    EXPECT_EQ(k.value, "after");
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Sizes, ElectionTest, ::testing::Values(3, 5),
+                         [](const auto& info) { return absl::StrCat(info.param, "Members"); });
+
+TEST(ClusterTest, IsolatedFollowerCannotCommitAndCatchesUpAfterHeal) {
+  auto c = StartOrDie({});
+  ASSERT_TRUE(c);
+  ASSERT_OK(c->Put(0, "k", "before").status());
+  ASSERT_OK_AND_ASSIGN(leader, c->WaitForLeader());
+  const int follower = (leader + 1) % c->size();
+  ASSERT_OK_AND_ASSIGN(term_before, c->Status(leader));
+  c->Isolate(follower);
+
+  // Through the isolated follower nothing commits and no linearizable read
+  // completes (the outcome of the put is unknown: it may commit after heal).
+  EXPECT_FALSE(c->Put(follower, "via-isolated", "x", Millis(1000)).ok());
+  auto read = c->Get(follower, "k", /*serializable=*/false, Millis(1000));
+  EXPECT_FALSE(read.ok()) << "isolated follower answered a linearizable read";
+
+  // The majority keeps its leader and commits.
+  PutMany(*c, leader, "maj-", 30);
+  ASSERT_OK(c->Put(leader, "k", "after").status());
+  // Local reads on the follower are allowed to be stale, but never invented.
+  ASSERT_OK_AND_ASSIGN(local, c->Get(follower, "k", /*serializable=*/true));
+  EXPECT_EQ(local.value, "before");
+
+  const auto healed = Clock::now();
+  c->HealAll();
+  ASSERT_OK(c->WaitForValue(follower, "k", "after"));
+  std::printf("isolated follower caught up %.0f ms after heal\n", MsSince(healed));
+  ASSERT_OK(c->WaitConverged());
+  std::printf("converged %.0f ms after heal\n", MsSince(healed));
+  ExpectAll(*c, follower, "maj-", 30, /*serializable=*/true);
+  // Pre-vote: the follower's failed elections did not depose the leader.
+  ASSERT_OK_AND_ASSIGN(now, c->WaitForLeader());
+  ASSERT_OK_AND_ASSIGN(term_after, c->Status(now));
+  EXPECT_EQ(now, leader) << c->Describe();
+  EXPECT_EQ(term_after.raftterm(), term_before.raftterm()) << c->Describe();
+}
+
+// Shutdown of a member must not wait for requests it cannot complete.
+// Server::Shutdown stops the client gRPC server (2 s grace) before it stops
+// raft, but the pending put below only finishes when raft fails it (request
+// timeout: 5 s + 2 election timeouts), so Shutdown takes that long.
+TEST(ClusterTest, ShutdownIsPromptWithARequestPendingOnAnIsolatedMember) {
+  auto c = StartOrDie({});
+  ASSERT_TRUE(c);
+  ASSERT_OK_AND_ASSIGN(leader, c->WaitForLeader());
+  const int follower = (leader + 1) % c->size();
+  c->Isolate(follower);
+  EXPECT_FALSE(c->Put(follower, "k", "v", Millis(300)).ok());
+  const auto t0 = Clock::now();
+  ASSERT_OK(c->Stop(follower, /*crash=*/false));
+  const double took = MsSince(t0);
+  std::printf("shutdown took %.0f ms\n", took);
+  // 2 s grace for client RPCs + 1 s for the peer server, + slack.
+  EXPECT_LT(took, 3500.0) << "Shutdown waited for the pending request's raft timeout";
+}
+
+TEST(ClusterTest, RestartedMemberCatchesUpByLogWithFsync) {
+  ClusterOptions o;
+  o.unsafe_no_fsync = false;  // production durability in this test
+  auto c = StartOrDie(o);
+  ASSERT_TRUE(c);
+  PutMany(*c, 0, "a-", 20);
+  ASSERT_OK_AND_ASSIGN(leader, c->WaitForLeader());
+  const int follower = (leader + 2) % c->size();
+  ASSERT_OK(c->WaitConverged());
+  ASSERT_OK(c->Stop(follower));
+  PutMany(*c, leader, "b-", 100);
+  ASSERT_OK(c->Restart(follower));
+  // Its own data survived the restart, and the log brings the rest.
+  ExpectAll(*c, follower, "a-", 20, /*serializable=*/true);
+  ASSERT_OK(c->WaitForValue(follower, "b-99", "v99"));
+  ASSERT_OK(c->WaitConverged());
+  ExpectAll(*c, follower, "b-", 100, /*serializable=*/true);
+  ASSERT_OK(c->Put(follower, "via-restarted", "ok").status());
+}
+
+// The member's raft log keeps 5000 entries after a snapshot
+// (RaftMemberOptions::snapshot_catchup_entries, not a ServerConfig field), so
+// a member must miss more than that to need a snapshot.
+TEST(ClusterTest, LaggingMemberCatchesUpBySnapshot) {
+  ClusterOptions o;
+  o.snapshot_count = 50;
+  auto c = StartOrDie(o);
+  ASSERT_TRUE(c);
+  PutMany(*c, 0, "early-", 10);
+  ASSERT_OK_AND_ASSIGN(leader, c->WaitForLeader());
+  const int follower = (leader + 1) % c->size();
+  ASSERT_OK(c->Stop(follower));
+
+  constexpr int kWriters = 8, kPerWriter = 680;  // 5440 entries
+  std::atomic<int> failures{0};
+  const auto t0 = Clock::now();
+  std::vector<std::thread> writers;
+  for (int w = 0; w < kWriters; ++w) {
+    writers.emplace_back([&, w] {
+      for (int n = 0; n < kPerWriter; ++n) {
+        auto r = c->Put(leader, absl::StrCat("w", w, "-", n % 100), absl::StrCat("v", n), Millis(5000));
+        if (!r.ok()) ++failures;
+      }
+    });
+  }
+  for (auto& t : writers) t.join();
+  std::printf("%d puts in %.0f ms while %s was down\n", kWriters * kPerWriter, MsSince(t0),
+              c->Name(follower).c_str());
+  ASSERT_EQ(failures.load(), 0) << c->Describe();
+  PutMany(*c, leader, "late-", 10);
+
+  ASSERT_OK(c->Restart(follower));
+  ASSERT_OK(c->WaitForValue(follower, "late-9", "v9"));
+  ASSERT_OK(c->WaitConverged());
+  ExpectAll(*c, follower, "early-", 10, /*serializable=*/true);
+  ExpectAll(*c, follower, "late-", 10, /*serializable=*/true);
+  ASSERT_OK_AND_ASSIGN(r, c->Get(follower, absl::StrCat("w", kWriters - 1, "-", 79), true));
+  EXPECT_EQ(r.value, absl::StrCat("v", kPerWriter - 1));
+  // It got there by a snapshot: one was received into member/snap/recv.
+  const auto recv = std::filesystem::path(c->DataDir(follower)) / "member" / "snap" / "recv";
+  int received = 0;
+  std::error_code ec;
+  for (const auto& f : std::filesystem::directory_iterator(recv, ec)) {
+    if (f.path().extension() == ".snap") ++received;
+  }
+  EXPECT_GE(received, 1) << "no snapshot file in " << recv;
+}
+
+TEST(ClusterTest, MemberAddJoinsCatchesUpAndRemoveStopsIt) {
+  auto c = StartOrDie({});
+  ASSERT_TRUE(c);
+  PutMany(*c, 0, "pre-", 100);
+  ASSERT_OK_AND_ASSIGN(added, c->AddMember());
+  ASSERT_OK(c->WaitForValue(added, "pre-99", "v99"));
+  ASSERT_OK(c->WaitForLeader().status());
+  ASSERT_OK(c->WaitConverged());
+  ExpectAll(*c, added, "pre-", 100, /*serializable=*/true);
+  ASSERT_OK(c->Put(added, "via-new", "ok").status());
+  for (int i = 0; i < c->size(); ++i) {
+    ASSERT_OK_AND_ASSIGN(got, c->Get(i, "via-new"));
+    EXPECT_EQ(got.value, "ok") << c->Name(i);
+  }
+  {
+    grpc::ClientContext ctx;
+    etcdserverpb::MemberListResponse list;
+    ASSERT_OK(FromGrpc(c->Cluster(added)->MemberList(&ctx, {}, &list)));
+    EXPECT_EQ(list.members_size(), 4);
+  }
+  // A 4-member cluster needs 3 for a quorum: stopping one still commits.
+  ASSERT_OK(c->Stop(0));
+  ASSERT_OK(c->Put(added, "three-of-four", "ok", Millis(5000)).status());
+  ASSERT_OK(c->Restart(0));
+
+  ASSERT_OK(c->RemoveMember(added));
+  ASSERT_OK(c->WaitRemovedMemberStopped(added));
+  std::vector<int> rest = {0, 1, 2};
+  ASSERT_OK(c->WaitForLeader(rest).status());
+  ASSERT_OK(c->Put(0, "after-remove", "ok").status());
+  ASSERT_OK(c->WaitConverged(rest));
+  grpc::ClientContext ctx;
+  etcdserverpb::MemberListResponse list;
+  ASSERT_OK(FromGrpc(c->Cluster(1)->MemberList(&ctx, {}, &list)));
+  EXPECT_EQ(list.members_size(), 3);
+}
+
+TEST(ClusterTest, LearnerJoinsAndIsPromoted) {
+  auto c = StartOrDie({});
+  ASSERT_TRUE(c);
+  PutMany(*c, 0, "pre-", 50);
+  ASSERT_OK_AND_ASSIGN(learner, c->AddMember(/*learner=*/true));
+  ASSERT_OK(c->WaitForValue(learner, "pre-49", "v49"));
+  ASSERT_OK_AND_ASSIGN(st, c->Status(learner));
+  EXPECT_TRUE(st.islearner());
+  // Learners refuse writes and linearizable reads (etcd's rule).
+  EXPECT_FALSE(c->Put(learner, "via-learner", "x").ok());
+  EXPECT_FALSE(c->Get(learner, "pre-1", /*serializable=*/false).ok());
+  ASSERT_OK(c->PromoteMember(learner));
+  ASSERT_OK(c->WaitForLeader().status());
+  ASSERT_TRUE(PollUntil([&] {
+    auto s = c->Status(learner);
+    return s.ok() && !s->islearner();
+  }, Millis(5000))) << c->Describe();
+  ASSERT_OK(c->Put(learner, "via-promoted", "ok").status());
+  ASSERT_OK_AND_ASSIGN(got, c->Get(learner, "via-promoted"));
+  EXPECT_EQ(got.value, "ok");
+  ASSERT_OK(c->WaitConverged());
+  ASSERT_OK_AND_ASSIGN(list_leader, c->WaitForLeader());
+  // The promoted member can lead.
+  ASSERT_OK(c->MoveLeader(learner));
+  (void)list_leader;
+  ASSERT_OK(c->Put(0, "after-move", "ok").status());
+}
+
+TEST(ClusterTest, RemovingTheLeaderStopsItAndTheRestElect) {
+  auto c = StartOrDie({});
+  ASSERT_TRUE(c);
+  PutMany(*c, 0, "pre-", 20);
+  ASSERT_OK_AND_ASSIGN(leader, c->WaitForLeader());
+  ASSERT_OK(c->RemoveMember(leader, leader));
+  ASSERT_OK(c->WaitRemovedMemberStopped(leader));
+  const auto rest = Others(*c, {leader});
+  ASSERT_OK(c->WaitForLeader(rest).status());
+  ASSERT_OK(c->Put(rest[0], "after-remove", "ok", Millis(5000)).status());
+  ASSERT_OK(c->WaitConverged(rest));
+  for (int i : rest) ExpectAll(*c, i, "pre-", 20, /*serializable=*/true);
+}
+
+TEST(ClusterTest, MoveLeaderToAChosenMember) {
+  auto c = StartOrDie({});
+  ASSERT_TRUE(c);
+  for (int round = 0; round < 3; ++round) {
+    ASSERT_OK_AND_ASSIGN(leader, c->WaitForLeader());
+    const int target = (leader + 1 + round % 2) % c->size();
+    const auto t0 = Clock::now();
+    ASSERT_OK(c->MoveLeader(target));
+    std::printf("moved leadership %s -> %s in %.0f ms\n", c->Name(leader).c_str(),
+                c->Name(target).c_str(), MsSince(t0));
+    // Writes through the old leader still work (forwarded).
+    ASSERT_OK(c->Put(leader, "k", absl::StrCat("round-", round)).status());
+    ASSERT_OK_AND_ASSIGN(got, c->Get(target, "k"));
+    EXPECT_EQ(got.value, absl::StrCat("round-", round));
+  }
+  // MoveLeader to a member that is not there is refused.
+  ASSERT_OK_AND_ASSIGN(leader, c->WaitForLeader());
+  grpc::ClientContext ctx;
+  etcdserverpb::MoveLeaderRequest req;
+  req.set_targetid(12345);
+  etcdserverpb::MoveLeaderResponse resp;
+  EXPECT_FALSE(c->Maintenance(leader)->MoveLeader(&ctx, req, &resp).ok());
+}
+
+}  // namespace
+}  // namespace quorum::integration
