@@ -1,0 +1,208 @@
+#include "client/client.h"
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+#include <utility>
+
+#include <grpcpp/security/tls_certificate_provider.h>
+#include <grpcpp/security/tls_certificate_verifier.h>
+#include <grpcpp/security/tls_credentials_options.h>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "client/errors.h"
+#include "etcdserverpb/rpc.grpc.pb.h"
+
+namespace quorum::client {
+namespace {
+
+// clientv3's default MaxCallSendMsgSize; the receive side is unlimited.
+constexpr int kMaxSendBytes = 2 * 1024 * 1024;
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::InvalidArgumentError(absl::StrCat("open ", path, ": no such file or directory"));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+Client::Target Client::ParseEndpoint(const std::string& endpoint, bool tls_default) {
+  // Same scheme rules as clientv3: http:// and unix:// are plaintext,
+  // https:// and unixs:// are TLS, a bare host:port follows the TLS options.
+  Target t;
+  if (absl::StartsWith(endpoint, "http://")) {
+    t.address = endpoint.substr(7);
+  } else if (absl::StartsWith(endpoint, "https://")) {
+    t.address = endpoint.substr(8);
+    t.tls = true;
+  } else if (absl::StartsWith(endpoint, "unixs://")) {
+    t.address = "unix:" + endpoint.substr(8);
+    t.tls = true;
+  } else if (absl::StartsWith(endpoint, "unix://")) {
+    t.address = "unix:" + endpoint.substr(7);
+  } else {
+    t.address = endpoint;
+    t.tls = tls_default;
+  }
+  // A trailing slash or path (http://h:2379/) is not part of the target.
+  if (!absl::StartsWith(t.address, "unix:")) {
+    size_t slash = t.address.find('/');
+    if (slash != std::string::npos) t.address.resize(slash);
+  }
+  return t;
+}
+
+absl::StatusOr<std::unique_ptr<Client>> Client::Create(ClientOptions options) {
+  std::unique_ptr<Client> c(new Client(std::move(options)));
+  if (absl::Status s = c->Init(); !s.ok()) return s;
+  if (!c->options_.username.empty()) {
+    if (absl::Status s = c->Authenticate(); !s.ok()) return s;
+  }
+  return c;
+}
+
+absl::Status Client::Init() {
+  if (options_.endpoints.empty()) return absl::InvalidArgumentError("no endpoints given");
+  const TlsOptions& tls = options_.tls;
+  if (tls.cert_file.empty() != tls.key_file.empty()) {
+    return absl::InvalidArgumentError(tls.cert_file.empty() ? "tls: key file given without a cert file"
+                                                            : "tls: cert file given without a key file");
+  }
+  if (!tls.ca_file.empty()) {
+    absl::StatusOr<std::string> ca = ReadFile(tls.ca_file);
+    if (!ca.ok()) return ca.status();
+    ca_pem_ = *std::move(ca);
+  }
+  if (!tls.cert_file.empty()) {
+    absl::StatusOr<std::string> cert = ReadFile(tls.cert_file);
+    if (!cert.ok()) return cert.status();
+    absl::StatusOr<std::string> key = ReadFile(tls.key_file);
+    if (!key.ok()) return key.status();
+    cert_pem_ = *std::move(cert);
+    key_pem_ = *std::move(key);
+  }
+  tls_default_ = !options_.insecure_transport || !ca_pem_.empty() || !cert_pem_.empty() ||
+                 tls.insecure_skip_verify;
+  absl::MutexLock l(&mu_);
+  channels_.resize(options_.endpoints.size());
+  return absl::OkStatus();
+}
+
+std::shared_ptr<grpc::ChannelCredentials> Client::Credentials(bool tls) {
+  if (!tls) return grpc::InsecureChannelCredentials();
+  if (!options_.tls.insecure_skip_verify) {
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = ca_pem_;
+    ssl.pem_cert_chain = cert_pem_;
+    ssl.pem_private_key = key_pem_;
+    return grpc::SslCredentials(ssl);
+  }
+  // Skip verification: the experimental TLS options are the only way gRPC
+  // C++ 1.51 offers to accept any server certificate.
+  namespace exp = grpc::experimental;
+  std::shared_ptr<exp::CertificateProviderInterface> provider;
+  if (!cert_pem_.empty() || !ca_pem_.empty()) {
+    std::vector<exp::IdentityKeyCertPair> pairs;
+    if (!cert_pem_.empty()) pairs.push_back({key_pem_, cert_pem_});
+    provider = std::make_shared<exp::StaticDataCertificateProvider>(ca_pem_, pairs);
+  }
+  exp::TlsChannelCredentialsOptions opts;
+  if (provider) {
+    opts.set_certificate_provider(provider);
+    if (!ca_pem_.empty()) opts.watch_root_certs();
+    if (!cert_pem_.empty()) opts.watch_identity_key_cert_pairs();
+  }
+  opts.set_verify_server_certs(false);
+  opts.set_check_call_host(false);
+  opts.set_certificate_verifier(std::make_shared<exp::NoOpCertificateVerifier>());
+  return exp::TlsCredentials(opts);
+}
+
+std::shared_ptr<grpc::Channel> Client::Channel(size_t index) {
+  absl::MutexLock l(&mu_);
+  if (channels_[index]) return channels_[index];
+  Target t = ParseEndpoint(options_.endpoints[index], tls_default_);
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS,
+              static_cast<int>(absl::ToInt64Milliseconds(options_.keepalive_time)));
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
+              static_cast<int>(absl::ToInt64Milliseconds(options_.keepalive_timeout)));
+  args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 0);
+  args.SetMaxReceiveMessageSize(-1);
+  args.SetMaxSendMessageSize(kMaxSendBytes);
+  // Fail fast between attempts: the failover loop does its own pacing.
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+  channels_[index] = grpc::CreateCustomChannel(t.address, Credentials(t.tls), args);
+  return channels_[index];
+}
+
+int Client::EndpointIndex(const std::string& endpoint) const {
+  for (size_t i = 0; i < options_.endpoints.size(); ++i) {
+    if (options_.endpoints[i] == endpoint) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+absl::Status Client::InvokeErased(Idempotency idempotency, int only_index,
+                                  const ErasedAttempt& attempt) {
+  const absl::Time deadline = absl::Now() + options_.command_timeout;
+  const size_t n = options_.endpoints.size();
+  if (only_index >= static_cast<int>(n)) return absl::InvalidArgumentError("no such endpoint");
+  size_t start;
+  {
+    absl::MutexLock l(&mu_);
+    start = only_index >= 0 ? static_cast<size_t>(only_index) : pinned_;
+  }
+  for (size_t tries = 0;; ++tries) {
+    const absl::Time now = absl::Now();
+    if (now >= deadline) return absl::DeadlineExceededError(kDeadlineExceededMessage);
+    const size_t i = only_index >= 0 ? start : (start + tries) % n;
+    std::shared_ptr<grpc::Channel> ch = Channel(i);
+    // Not connected within the dial timeout: the request was never sent, so
+    // moving on to the next endpoint is safe for every call.
+    if (!ch->WaitForConnected(absl::ToChronoTime(std::min(deadline, now + options_.dial_timeout)))) {
+      continue;
+    }
+    grpc::ClientContext ctx;
+    ctx.set_deadline(absl::ToChronoTime(deadline));
+    if (!token_.empty()) ctx.AddMetadata("token", token_);
+    grpc::Status s = attempt(ch, &ctx);
+    if (s.ok()) {
+      absl::MutexLock l(&mu_);
+      pinned_ = i;
+      return absl::OkStatus();
+    }
+    if (s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED && absl::Now() >= deadline) {
+      return absl::DeadlineExceededError(kDeadlineExceededMessage);
+    }
+    if (s.error_code() == grpc::StatusCode::UNAVAILABLE && only_index < 0 && n > 1 &&
+        idempotency == Idempotency::kIdempotent) {
+      continue;
+    }
+    return FromGrpcStatus(s);
+  }
+}
+
+absl::Status Client::Authenticate() {
+  etcdserverpb::AuthenticateRequest req;
+  req.set_name(options_.username);
+  req.set_password(options_.password);
+  absl::StatusOr<etcdserverpb::AuthenticateResponse> resp =
+      Invoke<etcdserverpb::AuthenticateResponse>(
+          Idempotency::kIdempotent,
+          [&](const std::shared_ptr<grpc::Channel>& ch, grpc::ClientContext* ctx,
+              etcdserverpb::AuthenticateResponse* out) {
+            return etcdserverpb::Auth::NewStub(ch)->Authenticate(ctx, req, out);
+          });
+  if (!resp.ok()) return resp.status();
+  token_ = resp->token();
+  return absl::OkStatus();
+}
+
+}  // namespace quorum::client

@@ -1,0 +1,160 @@
+// Client: a connection to a Quorum (or etcd v3) cluster through a list of
+// client endpoints -- what Go's clientv3.Client is to etcd.
+//
+// Who calls it: quorumctl, quorum-bench, tests, and the per-service clients in
+// this directory (KvClient, ClusterClient, MaintenanceClient; Watch/Lease/Auth
+// clients attach the same way when the server grows those services).
+//
+// What it owns: one gRPC channel per endpoint (created lazily on first use),
+// the TLS credentials, the auth token (when a user is configured), and the
+// failover policy. Every unary call goes through Invoke():
+//   * the call gets a deadline of options.command_timeout from its start;
+//   * it is sent to the "pinned" endpoint; if that endpoint cannot be
+//     connected within options.dial_timeout the next endpoint is tried
+//     (round-robin) until the deadline -- a request that was never sent is
+//     always safe to retry;
+//   * a call that was sent and failed with UNAVAILABLE is retried on the next
+//     endpoint only when it is idempotent (Range, Status, MemberList, ...),
+//     as clientv3's retry interceptor does for "repeatable" RPCs;
+//   * any other failure is returned as is (see errors.h for the mapping).
+// InvokeOn() targets one given endpoint (per-member Maintenance calls).
+//
+// Thread-safety: all methods are thread-safe; channels are created under mu_.
+#ifndef QUORUM_CLIENT_CLIENT_H_
+#define QUORUM_CLIENT_CLIENT_H_
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+
+namespace quorum::client {
+
+struct TlsOptions {
+  // Trusted CA bundle (PEM file). Empty: system roots when TLS is on.
+  std::string ca_file;
+  // Client certificate and key (PEM files) for mutual TLS; both or neither.
+  std::string cert_file;
+  std::string key_file;
+  // Accept any server certificate (testing only, as etcdctl's flag says).
+  bool insecure_skip_verify = false;
+};
+
+struct ClientOptions {
+  // Client URLs or host:port pairs: "127.0.0.1:2379", "http://h:2379",
+  // "https://h:2379" (forces TLS), "unix:///path" / "unix://name".
+  std::vector<std::string> endpoints = {"127.0.0.1:2379"};
+  // How long one endpoint may take to connect before the next is tried.
+  absl::Duration dial_timeout = absl::Seconds(2);
+  // Deadline of every unary call, failover included (etcdctl --command-timeout).
+  absl::Duration command_timeout = absl::Seconds(5);
+  // HTTP/2 keepalive pings (etcdctl --keepalive-time / --keepalive-timeout).
+  absl::Duration keepalive_time = absl::Seconds(2);
+  absl::Duration keepalive_timeout = absl::Seconds(6);
+  // TLS is used when any TLS file is set, insecure_skip_verify is set, an
+  // endpoint is https://, or insecure_transport is false.
+  TlsOptions tls;
+  bool insecure_transport = true;
+  // When username is set, Create() authenticates and every call carries the
+  // token (etcd's "token" metadata).
+  std::string username;
+  std::string password;
+};
+
+// Whether a call may be re-sent to another endpoint after it reached a server.
+enum class Idempotency { kIdempotent, kNonIdempotent };
+
+class Client {
+ public:
+  // The function Invoke runs against a channel: it must fill `resp` and
+  // return the gRPC status of one attempt.
+  template <typename Resp>
+  using Attempt = std::function<grpc::Status(const std::shared_ptr<grpc::Channel>&,
+                                             grpc::ClientContext*, Resp*)>;
+
+  // Validates options (endpoints non-empty, TLS files readable) and, when a
+  // user is configured, authenticates. Connections are made lazily.
+  static absl::StatusOr<std::unique_ptr<Client>> Create(ClientOptions options);
+
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  const ClientOptions& options() const { return options_; }
+  const std::vector<std::string>& endpoints() const { return options_.endpoints; }
+
+  // Runs `attempt` with failover as described at the top of this file.
+  template <typename Resp>
+  absl::StatusOr<Resp> Invoke(Idempotency idempotency, const Attempt<Resp>& attempt) {
+    Resp resp;
+    absl::Status s = InvokeErased(
+        idempotency, -1,
+        [&](const std::shared_ptr<grpc::Channel>& ch, grpc::ClientContext* ctx) {
+          resp.Clear();
+          return attempt(ch, ctx, &resp);
+        });
+    if (!s.ok()) return s;
+    return resp;
+  }
+
+  // Runs `attempt` against endpoints()[index] only (no failover).
+  template <typename Resp>
+  absl::StatusOr<Resp> InvokeOn(size_t index, const Attempt<Resp>& attempt) {
+    Resp resp;
+    absl::Status s = InvokeErased(
+        Idempotency::kNonIdempotent, static_cast<int>(index),
+        [&](const std::shared_ptr<grpc::Channel>& ch, grpc::ClientContext* ctx) {
+          return attempt(ch, ctx, &resp);
+        });
+    if (!s.ok()) return s;
+    return resp;
+  }
+
+  // Index of `endpoint` in endpoints(), or -1.
+  int EndpointIndex(const std::string& endpoint) const;
+
+  // The gRPC target and whether TLS applies, for one endpoint string.
+  // Exposed for tests.
+  struct Target {
+    std::string address;
+    bool tls = false;
+  };
+  static Target ParseEndpoint(const std::string& endpoint, bool tls_default);
+
+ private:
+  explicit Client(ClientOptions options) : options_(std::move(options)) {}
+
+  using ErasedAttempt =
+      std::function<grpc::Status(const std::shared_ptr<grpc::Channel>&, grpc::ClientContext*)>;
+  absl::Status InvokeErased(Idempotency idempotency, int only_index,
+                            const ErasedAttempt& attempt);
+  absl::Status Init();
+  absl::Status Authenticate();
+  std::shared_ptr<grpc::Channel> Channel(size_t index) ABSL_LOCKS_EXCLUDED(mu_);
+  std::shared_ptr<grpc::ChannelCredentials> Credentials(bool tls);
+
+  const ClientOptions options_;
+  bool tls_default_ = false;
+  // PEM contents read by Init().
+  std::string ca_pem_, cert_pem_, key_pem_;
+  // Auth token sent as "token" metadata; set once by Authenticate().
+  std::string token_;
+
+  absl::Mutex mu_;
+  // One per endpoint; null until first used.
+  std::vector<std::shared_ptr<grpc::Channel>> channels_ ABSL_GUARDED_BY(mu_);
+  // Endpoint tried first: the last one that answered.
+  size_t pinned_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+}  // namespace quorum::client
+
+#endif  // QUORUM_CLIENT_CLIENT_H_
