@@ -12,7 +12,9 @@
 #include "mvcc/kv_store.h"
 #include "server/api/cluster_service.h"
 #include "server/api/kv_service.h"
+#include "server/api/lease_service.h"
 #include "server/api/maintenance_service.h"
+#include "mvcc/lessor.h"
 #include "server/api/watch_service.h"
 #include "mvcc/watchable_store.h"
 #include "server/api/service_deps.h"
@@ -40,6 +42,7 @@ struct Server::Impl {
   uint64_t self_id = 0;
   std::unique_ptr<mvcc::Backend> backend;
   std::unique_ptr<mvcc::KvStore> store;
+  std::unique_ptr<mvcc::Lessor> lessor;
   std::unique_ptr<mvcc::WatchableStore> watchable;
   std::unique_ptr<Membership> membership;
   std::unique_ptr<Applier> applier;
@@ -49,6 +52,7 @@ struct Server::Impl {
   std::unique_ptr<KvService> kv;
   std::unique_ptr<MaintenanceService> maintenance;
   std::unique_ptr<ClusterService> cluster;
+  std::unique_ptr<LeaseService> lease;
   std::unique_ptr<WatchService> watch;
   std::unique_ptr<ClusterInfoService> cluster_info;
   std::unique_ptr<grpc::Server> client_server;
@@ -138,6 +142,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerConfig config) {
   auto store = mvcc::KvStore::Open(impl->backend.get());
   if (!store.ok()) return store.status();
   impl->store = std::move(*store);
+  mvcc::LessorOptions lo;
+  lo.min_ttl_s = mvcc::MinLeaseTtlSeconds(cfg.election_timeout_ms, cfg.heartbeat_interval_ms);
+  auto lessor = mvcc::Lessor::Open(impl->backend.get(), impl->store.get(), lo);
+  if (!lessor.ok()) return lessor.status();
+  impl->lessor = std::move(*lessor);
   impl->watchable = std::make_unique<mvcc::WatchableStore>(impl->store.get());
   impl->membership = std::make_unique<Membership>(impl->backend.get());
   if (auto st = impl->membership->Load(); !st.ok()) return st;
@@ -203,7 +212,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerConfig config) {
     }
   }
 
-  impl->applier = std::make_unique<Applier>(impl->store.get(), LeaseLookup());
+  mvcc::Lessor* lessor_ptr = impl->lessor.get();
+  impl->applier = std::make_unique<Applier>(
+      impl->store.get(), [lessor_ptr](int64_t id) { return lessor_ptr->Lookup(id); }, lessor_ptr);
   RaftMemberOptions mo;
   mo.id = impl->self_id;
   mo.name = cfg.name;
@@ -215,6 +226,22 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerConfig config) {
   mo.request_timeout_ms = 5000 + 2 * cfg.election_timeout_ms;
   mo.peer_faults = cfg.peer_faults_for_testing;
   Impl* raw = impl.get();
+  // Only the leader's lessor tracks expiry; a new leader extends every lease
+  // by an election timeout so none expires because of the election.
+  const auto election = std::chrono::milliseconds(cfg.election_timeout_ms);
+  mo.on_leader_change = [lessor_ptr, election](bool is_leader) {
+    if (is_leader) {
+      lessor_ptr->Promote(election);
+    } else {
+      lessor_ptr->Demote();
+    }
+  };
+  mo.on_state_reloaded = [lessor_ptr] {
+    if (auto st = lessor_ptr->Reload(); !st.ok()) {
+      spdlog::critical("cannot rebuild leases after a snapshot: {}", std::string(st.message()));
+      std::abort();
+    }
+  };
   mo.on_removed = [raw] {
     // Shut down off the loop thread (Shutdown stops the loop).
     std::thread([raw] { raw->owner->Shutdown(); }).detach();
@@ -244,6 +271,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerConfig config) {
   impl->kv = std::make_unique<KvService>(&impl->deps);
   impl->maintenance = std::make_unique<MaintenanceService>(&impl->deps);
   impl->cluster = std::make_unique<ClusterService>(&impl->deps);
+  impl->lease = std::make_unique<LeaseService>(&impl->deps, impl->lessor.get());
   impl->watch = std::make_unique<WatchService>(
       &impl->deps, impl->watchable.get(),
       std::chrono::milliseconds(cfg.watch_progress_notify_interval_ms));
@@ -278,6 +306,7 @@ absl::Status Server::Start() {
     if (!s.peer_server) return absl::UnavailableError("failed to listen on --listen-peer-urls");
   }
   s.member->Start(s.transport.get());
+  s.lease->Start();
   s.removal_watchdog = std::thread([&s] {
     int leaderless_s = 0;
     while (!s.stop_watchdog.WaitForNotificationWithTimeout(absl::Seconds(1))) {
@@ -322,6 +351,7 @@ absl::Status Server::Start() {
   builder.RegisterService(s.kv.get());
   builder.RegisterService(s.maintenance.get());
   builder.RegisterService(s.cluster.get());
+  builder.RegisterService(s.lease.get());
   builder.RegisterService(s.watch.get());
   s.client_server = builder.BuildAndStart();
   if (!s.client_server) return absl::UnavailableError("failed to listen on --listen-client-urls");
@@ -355,6 +385,7 @@ void Server::Shutdown() {
   }
   // Stop taking client requests, hand leadership over, then stop raft.
   if (s.client_server) s.client_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  if (s.lease) s.lease->Stop();
   if (s.member) s.member->Stop();
   if (s.transport) s.transport->Stop();
   if (s.peer_server) s.peer_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));

@@ -302,7 +302,7 @@ void LeaseService::RenewOrForward(int64_t id, Clock::time_point deadline, TtlDon
     if (absl::IsNotFound(r.status())) return std::move(done)(0);
     if (auto stub = LeaderStub()) {
       grpc::ClientContext ctx;
-      ctx.set_deadline(deadline);
+      ctx.set_deadline(std::chrono::system_clock::now() + (deadline - Clock::now()));
       auto rw = stub->LeaseKeepAlive(&ctx);
       LeaseKeepAliveRequest q;
       q.set_id(id);
@@ -329,7 +329,7 @@ absl::StatusOr<etcdserverpb::LeaseTimeToLiveResponse> LeaseService::ForwardTimeT
     }
     if (auto stub = LeaderStub()) {
       grpc::ClientContext ctx;
-      ctx.set_deadline(deadline);
+      ctx.set_deadline(std::chrono::system_clock::now() + (deadline - Clock::now()));
       etcdserverpb::LeaseTimeToLiveResponse resp;
       grpc::Status st = stub->LeaseTimeToLive(&ctx, req, &resp);
       if (st.ok()) return resp;
