@@ -1,0 +1,277 @@
+#!/usr/bin/python3
+"""Differential suite: quorumctl vs Debian's etcdctl (ETCDCTL_API=3, 3.4).
+
+Every case runs the same arguments with both tools against the SAME server and
+compares rc, stdout and stderr byte for byte after normalising only what must
+differ:
+  * etcdctl's zap log lines on stderr ({"level":...}) are dropped;
+  * the binary name (etcdctl / quorumctl) in usage and error text;
+  * durations ("took") from endpoint health;
+  * for mutating cases (rev=True) the revisions, because the second tool runs
+    one write later (setup steps re-create the same key state before each run).
+Phase 1 runs everything against one quorum member; phase 2 runs a subset
+against Debian's etcd 3.4 to show quorumctl behaves the same there.
+
+Usage: run.py --quorum-bin PATH --quorumctl-bin PATH [-v] [-k SUBSTR]
+Last line: "N passed, M failed".
+"""
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
+import harness  # noqa: E402
+
+
+def C(name, args, stdin=None, setup=(), rev=False, etcd=True, binary=False, stdout=True):
+    """stdout=False: compare rc and stderr only (flag errors print the command's
+    help, which lists quorumctl's extra 3.5 flags)."""
+    return dict(name=name, args=args, stdin=stdin, setup=list(setup), rev=rev, etcd=etcd,
+                binary=binary, stdout=stdout)
+
+
+def txn_in(cmps=(), ok=(), fail=()):
+    return "\n".join(list(cmps) + [""] + list(ok) + [""] + list(fail) + [""]) + "\n"
+
+
+SEED = [["put", "foo", "bar"], ["put", "foo1", "bar1"], ["put", "foo2", "b2"],
+        ["put", "fop", "x"], ["put", "a", "1"], ["put", "z", "26"], ["put", "foo", "bar-v2"],
+        ["put", "sp ace", "v\nnl"], ["put", "q", 'a<b>&"\u00e9%d%'],
+        ["put", "bin", "\x01\x02\x7f tab\there"], ["put", "/d/a", "3"], ["put", "/d/b", "1"]]
+
+RESET_K = [["del", "k"], ["put", "k", "v0"]]
+
+CASES = [
+    # ---- get: formats, ranges, options (read-only)
+    *[C("get foo -w %s" % w, ["get", "foo", "-w", w], binary=(w == "protobuf"))
+      for w in ("simple", "json", "fields", "protobuf")],
+    C("get foo table", ["get", "foo", "-w", "table"]),
+    C("get prefix", ["get", "foo", "--prefix"]),
+    C("get prefix json", ["get", "foo", "--prefix", "-w", "json"]),
+    C("get prefix fields", ["get", "foo", "--prefix", "-w", "fields"]),
+    C("get prefix protobuf", ["get", "foo", "--prefix", "-w", "protobuf"], binary=True),
+    C("get all keys-only", ["get", "", "--prefix", "--keys-only"]),
+    C("get all json", ["get", "", "--prefix", "-w", "json"]),
+    C("get all fields (quoting)", ["get", "", "--from-key", "-w", "fields"]),
+    C("get all hex", ["get", "", "--prefix", "--hex"]),
+    C("get all protobuf (printf %)", ["get", "q", "-w", "protobuf"], binary=True),
+    C("get range", ["get", "foo", "fop"]),
+    C("get from-key limit", ["get", "foo", "--from-key", "--limit", "2", "-w", "json"]),
+    C("get limit=1", ["get", "foo", "--prefix", "--limit=1", "-w", "json"]),
+    C("get print-value-only", ["get", "foo", "--prefix", "--print-value-only"]),
+    C("get print-value-only json", ["get", "foo", "--print-value-only", "-w", "json"]),
+    *[C("get sort %s %s" % (t, o), ["get", "", "--prefix", "--sort-by=" + t, "--order=" + o, "-w", "json"])
+      for t in ("KEY", "VERSION", "CREATE", "MODIFY", "VALUE") for o in ("ASCEND", "DESCEND")],
+    C("get bad sort", ["get", "foo", "--sort-by=BOGUS"]),
+    C("get bad order", ["get", "foo", "--order=UP"]),
+    C("get rev 2", ["get", "foo", "--rev", "2", "-w", "json"]),
+    C("get rev -1", ["get", "foo", "--rev", "-1"]),
+    C("get future rev", ["get", "foo", "--rev", "100000"]),
+    C("get serializable", ["get", "foo", "--consistency=s", "-w", "json"]),
+    C("get bad consistency", ["get", "foo", "--consistency=x"]),
+    C("get empty key", ["get", ""]),
+    C("get no args", ["get"]),
+    C("get prefix+from-key", ["get", "a", "--prefix", "--from-key"]),
+    C("get prefix + range_end", ["get", "a", "b", "--prefix"]),
+    C("get bad limit", ["get", "foo", "--limit=x"], stdout=False),
+    C("get unknown flag", ["get", "--bogus", "foo"], stdout=False),
+    C("get missing json", ["get", "nope", "-w", "json"]),
+    C("get missing fields", ["get", "nope", "-w", "fields"]),
+    C("bad output format", ["get", "foo", "-w", "bogus"]),
+    C("unknown command", ["bogus"]),
+    # ---- put
+    C("put", ["put", "k", "v1"], setup=RESET_K, rev=True),
+    C("put prev-kv", ["put", "k", "v1", "--prev-kv"], setup=RESET_K, rev=True),
+    C("put prev-kv json", ["put", "k", "v1", "--prev-kv", "-w", "json"], setup=RESET_K, rev=True),
+    C("put prev-kv fields", ["put", "k", "v1", "--prev-kv", "-w", "fields"], setup=RESET_K, rev=True),
+    C("put table", ["put", "k", "v1", "-w", "table"], setup=RESET_K, rev=True),
+    C("put ignore-value", ["put", "k", "--ignore-value", "-w", "json"], setup=RESET_K, rev=True),
+    C("put ignore-value + value", ["put", "k", "v", "--ignore-value"]),
+    C("put ignore-value missing", ["put", "missing", "--ignore-value"]),
+    C("put ignore-lease missing", ["put", "missing", "x", "--ignore-lease"]),
+    C("put from stdin", ["put", "k"], stdin="from stdin", setup=RESET_K, rev=True),
+    C("put empty stdin", ["put", "k"]),
+    C("put no args", ["put"]),
+    C("put bad lease", ["put", "k", "v", "--lease=xyz"]),
+    C("put unknown lease", ["put", "k", "v", "--lease=1234abcd"]),
+    C("put -- dash value", ["put", "k", "--", "-dash"], setup=RESET_K, rev=True),
+    # ---- del
+    C("del", ["del", "k"], setup=RESET_K, rev=True),
+    C("del prev-kv", ["del", "k", "--prev-kv"], setup=RESET_K, rev=True),
+    C("del prev-kv json", ["del", "k", "--prev-kv", "-w", "json"], setup=RESET_K, rev=True),
+    C("del prefix fields", ["del", "p/", "--prefix", "--prev-kv", "-w", "fields"],
+      setup=[["put", "p/1", "a"], ["put", "p/2", "b"]], rev=True),
+    C("del from-key json", ["del", "zz", "--from-key", "-w", "json"], rev=True),
+    C("del missing", ["del", "nope"], rev=True),
+    C("del empty key", ["del", ""]),
+    C("del 3 args", ["del", "a", "b", "c"]),
+    # ---- txn
+    C("txn success", ["txn"], stdin=txn_in(['value("k") = "v0"'], ["put k v2", "get k"], ["get k"]),
+      setup=RESET_K, rev=True),
+    C("txn failure json", ["txn", "-w", "json"],
+      stdin=txn_in(['version("k") > "5"'], ["del k"], ["get k", "get foo --prefix --keys-only"]),
+      setup=RESET_K, rev=True),
+    C("txn fields", ["txn", "-w", "fields"],
+      stdin=txn_in(['mod("k") > "0"', 'c("k") != "0"'], ["put k v3 --prev-kv", "del nope"], []),
+      setup=RESET_K, rev=True),
+    C("txn interactive", ["txn", "-i"], stdin=txn_in([], ["get k"], []), setup=RESET_K, rev=True),
+    C("txn quoted args", ["txn"], stdin=txn_in([], ['put k "a b\\tc"', "get k"], []),
+      setup=RESET_K, rev=True),
+    C("txn malformed compare", ["txn"], stdin=txn_in(["bogus"], [], [])),
+    C("txn bad target", ["txn"], stdin=txn_in(['nope("k") = "1"'], [], [])),
+    C("txn missing quotes", ["txn"], stdin=txn_in(['value("k")="v"'], [], [])),
+    C("txn bad version", ["txn"], stdin=txn_in(['version("k") = "x"'], [], [])),
+    C("txn bad op", ["txn"], stdin=txn_in([], ["frob k"], [])),
+    C("txn EOF", ["txn"], stdin='value("k") = "v0"\n'),
+    C("txn args", ["txn", "x"]),
+    C("txn duplicate key", ["txn"], stdin=txn_in([], ["put a 1", "del a"], [])),
+    # ---- compaction
+    C("compaction bad arg", ["compaction", "x"]),
+    C("compaction no arg", ["compaction"]),
+    C("compaction future", ["compaction", "100000"]),
+    C("compaction current", ["compaction", "{REV}"], rev=True),
+    C("compaction physical", ["compaction", "--physical", "{REV}"], rev=True),
+    C("compaction compacted", ["compaction", "1"]),
+    C("get compacted rev", ["get", "foo", "--rev", "1"]),
+    # ---- member / endpoint / maintenance
+    C("member list", ["member", "list"]),
+    *[C("member list -w %s" % w, ["member", "list", "-w", w], binary=(w == "protobuf"))
+      for w in ("json", "fields", "table", "protobuf")],
+    C("member list --hex json", ["--hex", "member", "list", "-w", "json"]),
+    C("member remove bad id", ["member", "remove", "xyz"]),
+    C("member remove no id", ["member", "remove"]),
+    C("member remove unknown", ["member", "remove", "1234"]),
+    C("member update no urls", ["member", "update", "1234"]),
+    C("member update unknown", ["member", "update", "1234", "--peer-urls=http://127.0.0.1:1"]),
+    C("member promote unknown", ["member", "promote", "1234"]),
+    C("member add no urls", ["member", "add", "x"]),
+    C("member add no name", ["member", "add"]),
+    *[C("endpoint status -w %s" % w, ["endpoint", "status", "-w", w]) for w in ("simple", "json", "fields", "table", "protobuf")],
+    C("endpoint status --cluster", ["endpoint", "status", "--cluster", "-w", "json"]),
+    *[C("endpoint hashkv -w %s" % w, ["endpoint", "hashkv", "-w", w]) for w in ("simple", "json", "fields", "table")],
+    *[C("endpoint health -w %s" % w, ["endpoint", "health", "-w", w]) for w in ("simple", "json", "fields")],
+    C("defrag", ["defrag"]),
+    C("defrag json", ["defrag", "-w", "json"]),
+    C("move-leader bad id", ["move-leader", "xyz"]),
+    C("move-leader no arg", ["move-leader"]),
+    C("move-leader unknown", ["move-leader", "1234"]),
+    C("move-leader fields", ["move-leader", "1234", "-w", "fields"]),
+    C("unreachable endpoint", ["--endpoints=127.0.0.1:1", "--command-timeout=1s", "get", "foo"]),
+]
+
+_REV_JSON = re.compile(r'"(revision|create_revision|mod_revision)":\d+')
+_REV_FIELDS = re.compile(r'^"(\w*Revision)" : \d+$', re.M)
+_TOOK = re.compile(r'(took = |"took":"|"Took" : |\| )[0-9.]+(ns|µs|ms|s)')
+
+
+def normalise(text, rev):
+    text = "\n".join(l for l in text.split("\n") if not l.startswith('{"level"'))
+    text = text.replace("etcdctl", "CTL").replace("quorumctl", "CTL")
+    text = _TOOK.sub(lambda m: m.group(1) + "<took>", text)
+    if rev:
+        text = _REV_JSON.sub(lambda m: '"%s":<rev>' % m.group(1), text)
+        text = _REV_FIELDS.sub(lambda m: '"%s" : <rev>' % m.group(1), text)
+    return text
+
+
+def run(binary, endpoint, args, stdin, timeout=20):
+    argv = [binary, "--endpoints=" + endpoint, "--dial-timeout=2s", "--command-timeout=5s"] + args
+    if args and args[0].startswith("--endpoints="):
+        argv = [binary] + args
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ETCDCTL_")}
+    env["ETCDCTL_API"] = "3"
+    p = subprocess.run(argv, input=(stdin or "").encode(), stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, env=env, timeout=timeout)
+    return p.returncode, p.stdout, p.stderr
+
+
+def run_cases(server, cases, ctl_bins, label, flt, verbose):
+    passed = failed = 0
+    for kind, seed in (("seed", SEED),):
+        for s in seed:
+            run(harness.ETCDCTL_BIN, server.endpoint, s, None)
+    for c in cases:
+        name = "%s/%s" % (label, c["name"])
+        if flt and flt not in name:
+            continue
+        outs = []
+        for b in ctl_bins:
+            for s in c["setup"]:
+                run(harness.ETCDCTL_BIN, server.endpoint, s, None)
+            args = c["args"]
+            if "{REV}" in args:
+                rc, out, _ = run(harness.ETCDCTL_BIN, server.endpoint, ["get", "x", "-w", "json"], None)
+                cur = str(json.loads(out)["header"]["revision"])
+                args = [cur if a == "{REV}" else a for a in args]
+            outs.append(run(b, server.endpoint, args, c["stdin"]))
+        (rc1, o1, e1), (rc2, o2, e2) = outs
+        if c["binary"]:
+            n1, n2 = o1, o2
+        else:
+            n1 = normalise(o1.decode("utf-8", "replace"), c["rev"])
+            n2 = normalise(o2.decode("utf-8", "replace"), c["rev"])
+        m1 = normalise(e1.decode("utf-8", "replace"), c["rev"])
+        m2 = normalise(e2.decode("utf-8", "replace"), c["rev"])
+        if c["rev"]:
+            m1 = re.sub(r"revision \d+", "revision <rev>", m1)
+            m2 = re.sub(r"revision \d+", "revision <rev>", m2)
+            if not c["binary"]:
+                n1 = re.sub(r"revision \d+", "revision <rev>", n1)
+                n2 = re.sub(r"revision \d+", "revision <rev>", n2)
+        ok = rc1 == rc2 and (n1 == n2 or not c["stdout"]) and m1 == m2
+        if ok:
+            passed += 1
+            if verbose:
+                print("PASS", name)
+        else:
+            failed += 1
+            print("FAIL %s\n  etcdctl   rc=%s out=%r err=%r\n  quorumctl rc=%s out=%r err=%r"
+                  % (name, rc1, n1[:600], m1[:400], rc2, n2[:600], m2[:400]))
+    return passed, failed
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quorum-bin", default=harness.DEFAULT_QUORUM_BIN)
+    ap.add_argument("--quorumctl-bin",
+                    default=os.path.join(harness.REPO_ROOT, "build", "bin", "quorumctl"))
+    ap.add_argument("--etcdctl-bin", default=harness.ETCDCTL_BIN)
+    ap.add_argument("--etcd-bin", default=harness.ETCD_BIN)
+    ap.add_argument("--no-etcd", action="store_true", help="skip the etcd 3.4 phase")
+    ap.add_argument("-k", dest="filter")
+    ap.add_argument("-v", "--verbose", action="store_true")
+    args = ap.parse_args()
+    harness.ETCDCTL_BIN = args.etcdctl_bin
+    bins = [args.etcdctl_bin, os.path.abspath(args.quorumctl_bin)]
+    passed = failed = 0
+    for label, kind, binary, subset in (("quorum", "quorum", args.quorum_bin, False),
+                                        ("etcd", "etcd", args.etcd_bin, True)):
+        if subset and args.no_etcd:
+            continue
+        srv = harness.Server(kind, os.path.abspath(binary))
+        try:
+            srv.start()
+        except harness.ServerStartError as e:
+            print("FAIL %s: server did not start: %s" % (label, e))
+            failed += 1
+            continue
+        try:
+            cases = [c for c in CASES if c["etcd"]] if subset else CASES
+            p, f = run_cases(srv, cases, bins, label, args.filter, args.verbose)
+            passed += p
+            failed += f
+        finally:
+            srv.stop()
+    print("%d passed, %d failed" % (passed, failed))
+    return 0 if failed == 0 and passed > 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
