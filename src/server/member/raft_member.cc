@@ -336,20 +336,32 @@ void RaftMember::ProcessReady() {
       term_ = rd.hard_state->term();
       committed_ = rd.hard_state->commit();
     }
+    // A leader's appends and heartbeats go out before its own fsync, so the
+    // followers' disk writes overlap the leader's (Raft thesis §10.2.1).
+    // Safe: commit needs follower acks for these entries, which are handled
+    // only after this Save returns. Everything else — votes, append acks —
+    // promises durability and waits for the fsync.
+    std::vector<raftpb::Message> to_self, late;
+    if (!rd.messages.empty() && transport_ != nullptr) {
+      std::vector<raftpb::Message> early;
+      const bool leading = leader_.load() == opts_.id;
+      for (auto& m : rd.messages) {
+        if (opts_.peer_faults && opts_.peer_faults->Blocked(opts_.id, m.to())) continue;
+        if (m.to() == opts_.id) {
+          to_self.push_back(std::move(m));
+        } else if (leading && (m.type() == raftpb::MsgApp || m.type() == raftpb::MsgHeartbeat)) {
+          early.push_back(std::move(m));
+        } else {
+          late.push_back(std::move(m));
+        }
+      }
+      if (!early.empty()) transport_->Send(std::move(early));
+    }
     if (auto st = storage_->Save(rd, rd.must_sync); !st.ok()) {
       spdlog::critical("cannot persist raft state: {}", std::string(st.message()));
       std::abort();
     }
-    std::vector<raftpb::Message> to_self;
-    if (!rd.messages.empty() && transport_ != nullptr) {
-      std::vector<raftpb::Message> out;
-      out.reserve(rd.messages.size());
-      for (auto& m : rd.messages) {
-        if (opts_.peer_faults && opts_.peer_faults->Blocked(opts_.id, m.to())) continue;
-        (m.to() == opts_.id ? to_self : out).push_back(std::move(m));
-      }
-      if (!out.empty()) transport_->Send(std::move(out));
-    }
+    if (!late.empty()) transport_->Send(std::move(late));
     if (!raft::IsEmptySnap(rd.snapshot)) {
       if (auto st = InstallSnapshot(rd.snapshot); !st.ok()) {
         spdlog::critical("cannot install snapshot: {}", std::string(st.message()));
