@@ -20,7 +20,8 @@ std::string GoQuote(std::string_view s);
 std::string GoJsonString(std::string_view s);
 // encoding/json's encoding of []byte: standard base64 with padding.
 std::string Base64(std::string_view bytes);
-// What fmt.Printf(s) writes when s is used as the format with no arguments.
+// What fmt.Printf(s) writes when s is used as the format with no arguments
+// (etcdctl 3.3's protobuf printer; 3.4 writes the bytes verbatim).
 std::string GoPrintfNoArgs(std::string_view s);
 // humanize.Bytes: "20 kB", "1.2 MB", "9 B".
 std::string HumanizeBytes(uint64_t n);

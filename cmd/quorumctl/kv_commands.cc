@@ -1,5 +1,6 @@
 // get, put, del, txn, compaction: etcdctl 3.4's argument rules, messages and
 // exit codes (etcdctl/ctlv3/command/{get,put,del,txn,compaction}_command.go).
+#include <algorithm>
 #include <iostream>
 #include <iterator>
 
@@ -88,7 +89,7 @@ GetOp BuildGetOp(const FlagValues& f, const std::vector<std::string>& args) {
     if (prefix || from_key) {
       ExitWithError(kExitBadArgs,
                     "too many arguments, only accept one argument when `--prefix` or "
-                    "`--from-key` is set.");
+                    "`--from-key` is set");
     }
     op.opts.range_end = args[1];
   }
@@ -181,7 +182,7 @@ DelOp BuildDelOp(const FlagValues& f, const std::vector<std::string>& args) {
     if (prefix || from_key) {
       ExitWithError(kExitBadArgs,
                     "too many arguments, only accept one argument when `--prefix` or "
-                    "`--from-key` is set.");
+                    "`--from-key` is set");
     }
     op.opts.range_end = args[1];
   }
@@ -316,8 +317,11 @@ bool ParseCompare(const std::string& line, client::Cmp* cmp, std::string* err) {
     ++n;
     if (i < line.size() && line[i] == ')') {
       ++i;
+      // A space in a Go scan format needs at least one space in the input.
+      size_t sp = i;
       while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
-      size_t st = i;
+      size_t st = i == sp ? line.size() : i;
+      i = std::max(i, st);
       while (i < line.size() && line[i] != ' ' && line[i] != '\t') ++i;
       if (i > st) {
         op = line.substr(st, i - st);

@@ -387,8 +387,8 @@ class TablePrinter final : public UnsupportedBase {
 class ProtobufPrinter final : public UnsupportedBase {
  public:
   ProtobufPrinter() : UnsupportedBase("protobuf") {}
-  // etcdctl writes the marshalled bytes with fmt.Printf(string(b)).
-  void P(const google::protobuf::Message& m) { Out(GoPrintfNoArgs(m.SerializeAsString())); }
+  // etcdctl 3.4 writes the marshalled bytes as they are.
+  void P(const google::protobuf::Message& m) { Out(m.SerializeAsString()); }
   void Get(const etcdserverpb::RangeResponse& r) override { P(r); }
   void Put(const etcdserverpb::PutResponse& r) override { P(r); }
   void Del(const etcdserverpb::DeleteRangeResponse& r) override { P(r); }

@@ -135,8 +135,8 @@ CASES = [
     C("compaction bad arg", ["compaction", "x"]),
     C("compaction no arg", ["compaction"]),
     C("compaction future", ["compaction", "100000"]),
-    C("compaction current", ["compaction", "{REV}"], rev=True),
-    C("compaction physical", ["compaction", "--physical", "{REV}"], rev=True),
+    C("compaction current", ["compaction", "{REV}"], setup=[["put", "c", "1"]], rev=True),
+    C("compaction physical", ["compaction", "--physical", "{REV}"], setup=[["put", "c", "1"]], rev=True),
     C("compaction compacted", ["compaction", "1"]),
     C("get compacted rev", ["get", "foo", "--rev", "1"]),
     # ---- member / endpoint / maintenance
