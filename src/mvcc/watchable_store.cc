@@ -8,6 +8,7 @@
 namespace quorum::mvcc {
 
 WatchableStore::WatchableStore(KvStore* store) : store_(store) {
+  notified_rev_ = store_->Rev();
   store_->SetCommitObserver(this);
   thread_ = std::thread([this] { ReplayLoop(); });
 }
@@ -105,6 +106,25 @@ size_t WatchableStore::WatcherCount() const {
 
 void WatchableStore::OnCommit(const std::vector<Change>& changes, int64_t rev) {
   absl::MutexLock lock(&mu_);
+  if (changes.empty()) return;
+  // Every revision bump comes with changes and so with a notification; a
+  // jump means the state was replaced under us (KvStore::Reload after a
+  // snapshot install) and revisions (notified_rev_, first) were never
+  // notified. As etcd's Restore does, send every synced watcher through
+  // replay, which reads them (or reports compaction) from the new state.
+  const int64_t first = changes.front().kv.mod_revision();
+  if (first > notified_rev_ + 1) {
+    std::vector<Watcher*> synced;
+    for (auto& [id, w] : watchers_) {
+      if (w->synced) synced.push_back(w.get());
+    }
+    for (Watcher* w : synced) {
+      w->next_rev = std::max(w->next_rev, notified_rev_ + 1);
+      RemoveSyncedLocked(w);
+      unsynced_.insert(w);
+    }
+  }
+  notified_rev_ = std::max(notified_rev_, rev);
   if (watchers_.empty()) return;
   absl::flat_hash_map<Watcher*, std::vector<Change>> batches;
   for (const Change& c : changes) {

@@ -12,7 +12,9 @@
 // its watcher simply becomes unsynced and is replayed later. Each watcher
 // sees events in revision order, without gaps or duplicates: `next_rev` is
 // the first revision it has not been given. A watcher whose next_rev falls
-// below the compaction revision is told so and removed.
+// below the compaction revision is told so and removed. When the store's
+// state is replaced (snapshot install), the first group after it reveals
+// the revision jump and every synced watcher is replayed from the new state.
 //
 // Thread-safety: all methods are thread-safe. Lock order: mu_ -> sink locks
 // (sinks are called with mu_ held and must not call back into the store).
@@ -98,6 +100,9 @@ class WatchableStore final : public CommitObserver {
   absl::flat_hash_map<std::string, absl::flat_hash_set<Watcher*>> synced_keys_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_set<Watcher*> synced_ranges_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_set<Watcher*> unsynced_ ABSL_GUARDED_BY(mu_);
+  // The last revision OnCommit was told about; a group starting beyond
+  // notified_rev_ + 1 reveals a state reload (see OnCommit).
+  int64_t notified_rev_ ABSL_GUARDED_BY(mu_) = 0;
   std::atomic<WatchId> next_id_{1};
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;

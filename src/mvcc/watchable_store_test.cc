@@ -476,6 +476,32 @@ TEST_F(WatchableStoreTest, QuietSyncedWatcherIsNotCompactedWhenItsSinkFills) {
   EXPECT_EQ(sink_.Events(w), (Strs{"52 PUT quiet=1"}));
 }
 
+// A state snapshot installed under the store (KvStore::Reload) jumps the
+// revision without a commit notification; watchers must still get the
+// revisions in between (replayed from the new state), as etcd's Restore
+// moves every synced watcher to unsynced.
+TEST_F(WatchableStoreTest, RevisionsFromAReloadedStateAreNotSkipped) {
+  WatchId w = Watch("k", "", 0, &sink_);
+  PutC("k", "1");  // 2
+  {
+    // Another writer on the same backend stands for the snapshot's state.
+    auto other = KvStore::Open(backend_.get());
+    ASSERT_TRUE(other.ok()) << other.status();
+    for (int i = 0; i < 3; ++i) {
+      auto txn = (*other)->Write();
+      txn->Put("k", absl::StrCat("snap", i), 0);  // 3, 4, 5
+      txn->End();
+      ASSERT_TRUE((*other)->Commit(100 + i, 2, false).ok());
+    }
+  }
+  ASSERT_TRUE(store_->Reload().ok());
+  ASSERT_EQ(store_->Rev(), 5);
+  PutC("k", "after");  // 6
+  ASSERT_TRUE(WaitFor([&] { return ws_->IsSynced(w) && sink_.Count(w) >= 5; }));
+  EXPECT_EQ(sink_.Events(w), (Strs{"2 PUT k=1", "3 PUT k=snap0", "4 PUT k=snap1",
+                                   "5 PUT k=snap2", "6 PUT k=after"}));
+}
+
 TEST_F(WatchableStoreTest, HistoricalWatchOf100kEvents) {
   constexpr int kN = 100000;
   for (int i = 0; i < kN; i += 1000) {
