@@ -21,6 +21,7 @@
 #   BENCH_ROUNDS=N        rounds (default 3; quick: 1)
 #   BENCH_KEYS=N          keys loaded before measuring RSS/disk (default 100000; e.g. 1000000)
 #   BENCH_WORKLOADS="a b" subset of: put1 put1000 txnput rangel ranges watchlat watch leaseka
+#                         ("none": only load the keys and measure RSS / data dir)
 #   BENCH_SKIP_BUILD=1    skip scripts/install-deps.sh and scripts/build.sh
 #   BENCH_DIR=path        where data dirs, logs and raw JSON go (default: mktemp -d)
 #   BENCH_KEEP=1          keep BENCH_DIR afterwards (default: kept only on failure)
@@ -40,6 +41,7 @@ QUORUM_BIN=${QUORUM_BIN:-$ROOT/build/bin/quorum}
 BENCH_BIN=${BENCH_BIN:-$ROOT/build/bin/quorum-bench}
 ETCDCTL=${ETCDCTL:-$(command -v etcdctl || echo /usr/bin/etcdctl)}
 WORKLOADS=${BENCH_WORKLOADS:-"put1 put1000 txnput rangel ranges watchlat watch leaseka"}
+[ "$WORKLOADS" = none ] && WORKLOADS=""   # footprint only (load BENCH_KEYS keys, RSS, disk)
 PYTHON=$(command -v python3)
 
 log() { echo "bench-vs-etcd: $*" >&2; }
@@ -241,6 +243,7 @@ done
 
 # ---- table ----------------------------------------------------------------------------------
 declare -a DESC_ARGS=()
+[ -z "$WORKLOADS" ] && ROUNDS=0
 for w in $WORKLOADS; do DESC_ARGS+=("$w=${WLDESC[$w]}"); done
 "$PYTHON" - "$DIR/results" "$ROUNDS" "$KEYS" "${DESC_ARGS[@]}" <<'EOF' | tee "${BENCH_OUT:-/dev/null}"
 import json, os, statistics, sys
