@@ -745,3 +745,7 @@ SCENARIOS = [
     ("full-restart", scenario_full_restart),
     ("tls", scenario_tls),
 ]
+
+# Issue #5: leases on a cluster (tests/cluster/scenario_lease.py).
+from scenario_lease import scenario_lease  # noqa: E402  (needs the helpers above)
+SCENARIOS.append(("lease", scenario_lease))
