@@ -1,0 +1,177 @@
+#include "client/concurrency/election.h"
+
+#include <optional>
+#include <utility>
+
+#include "client/concurrency/key.h"
+#include "client/kv.h"
+#include "client/txn.h"
+
+namespace quorum::client::concurrency {
+
+Election::Election(Client& client, int64_t lease, std::string prefix)
+    : client_(client), lease_(lease), prefix_(std::move(prefix) + "/") {}
+
+Election Election::Resume(Client& client, int64_t lease, std::string prefix,
+                          std::string leader_key, int64_t leader_rev) {
+  Election e(client, lease, std::move(prefix));
+  e.leader_key_ = std::move(leader_key);
+  e.leader_rev_ = leader_rev;
+  e.leading_ = true;
+  return e;
+}
+
+absl::Status Election::Campaign(std::string_view value, const Wait& wait) {
+  const std::string key = LeaseKey(prefix_, lease_);
+  PutOptions po;
+  po.lease = lease_;
+  Txn t;
+  t.If({Cmp::CreateRevision(key).Equal(int64_t{0})})
+      .Then({Op::Put(key, value, po)})
+      .Else({Op::Get(key)});
+  KvClient kv(client_);
+  absl::StatusOr<etcdserverpb::TxnResponse> r =
+      Retry<etcdserverpb::TxnResponse>(wait, [&]() { return kv.Commit(t); });
+  if (!r.ok()) return r.status();
+  leader_key_ = key;
+  leader_rev_ = r->header().revision();
+  leading_ = true;
+  if (!r->succeeded()) {
+    const auto& got = r->responses(0).response_range();
+    if (got.kvs_size() == 0) return absl::AbortedError("election: own key vanished");
+    leader_rev_ = got.kvs(0).create_revision();
+    if (got.kvs(0).value() != value) {
+      if (absl::Status s = Proclaim(value); !s.ok()) {
+        (void)Resign();
+        return s;
+      }
+    }
+  }
+  absl::StatusOr<etcdserverpb::ResponseHeader> h =
+      WaitDeletes(client_, prefix_, leader_rev_ - 1, wait);
+  if (!h.ok()) {
+    if (h.status().code() == absl::StatusCode::kCancelled ||
+        h.status().code() == absl::StatusCode::kDeadlineExceeded) {
+      (void)Resign();
+    } else {
+      leading_ = false;
+    }
+    return h.status();
+  }
+  header_ = r->header();
+  return absl::OkStatus();
+}
+
+absl::Status Election::Proclaim(std::string_view value, const Wait& wait) {
+  if (!leading_) return absl::UnknownError(kElectionNotLeaderMessage);
+  PutOptions po;
+  po.lease = lease_;
+  Txn t;
+  t.If({Cmp::CreateRevision(leader_key_).Equal(leader_rev_)})
+      .Then({Op::Put(leader_key_, value, po)});
+  KvClient kv(client_);
+  absl::StatusOr<etcdserverpb::TxnResponse> r =
+      Retry<etcdserverpb::TxnResponse>(wait, [&]() { return kv.Commit(t); });
+  if (!r.ok()) return r.status();
+  if (!r->succeeded()) {
+    leader_key_.clear();
+    leading_ = false;
+    return absl::UnknownError(kElectionNotLeaderMessage);
+  }
+  header_ = r->header();
+  return absl::OkStatus();
+}
+
+absl::Status Election::Resign(const Wait& wait) {
+  if (!leading_) return absl::OkStatus();
+  Txn t;
+  t.If({Cmp::CreateRevision(leader_key_).Equal(leader_rev_)}).Then({Op::Delete(leader_key_)});
+  KvClient kv(client_);
+  absl::StatusOr<etcdserverpb::TxnResponse> r =
+      Retry<etcdserverpb::TxnResponse>(wait, [&]() { return kv.Commit(t); });
+  if (r.ok()) header_ = r->header();
+  leader_key_.clear();
+  leading_ = false;
+  return r.status();
+}
+
+absl::StatusOr<LeaderEvent> Election::Leader(const Wait& wait) {
+  KvClient kv(client_);
+  absl::StatusOr<etcdserverpb::RangeResponse> r =
+      Retry<etcdserverpb::RangeResponse>(wait, [&]() { return kv.Get(prefix_, FirstCreate()); });
+  if (!r.ok()) return r.status();
+  if (r->kvs_size() == 0) return absl::UnknownError(kElectionNoLeaderMessage);
+  return LeaderEvent{r->header(), r->kvs(0)};
+}
+
+std::unique_ptr<LeaderObserver> Election::Observe() {
+  return std::make_unique<LeaderObserver>(client_, prefix_);
+}
+
+LeaderObserver::LeaderObserver(Client& client, std::string prefix_slash)
+    : client_(client), prefix_(std::move(prefix_slash)) {}
+
+absl::StatusOr<LeaderEvent> LeaderObserver::Next(const Wait& wait) {
+  for (;;) {
+    if (!pending_.empty()) {
+      LeaderEvent e = std::move(pending_.front());
+      pending_.pop_front();
+      return e;
+    }
+    if (absl::Status s = wait.Check(); !s.ok()) return s;
+    if (phase_ == Phase::kRead) {
+      KvClient kv(client_);
+      absl::StatusOr<etcdserverpb::RangeResponse> r = Retry<etcdserverpb::RangeResponse>(
+          wait, [&]() { return kv.Get(prefix_, FirstCreate()); });
+      if (!r.ok()) return r.status();
+      WatchOptions wo;
+      if (r->kvs_size() == 0) {
+        // Wait for the first put under the prefix.
+        wo.prefix = true;
+        wo.start_revision = r->header().revision();
+        watcher_ = Watcher::Open(client_, prefix_, wo);
+        phase_ = Phase::kWaitPut;
+      } else {
+        pending_.push_back(LeaderEvent{r->header(), r->kvs(0)});
+        wo.start_revision = r->header().revision() + 1;
+        watcher_ = Watcher::Open(client_, r->kvs(0).key(), wo);
+        phase_ = Phase::kWatchLeader;
+      }
+      continue;
+    }
+    absl::StatusOr<std::optional<etcdserverpb::WatchResponse>> w = watcher_->Next(wait.Slice());
+    if (!w.ok()) {
+      // Compacted or ended: start over from a fresh read.
+      watcher_.reset();
+      phase_ = Phase::kRead;
+      if (w.status().code() == absl::StatusCode::kOutOfRange) continue;
+      return w.status();
+    }
+    if (!w->has_value()) continue;
+    const etcdserverpb::WatchResponse& resp = **w;
+    if (phase_ == Phase::kWaitPut) {
+      for (const auto& ev : resp.events()) {
+        if (ev.type() != mvccpb::Event::PUT) continue;
+        LeaderEvent e{resp.header(), ev.kv()};
+        e.header.set_revision(ev.kv().mod_revision());
+        WatchOptions wo;
+        wo.start_revision = e.header.revision() + 1;
+        watcher_ = Watcher::Open(client_, ev.kv().key(), wo);
+        phase_ = Phase::kWatchLeader;
+        pending_.push_back(std::move(e));
+        break;
+      }
+      continue;
+    }
+    for (const auto& ev : resp.events()) {
+      if (ev.type() == mvccpb::Event::DELETE) {
+        watcher_.reset();
+        phase_ = Phase::kRead;
+        break;
+      }
+      pending_.push_back(LeaderEvent{resp.header(), ev.kv()});
+    }
+  }
+}
+
+}  // namespace quorum::client::concurrency

@@ -1,0 +1,162 @@
+#include "client/lease.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "etcdserverpb/rpc.grpc.pb.h"
+
+namespace quorum::client {
+
+using etcdserverpb::Lease;
+
+absl::StatusOr<etcdserverpb::LeaseGrantResponse> LeaseClient::Grant(int64_t ttl_s, int64_t id) {
+  etcdserverpb::LeaseGrantRequest req;
+  req.set_ttl(ttl_s);
+  req.set_id(id);
+  return client_.Invoke<etcdserverpb::LeaseGrantResponse>(
+      Idempotency::kNonIdempotent,
+      [&](const std::shared_ptr<grpc::Channel>& ch, grpc::ClientContext* ctx,
+          etcdserverpb::LeaseGrantResponse* resp) {
+        return Lease::NewStub(ch)->LeaseGrant(ctx, req, resp);
+      });
+}
+
+absl::StatusOr<etcdserverpb::LeaseRevokeResponse> LeaseClient::Revoke(int64_t id) {
+  etcdserverpb::LeaseRevokeRequest req;
+  req.set_id(id);
+  return client_.Invoke<etcdserverpb::LeaseRevokeResponse>(
+      Idempotency::kNonIdempotent,
+      [&](const std::shared_ptr<grpc::Channel>& ch, grpc::ClientContext* ctx,
+          etcdserverpb::LeaseRevokeResponse* resp) {
+        return Lease::NewStub(ch)->LeaseRevoke(ctx, req, resp);
+      });
+}
+
+absl::StatusOr<etcdserverpb::LeaseTimeToLiveResponse> LeaseClient::TimeToLive(int64_t id,
+                                                                              bool keys) {
+  etcdserverpb::LeaseTimeToLiveRequest req;
+  req.set_id(id);
+  req.set_keys(keys);
+  return client_.Invoke<etcdserverpb::LeaseTimeToLiveResponse>(
+      Idempotency::kIdempotent,
+      [&](const std::shared_ptr<grpc::Channel>& ch, grpc::ClientContext* ctx,
+          etcdserverpb::LeaseTimeToLiveResponse* resp) {
+        return Lease::NewStub(ch)->LeaseTimeToLive(ctx, req, resp);
+      });
+}
+
+absl::StatusOr<etcdserverpb::LeaseLeasesResponse> LeaseClient::Leases() {
+  etcdserverpb::LeaseLeasesRequest req;
+  return client_.Invoke<etcdserverpb::LeaseLeasesResponse>(
+      Idempotency::kIdempotent,
+      [&](const std::shared_ptr<grpc::Channel>& ch, grpc::ClientContext* ctx,
+          etcdserverpb::LeaseLeasesResponse* resp) {
+        return Lease::NewStub(ch)->LeaseLeases(ctx, req, resp);
+      });
+}
+
+absl::StatusOr<etcdserverpb::LeaseKeepAliveResponse> LeaseClient::KeepAliveOnce(int64_t id) {
+  etcdserverpb::LeaseKeepAliveRequest req;
+  req.set_id(id);
+  return client_.Invoke<etcdserverpb::LeaseKeepAliveResponse>(
+      Idempotency::kIdempotent,
+      [&](const std::shared_ptr<grpc::Channel>& ch, grpc::ClientContext* ctx,
+          etcdserverpb::LeaseKeepAliveResponse* resp) {
+        auto stream = Lease::NewStub(ch)->LeaseKeepAlive(ctx);
+        if (!stream->Write(req)) return stream->Finish();
+        stream->WritesDone();
+        if (!stream->Read(resp)) {
+          grpc::Status s = stream->Finish();
+          if (s.ok()) s = grpc::Status(grpc::StatusCode::UNAVAILABLE, "keep-alive stream closed");
+          return s;
+        }
+        ctx->TryCancel();  // nothing more to read; do not wait for the server's close
+        stream->Finish();
+        return grpc::Status::OK;
+      });
+}
+
+std::unique_ptr<LeaseKeepAlive> LeaseKeepAlive::Start(
+    Client& client, int64_t id, int64_t ttl_s, std::function<void(const absl::Status&)> on_lost) {
+  std::unique_ptr<LeaseKeepAlive> k(new LeaseKeepAlive(client, id, ttl_s, std::move(on_lost)));
+  k->thread_ = std::thread([p = k.get()] { p->Run(); });
+  return k;
+}
+
+LeaseKeepAlive::LeaseKeepAlive(Client& client, int64_t id, int64_t ttl_s,
+                               std::function<void(const absl::Status&)> on_lost)
+    : client_(client), id_(id), on_lost_(std::move(on_lost)), ttl_s_(ttl_s) {}
+
+LeaseKeepAlive::~LeaseKeepAlive() { Stop(); }
+
+void LeaseKeepAlive::Stop() {
+  {
+    absl::MutexLock l(&mu_);
+    stopping_ = true;
+  }
+  if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
+}
+
+absl::Status LeaseKeepAlive::Lost() const {
+  absl::MutexLock l(&mu_);
+  return lost_;
+}
+
+int64_t LeaseKeepAlive::LastTtl() const {
+  absl::MutexLock l(&mu_);
+  return ttl_s_;
+}
+
+bool LeaseKeepAlive::WaitLost(absl::Duration timeout) const {
+  absl::MutexLock l(&mu_);
+  auto lost = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !lost_.ok(); };
+  mu_.AwaitWithTimeout(absl::Condition(&lost), timeout);
+  return !lost_.ok();
+}
+
+void LeaseKeepAlive::Run() {
+  LeaseClient leases(client_);
+  absl::Time expires;
+  {
+    absl::MutexLock l(&mu_);
+    expires = absl::Now() + absl::Seconds(ttl_s_);
+  }
+  absl::Time next = absl::Now();
+  for (;;) {
+    {
+      absl::MutexLock l(&mu_);
+      auto wake = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_; };
+      mu_.AwaitWithDeadline(absl::Condition(&wake), next);
+      if (stopping_) return;
+    }
+    const absl::Time sent = absl::Now();
+    absl::StatusOr<etcdserverpb::LeaseKeepAliveResponse> r = leases.KeepAliveOnce(id_);
+    absl::Status lost;
+    if (r.ok() && r->ttl() > 0) {
+      expires = sent + absl::Seconds(r->ttl());
+      absl::MutexLock l(&mu_);
+      ttl_s_ = r->ttl();
+      next = sent + std::max(kMinInterval, absl::Seconds(r->ttl()) / 3);
+      continue;
+    }
+    if (r.ok()) {
+      lost = absl::NotFoundError(kLeaseNotFoundMessage);
+    } else if (r.status().code() == absl::StatusCode::kNotFound) {
+      lost = r.status();
+    } else if (absl::Now() >= expires) {
+      lost = absl::DeadlineExceededError("lease keep-alive timed out");
+    } else {
+      next = absl::Now() + kRetryInterval;
+      continue;
+    }
+    {
+      absl::MutexLock l(&mu_);
+      if (stopping_) return;
+      lost_ = lost;
+    }
+    if (on_lost_) on_lost_(lost);
+    return;
+  }
+}
+
+}  // namespace quorum::client

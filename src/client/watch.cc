@@ -1,0 +1,159 @@
+#include "client/watch.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "client/kv.h"
+#include "etcdserverpb/rpc.grpc.pb.h"
+
+namespace quorum::client {
+
+std::unique_ptr<Watcher> Watcher::Open(Client& client, std::string key, WatchOptions opts) {
+  std::unique_ptr<Watcher> w(new Watcher(client, std::move(key), std::move(opts)));
+  w->thread_ = std::thread([p = w.get()] { p->Run(); });
+  return w;
+}
+
+Watcher::Watcher(Client& client, std::string key, WatchOptions opts)
+    : client_(client), key_(std::move(key)), opts_(std::move(opts)) {
+  next_rev_ = std::max<int64_t>(0, opts_.start_revision);
+}
+
+Watcher::~Watcher() { Close(); }
+
+void Watcher::Close() {
+  {
+    absl::MutexLock l(&mu_);
+    closing_ = true;
+    if (ctx_ != nullptr) ctx_->TryCancel();
+    if (end_.ok()) end_ = absl::CancelledError("watch closed");
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+int64_t Watcher::NextRevision() const {
+  absl::MutexLock l(&mu_);
+  return next_rev_;
+}
+
+int Watcher::Reconnects() const {
+  absl::MutexLock l(&mu_);
+  return reconnects_;
+}
+
+absl::StatusOr<std::optional<etcdserverpb::WatchResponse>> Watcher::Next(absl::Duration timeout) {
+  absl::MutexLock l(&mu_);
+  auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !queue_.empty() || !end_.ok(); };
+  mu_.AwaitWithTimeout(absl::Condition(&ready), timeout);
+  if (!queue_.empty()) {
+    etcdserverpb::WatchResponse r = std::move(queue_.front());
+    queue_.pop_front();
+    return std::optional<etcdserverpb::WatchResponse>(std::move(r));
+  }
+  if (!end_.ok()) return end_;
+  return std::optional<etcdserverpb::WatchResponse>();
+}
+
+void Watcher::Push(etcdserverpb::WatchResponse resp) {
+  absl::MutexLock l(&mu_);
+  queue_.push_back(std::move(resp));
+}
+
+void Watcher::Run() {
+  const size_t n = client_.endpoints().size();
+  size_t index = 0;
+  for (;;) {
+    {
+      absl::MutexLock l(&mu_);
+      if (closing_) return;
+    }
+    absl::Status end = RunStream(index);
+    absl::MutexLock l(&mu_);
+    if (closing_) return;
+    if (!end.ok()) {
+      end_ = end;
+      return;
+    }
+    ++reconnects_;
+    index = (index + 1) % n;
+    auto closing = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return closing_; };
+    mu_.AwaitWithTimeout(absl::Condition(&closing), kReconnectPause);
+    if (closing_) return;
+  }
+}
+
+absl::Status Watcher::RunStream(size_t index) {
+  std::shared_ptr<grpc::Channel> channel;
+  absl::Status got = client_
+                         .InvokeOn<etcdserverpb::ResponseHeader>(
+                             index,
+                             [&](const std::shared_ptr<grpc::Channel>& c, grpc::ClientContext*,
+                                 etcdserverpb::ResponseHeader*) {
+                               channel = c;
+                               return grpc::Status::OK;
+                             })
+                         .status();
+  if (!got.ok() || !channel) return absl::OkStatus();  // unreachable: try the next one
+
+  grpc::ClientContext ctx;
+  etcdserverpb::WatchRequest req;
+  etcdserverpb::WatchCreateRequest* c = req.mutable_create_request();
+  c->set_key(key_);
+  if (opts_.prefix) {
+    c->set_range_end(PrefixRangeEnd(key_));
+  } else if (opts_.from_key) {
+    c->set_range_end(std::string(1, '\0'));
+  } else {
+    c->set_range_end(opts_.range_end);
+  }
+  c->set_prev_kv(opts_.prev_kv);
+  c->set_progress_notify(opts_.progress_notify);
+  if (opts_.filter_put) c->add_filters(etcdserverpb::WatchCreateRequest::NOPUT);
+  if (opts_.filter_delete) c->add_filters(etcdserverpb::WatchCreateRequest::NODELETE);
+  {
+    absl::MutexLock l(&mu_);
+    if (closing_) return absl::OkStatus();
+    c->set_start_revision(next_rev_);
+    ctx_ = &ctx;
+  }
+  auto stub = etcdserverpb::Watch::NewStub(channel);
+  std::unique_ptr<grpc::ClientReaderWriter<etcdserverpb::WatchRequest, etcdserverpb::WatchResponse>>
+      stream = stub->Watch(&ctx);
+  absl::Status end;
+  if (stream->Write(req)) {
+    etcdserverpb::WatchResponse resp;
+    while (stream->Read(&resp)) {
+      if (resp.compact_revision() > 0) {
+        end = absl::OutOfRangeError("mvcc: required revision has been compacted");
+        break;
+      }
+      if (resp.canceled()) {
+        end = absl::CancelledError(resp.cancel_reason().empty() ? "watch canceled by the server"
+                                                                : resp.cancel_reason());
+        break;
+      }
+      const bool has_events = resp.events_size() > 0;
+      {
+        absl::MutexLock l(&mu_);
+        if (has_events) {
+          next_rev_ = resp.events(resp.events_size() - 1).kv().mod_revision() + 1;
+        } else if (resp.created() ? next_rev_ == 0 : !resp.fragment()) {
+          // Created "from now", or a progress notification: every event up
+          // to the header revision has been delivered.
+          next_rev_ = std::max(next_rev_, resp.header().revision() + 1);
+        }
+      }
+      if (resp.created()) continue;
+      if (has_events || (resp.events_size() == 0 && !resp.fragment())) Push(resp);
+    }
+  }
+  {
+    absl::MutexLock l(&mu_);
+    ctx_ = nullptr;
+  }
+  ctx.TryCancel();
+  stream->Finish();
+  return end;
+}
+
+}  // namespace quorum::client
