@@ -1,5 +1,7 @@
 #include "server/api/watch_stream.h"
 
+#include <google/protobuf/io/coded_stream.h>
+
 namespace quorum::server {
 
 using etcdserverpb::WatchCreateRequest;
@@ -92,12 +94,24 @@ void WatchStream::HandleCreate(const WatchCreateRequest& r) {
   mvcc::WatchOptions o;
   o.key = r.key();
   o.end = end;
-  o.start_rev = r.start_revision();
+  // start_revision 0 means "after the created response's revision": pin it,
+  // or a commit between reading `rev` and Watch() would fall in a gap the
+  // client cannot see (etcd reads the header revision after the watcher exists).
+  o.start_rev = r.start_revision() > 0 ? r.start_revision() : rev + 1;
   for (int f : r.filters()) {
     if (f == WatchCreateRequest::NOPUT) o.no_put = true;
     if (f == WatchCreateRequest::NODELETE) o.no_delete = true;
   }
   watchable_->Watch(store_id, o, this);
+  // The stream may have been cancelled (OnCancel -> CancelAllWatchers) between
+  // registering the id and Watch(): then nobody would cancel this watcher
+  // and the store would keep a pointer to a deleted stream.
+  bool orphaned = false;
+  {
+    absl::MutexLock lock(&mu_);
+    orphaned = !by_store_id_.contains(store_id);  // if compacted, Cancel is a no-op
+  }
+  if (orphaned) watchable_->Cancel(store_id);
 }
 
 void WatchStream::HandleCancel(const etcdserverpb::WatchCancelRequest& r) {
@@ -146,7 +160,8 @@ void WatchStream::Compacted(mvcc::WatchId id, int64_t compact_rev) {
   auto it = by_store_id_.find(id);
   if (it == by_store_id_.end() || closing_) return;
   Item item;
-  *item.resp.mutable_header() = Header(deps_->store->Rev());
+  // etcd's compacted response carries no store revision (header revision 0).
+  deps_->Stamp(item.resp.mutable_header(), /*with_revision=*/false);
   item.resp.set_watch_id(it->second.stream_id);
   item.resp.set_canceled(true);
   item.resp.set_compact_revision(compact_rev);
@@ -239,24 +254,36 @@ std::vector<WatchResponse> WatchStream::Build(Item item) {
     *ev->mutable_kv() = std::move(c.kv);
   }
   std::vector<WatchResponse> out;
-  const size_t limit = static_cast<size_t>(deps_->config->max_request_bytes);
+  // etcd's watch server allows --max-request-bytes plus its gRPC overhead
+  // allowance (grpcOverheadBytes, 512 KiB) per response before fragmenting.
+  const size_t limit =
+      static_cast<size_t>(deps_->config->max_request_bytes + ServiceDeps::kGrpcOverheadBytes);
   if (!item.fragment || item.resp.events_size() < 2 || item.resp.ByteSizeLong() < limit) {
     out.push_back(std::move(item.resp));
     return out;
   }
-  // Fragments: each carries at least one event and stays under the limit
-  // when it can; all but the last are marked fragment=true.
+  // Fragments as etcd's sendFragments cuts them: add events while the
+  // response (measured with fragment=true) stays under the limit; a fragment
+  // always carries at least one event; all but the last are marked fragment.
   WatchResponse base = item.resp;
   base.clear_events();
+  base.set_fragment(true);
+  const size_t base_size = base.ByteSizeLong();
   WatchResponse cur = base;
+  size_t cur_size = base_size;
   for (auto& ev : *item.resp.mutable_events()) {
-    if (cur.events_size() > 0 && cur.ByteSizeLong() + ev.ByteSizeLong() > limit) {
-      cur.set_fragment(true);
+    const size_t ev_size = ev.ByteSizeLong();
+    const size_t field_size =
+        1 + google::protobuf::io::CodedOutputStream::VarintSize64(ev_size) + ev_size;
+    if (cur.events_size() > 0 && cur_size + field_size >= limit) {
       out.push_back(std::move(cur));
       cur = base;
+      cur_size = base_size;
     }
     *cur.add_events() = std::move(ev);
+    cur_size += field_size;
   }
+  cur.set_fragment(false);
   out.push_back(std::move(cur));
   return out;
 }

@@ -1,0 +1,629 @@
+"""Differential Watch cases: etcdctl 3.4 `watch` (run in the background while other
+steps write), raw gRPC Watch streams built from OUR protos (private descriptor pool,
+see grpcutil.py), and Debian's python3-etcd3 watch iterators.
+
+Both servers start fresh, so revisions line up and are compared exactly; only
+cluster/member ids and raft terms are masked. Every background process is bounded by
+a timeout and killed (process group) at the end of its step.
+
+Timing: a watch is given WATCH_SETTLE seconds to be created before the writes start
+(etcdctl prints nothing on creation), and output is collected until it has been
+quiet for QUIET seconds (bounded by MAX_WAIT).
+"""
+
+import os
+import queue
+import re
+import signal
+import subprocess
+import threading
+import time
+
+import harness
+from framework import Check, Ctl, Group, Py, Step, _grpc_lib_text
+from harness import etcdctl, norm_stderr
+
+WATCH_SETTLE = 1.0
+QUIET = 0.7
+MAX_WAIT = 10.0
+MASK = ("cluster_id", "member_id", "raft_term")
+
+
+# ---------------------------------------------------------------------------
+# etcdctl watch in the background
+
+class CtlWatch(Step):
+    """`etcdctl watch ARGS` in the background; `writes` (etcdctl arg lists) run after
+    the watch is up; `stdin` lines are written first (watch -i) and stdin stays open.
+    Output: the watch's exit status ("killed" when we had to stop it), stdout, stderr."""
+
+    def __init__(self, name, args, writes=(), stdin=None, expect=(), rc=None):
+        self.name = name
+        self.args = list(args)
+        self.writes = [list(w) for w in writes]
+        self.stdin = stdin
+        self.expect = tuple(expect)
+        self.expect_rc = rc
+
+    def describe(self):
+        s = "etcdctl " + " ".join(self.args)
+        if self.stdin:
+            s += " <<< %r" % self.stdin
+        return s + "  while: " + "; ".join(" ".join(w) for w in self.writes)
+
+    def run(self, server):
+        argv = [harness.ETCDCTL_BIN, "--endpoints=" + server.endpoint, "--dial-timeout=3s"] + self.args
+        p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, env=harness._ctl_env(), start_new_session=True)
+        out, err = [], []
+        last = [time.monotonic()]
+
+        def pump(f, acc):
+            for chunk in iter(lambda: f.read1(4096), b""):
+                acc.append(chunk)
+                last[0] = time.monotonic()
+
+        readers = [threading.Thread(target=pump, args=(p.stdout, out), daemon=True),
+                   threading.Thread(target=pump, args=(p.stderr, err), daemon=True)]
+        for t in readers:
+            t.start()
+        problems = []
+        try:
+            if self.stdin:
+                p.stdin.write(self.stdin.encode())
+                p.stdin.flush()
+            time.sleep(WATCH_SETTLE)
+            for w in self.writes:
+                r = etcdctl(server.endpoint, w)
+                if r.rc != 0:
+                    problems.append("write %s failed: rc=%s %s" % (w, r.rc, r.err.strip()))
+            done = time.monotonic()
+            deadline = done + MAX_WAIT
+            while time.monotonic() < deadline and p.poll() is None:
+                now = time.monotonic()
+                if now - last[0] >= QUIET and now - done >= QUIET:
+                    break
+                time.sleep(0.05)
+            rc = p.poll()
+            if rc is None:
+                rc = "killed"
+        finally:
+            if p.poll() is None:
+                try:
+                    os.killpg(p.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            try:
+                p.stdin.close()
+            except (BrokenPipeError, OSError):
+                pass
+            p.wait(timeout=10)
+            for t in readers:
+                t.join(timeout=5)
+        stdout = re.sub(r'"(cluster_id|member_id|raft_term)":\d+', r'"\1":"<set>"',
+                        b"".join(out).decode("utf-8", "replace").rstrip("\n"))
+        text = "rc=%s\n--- stdout\n%s\n--- stderr\n%s%s" % (
+            rc, stdout,
+            norm_stderr(b"".join(err).decode("utf-8", "replace")),
+            "".join("\n" + x for x in problems))
+        return text, rc
+
+
+def put(k, v):
+    return ["put", k, v]
+
+
+# ---------------------------------------------------------------------------
+# raw gRPC Watch streams
+
+class WatchSession:
+    """One etcdserverpb.Watch stream plus a unary client for writes."""
+
+    def __init__(self, server):
+        import grpcutil
+        self.pb = grpcutil.pb
+        self.client = grpcutil.Client(server.grpc_target)
+        self.lines = []
+        self._req = queue.Queue()
+        self._resp = queue.Queue()
+        method = self.client.channel.stream_stream(
+            "/etcdserverpb.Watch/Watch",
+            request_serializer=lambda m: m.SerializeToString(),
+            response_deserializer=self.pb.WatchResponse.FromString)
+
+        def requests():
+            while True:
+                r = self._req.get()
+                if r is None:
+                    return
+                yield r
+
+        self.call = method(requests(), timeout=60)
+
+        def read():
+            try:
+                for r in self.call:
+                    self._resp.put(r)
+            except Exception as e:  # noqa: BLE001 - cancellation at close, or a real error
+                self._resp.put(e)
+
+        self._reader = threading.Thread(target=read, daemon=True)
+        self._reader.start()
+
+    # requests
+    def create(self, key, end=b"", **kw):
+        self._req.put(self.pb.WatchRequest(create_request=self.pb.WatchCreateRequest(
+            key=key, range_end=end, **kw)))
+
+    def cancel(self, wid):
+        self._req.put(self.pb.WatchRequest(cancel_request=self.pb.WatchCancelRequest(watch_id=wid)))
+
+    def progress(self):
+        self._req.put(self.pb.WatchRequest(progress_request=self.pb.WatchProgressRequest()))
+
+    def put(self, k, v):
+        st, r = self.client.call("KV", "Put", self.pb.PutRequest(key=k, value=v))
+        assert st == "OK", r
+
+    def delete(self, k, end=b""):
+        st, r = self.client.call("KV", "DeleteRange", self.pb.DeleteRangeRequest(key=k, range_end=end))
+        assert st == "OK", r
+
+    def compact(self, rev):
+        st, r = self.client.call("KV", "Compact", self.pb.CompactionRequest(revision=rev, physical=True))
+        assert st == "OK", r
+
+    # responses
+    def drain(self, quiet=QUIET, max_wait=MAX_WAIT):
+        """Responses until none arrived for `quiet` seconds."""
+        got = []
+        deadline = time.monotonic() + max_wait
+        while time.monotonic() < deadline:
+            try:
+                r = self._resp.get(timeout=quiet)
+            except queue.Empty:
+                break
+            got.append(r)
+        return got
+
+    def take(self, n, timeout=MAX_WAIT):
+        """Exactly the next n responses (fewer if they do not come in time)."""
+        got = []
+        deadline = time.monotonic() + timeout
+        while len(got) < n and time.monotonic() < deadline:
+            try:
+                got.append(self._resp.get(timeout=max(0.01, deadline - time.monotonic())))
+            except queue.Empty:
+                break
+        return got
+
+    def log(self, title, resps=None, render=None, sort=False):
+        """Renders drained responses into the step output. sort=True where the order
+        across watchers is unspecified (etcd fans one event out in Go map order)."""
+        if resps is None:
+            resps = self.drain()
+        self.lines.append("## " + title + (" (sorted)" if sort else ""))
+        rendered = [(render or self.render)(r) for r in resps]
+        self.lines.extend(sorted(rendered) if sort else rendered)
+
+    def render(self, r):
+        import grpcutil
+        if isinstance(r, Exception):
+            return "STREAM ERROR %s" % _rpc_error(r)
+        return _grpc_lib_text(grpcutil.render("OK", r, mask_keys=MASK)).replace("\n", "")
+
+    def close(self):
+        self._req.put(None)
+        self.call.cancel()
+        self._reader.join(timeout=5)
+        self.client.close()
+
+
+def _rpc_error(e):
+    if hasattr(e, "code") and hasattr(e, "details"):
+        try:
+            return "%s: %s" % (e.code().name, e.details())
+        except Exception:  # noqa: BLE001
+            pass
+    return repr(e)
+
+
+class GrpcWatch(Step):
+    """fn(session) drives a WatchSession; the output is everything it logged."""
+
+    def __init__(self, name, fn, expect=()):
+        self.name = name
+        self.fn = fn
+        self.expect = tuple(expect)
+
+    def describe(self):
+        return "grpc Watch stream: " + (self.fn.__doc__ or self.name).strip()
+
+    def run(self, server):
+        import grpcutil
+        if grpcutil.pb is None:
+            return "SETUP ERROR " + str(grpcutil.import_error), None
+        s = WatchSession(server)
+        try:
+            extra = self.fn(s)
+            if extra:
+                s.lines.append(str(extra))
+        except Exception as e:  # noqa: BLE001 - the failure text is the output
+            s.lines.append("EXCEPTION %s: %s" % (type(e).__name__, _rpc_error(e)))
+        finally:
+            s.close()
+        return "\n".join(s.lines), None
+
+
+def g_two_watchers_cancel(s):
+    """two watchers on one stream (key a, prefix b), events, cancel one, more events"""
+    s.create(b"a")
+    s.log("create a")
+    s.create(b"b", b"c")
+    s.log("create prefix b")
+    s.put(b"a", b"1")
+    s.put(b"b1", b"2")
+    s.put(b"c", b"3")
+    s.log("puts a, b1, c")
+    s.cancel(0)
+    s.log("cancel 0")
+    s.put(b"a", b"4")
+    s.put(b"b2", b"5")
+    s.log("puts a, b2")
+    s.cancel(42)
+    s.log("cancel of an unknown id (etcd: no answer)")
+
+
+def g_client_ids(s):
+    """client-chosen watch_id, a duplicate of it, then auto ids skip the taken ones"""
+    s.create(b"k", watch_id=7)
+    s.log("create id 7")
+    s.create(b"k", watch_id=7)
+    s.log("create id 7 again")
+    s.create(b"k", watch_id=1)
+    s.log("create id 1")
+    s.create(b"k")
+    s.log("create auto (0)")
+    s.create(b"k")
+    s.log("create auto (2)")
+    s.put(b"k", b"v")
+    s.log("put k: one response per watcher", sort=True)
+
+
+def g_empty_range(s):
+    """range_end <= key is rejected with a canceled created response; from-key is not"""
+    s.create(b"b", b"a")
+    s.log("create [b, a)")
+    s.create(b"b", b"b")
+    s.log("create [b, b)")
+    s.create(b"b", b"\0")
+    s.log("create from b")
+    s.put(b"z", b"1")
+    s.log("put z")
+
+
+def g_filters(s):
+    """NOPUT and NODELETE filters"""
+    s.create(b"f", filters=[s.pb.WatchCreateRequest.NOPUT])
+    s.log("create NOPUT")
+    s.create(b"f", filters=[s.pb.WatchCreateRequest.NODELETE])
+    s.log("create NODELETE")
+    s.create(b"f", filters=[s.pb.WatchCreateRequest.NOPUT, s.pb.WatchCreateRequest.NODELETE])
+    s.log("create NOPUT+NODELETE")
+    s.put(b"f", b"1")
+    s.delete(b"f")
+    s.put(b"f", b"2")
+    s.log("put, del, put")
+
+
+def g_prev_kv_and_history(s):
+    """prev_kv live and replayed; start_revision in the past then live"""
+    s.put(b"p", b"1")
+    s.put(b"p", b"2")
+    s.delete(b"p")
+    s.create(b"p", prev_kv=True)
+    s.log("create prev_kv")
+    s.put(b"p", b"3")
+    s.put(b"p", b"4")
+    s.delete(b"p")
+    s.log("put, put, del")
+    s.create(b"p", start_revision=2, prev_kv=True)
+    s.log("create from rev 2 with prev_kv (history)")
+    s.put(b"p", b"5")
+    s.log("live put after history")
+
+
+def g_progress_request(s):
+    """ProgressRequest answers with watch_id -1 and the current revision"""
+    s.put(b"x", b"1")
+    s.create(b"x")
+    s.log("create")
+    s.progress()
+    s.log("progress request")
+    s.put(b"x", b"2")
+    s.progress()
+    s.log("put, progress request")
+
+
+def g_compacted(s):
+    """start_revision below the compaction: created, then canceled with compact_revision"""
+    for i in range(5):
+        s.put(b"c", b"%d" % i)
+    s.compact(4)
+    s.create(b"c", start_revision=2)
+    s.log("create from 2 after compact 4")
+    s.create(b"c", start_revision=4)
+    s.log("create from 4 (the compact revision itself)")
+    s.put(b"c", b"live")
+    s.log("put")
+
+
+def g_created_header(s):
+    """the created response carries the current revision; events start after it"""
+    s.put(b"h", b"1")
+    s.put(b"other", b"1")
+    s.create(b"h")
+    s.log("create")
+    s.put(b"h", b"2")
+    s.log("put")
+
+
+BIG = 100 * 1024
+N_BIG = 25
+
+
+def _fragment_render(resps):
+    lines = []
+    evs = []
+    flags = []
+    sizes = []
+    for r in resps:
+        if isinstance(r, Exception):
+            lines.append("STREAM ERROR %s" % _rpc_error(r))
+            continue
+        if r.created:
+            lines.append("created watch_id=%d rev=%d" % (r.watch_id, r.header.revision))
+            continue
+        flags.append(r.fragment)
+        sizes.append(len(r.events))
+        for e in r.events:
+            evs.append("%s %s mod=%d len=%d" % (e.type, e.kv.key.decode(), e.kv.mod_revision,
+                                                len(e.kv.value)))
+    lines.append("events (concatenated): %d" % len(evs))
+    lines.extend(evs)
+    lines.append("responses: %d, with fragment=true: %d, last fragment flag: %s" % (
+        len(flags), sum(flags), flags[-1] if flags else None))
+    lines.append("events per response: %s" % sizes)
+    return lines
+
+
+def g_fragment(s):
+    """25 values of 100 KiB replayed in one response: with fragment=true it is split
+    (etcd's threshold: --max-request-bytes + 512 KiB gRPC overhead); without, one message"""
+    for i in range(N_BIG):
+        s.put(b"big/%02d" % i, bytes([65 + i % 26]) * BIG)
+    s.create(b"big/", b"big0", start_revision=2, fragment=True)
+    s.lines.append("## fragment=true")
+    s.lines.extend(_fragment_render(s.drain()))
+    s.create(b"big/", b"big0", start_revision=2)
+    s.lines.append("## fragment=false")
+    s.lines.extend(_fragment_render(s.drain()))
+
+
+def g_progress_notify(s):
+    """progress_notify: idle watchers get empty responses at the configured interval"""
+    s.put(b"pn", b"1")
+    s.create(b"pn", progress_notify=True)
+    s.log("create progress_notify", s.take(1))
+    s.create(b"other")
+    s.log("create without progress_notify", s.take(1))
+    got = s.drain(quiet=2.5, max_wait=2.6)
+    s.lines.append("## idle 2.5s")
+    prog = [r for r in got if not isinstance(r, Exception) and not r.events]
+    ids = sorted(set(r.watch_id for r in prog))
+    s.lines.append("progress responses: %s, watch ids: %s, revisions: %s" % (
+        "none" if not prog else ">=1", ids, sorted(set(r.header.revision for r in prog))))
+
+
+def _vmrss_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return -1
+
+
+SCALE_STREAMS = 100
+SCALE_PER_STREAM = 100
+SCALE_PUTS = 8
+
+
+def scale_check(server):
+    """10,000 watchers over 100 streams (4 keys + prefix watchers) all receive every event
+    of a burst; prints the server's VmRSS growth per watcher (not compared)"""
+    import grpcutil
+    pb = grpcutil.pb
+    rss0 = _vmrss_kb(server.proc.pid)
+    sessions = [WatchSession(server) for _ in range(SCALE_STREAMS)]
+    try:
+        for s in sessions:
+            for i in range(SCALE_PER_STREAM):
+                if i % 10 == 9:
+                    s.create(b"s/", b"s0")
+                else:
+                    s.create(b"s/%d" % (i % 4))
+        created = sum(1 for s in sessions for r in s.take(SCALE_PER_STREAM, timeout=30)
+                      if not isinstance(r, Exception) and r.created and not r.canceled)
+        rss1 = _vmrss_kb(server.proc.pid)
+        for j in range(SCALE_PUTS):
+            sessions[0].put(b"s/%d" % (j % 4), b"v%d" % j)
+        want = {}
+        for i in range(SCALE_PER_STREAM):
+            want[i] = SCALE_PUTS if i % 10 == 9 else SCALE_PUTS // 4
+        total_want = sum(want.values())
+        ok = 0
+        for s in sessions:
+            got = {}
+            deadline = time.monotonic() + 60
+            n = 0
+            while n < total_want and time.monotonic() < deadline:
+                for r in s.take(total_want - n, timeout=max(0.1, deadline - time.monotonic())):
+                    if isinstance(r, Exception):
+                        continue
+                    got[r.watch_id] = got.get(r.watch_id, 0) + len(r.events)
+                    n += len(r.events)
+            ok += sum(1 for i in range(SCALE_PER_STREAM) if got.get(i, 0) == want[i])
+        extra = sum(len(s.drain(quiet=0.3, max_wait=2)) for s in sessions)
+        print("  watch scale [%s]: VmRSS %d -> %d kB with %d watchers on %d streams: %.0f B/watcher"
+              % (server.kind, rss0, rss1, created, SCALE_STREAMS,
+                 (rss1 - rss0) * 1024.0 / max(1, created)), flush=True)
+        return "created %d watchers; %d of them got exactly their events; %d extra responses" % (
+            created, ok, extra)
+    finally:
+        for s in sessions:
+            s.close()
+
+
+# ---------------------------------------------------------------------------
+# python3-etcd3
+
+def _ev(e):
+    return "%s %s=%s mod=%d" % (type(e).__name__, e.key.decode(), e.value.decode(), e.mod_revision)
+
+
+def _collect(it, cancel, n, timeout=10.0):
+    timer = threading.Timer(timeout, cancel)
+    timer.start()
+    out = []
+    try:
+        for e in it:
+            out.append(_ev(e))
+            if len(out) >= n:
+                break
+    finally:
+        timer.cancel()
+        cancel()
+    return out
+
+
+def py_k8s_controller(c):
+    """Kubernetes-style: watch_prefix('/registry/pods/') sees pod puts/deletes in order"""
+    it, cancel = c.watch_prefix("/registry/pods/")
+    c.put("/registry/pods/default/web-1", "Pending")
+    c.put("/registry/pods/default/web-2", "Pending")
+    c.put("/registry/pods/kube-system/dns-1", "Running")
+    c.put("/registry/pods/default/web-1", "Running")
+    c.put("/registry/services/default/web", "ignored")
+    c.delete("/registry/pods/default/web-2")
+    c.delete_prefix("/registry/pods/kube-system/")
+    return "\n".join(_collect(it, cancel, 6))
+
+
+def py_config_reload(c):
+    """config manager: get_prefix loads, watch_prefix from the next revision hot-reloads"""
+    c.put("/config/app/timeout", "5")
+    c.put("/config/app/retries", "3")
+    cfg = {}
+    rev = 0
+    for v, m in c.get_prefix("/config/app/"):
+        cfg[m.key.decode()] = v.decode()
+        rev = max(rev, m.mod_revision)
+    lines = ["loaded %s" % sorted(cfg.items())]
+    c.put("/config/app/timeout", "10")  # written between load and watch: must not be lost
+    it, cancel = c.watch_prefix("/config/app/", start_revision=rev + 1)
+    c.delete("/config/app/retries")
+    c.put("/config/app/mode", "fast")
+    import etcd3
+    for line, e in zip(range(3), _events(it, cancel, 3)):
+        if isinstance(e, etcd3.events.DeleteEvent):
+            cfg.pop(e.key.decode(), None)
+        else:
+            cfg[e.key.decode()] = e.value.decode()
+        lines.append("%s -> %s" % (_ev(e), sorted(cfg.items())))
+    return "\n".join(lines)
+
+
+def _events(it, cancel, n, timeout=10.0):
+    timer = threading.Timer(timeout, cancel)
+    timer.start()
+    out = []
+    try:
+        for e in it:
+            out.append(e)
+            if len(out) >= n:
+                break
+    finally:
+        timer.cancel()
+        cancel()
+    return out
+
+
+def py_watch_once(c):
+    """watch_once on a key returns the next event"""
+    def later():
+        time.sleep(WATCH_SETTLE)
+        c.put("once", "1")
+    t = threading.Thread(target=later)
+    t.start()
+    try:
+        e = c.watch_once("once", timeout=8)
+        return _ev(e)
+    finally:
+        t.join()
+
+
+# ---------------------------------------------------------------------------
+
+GROUPS = [
+    Group("watch_etcdctl", [
+        Ctl("seed", ["put", "k", "v0"], expect=["OK"]),
+        CtlWatch("watch_key", ["watch", "k"],
+                 writes=[put("k", "v1"), put("other", "x"), put("k", "v2"), ["del", "k"]],
+                 expect=["PUT", "k", "v1", "v2", "DELETE"]),
+        CtlWatch("watch_prefix", ["watch", "--prefix", "/svc/"],
+                 writes=[put("/svc/a", "1"), put("/svcx", "no"), put("/svc/b/c", "2"),
+                         ["del", "--prefix", "/svc/"]]),
+        CtlWatch("watch_range", ["watch", "a", "c"],
+                 writes=[put("a", "1"), put("b", "2"), put("c", "3")]),
+        CtlWatch("watch_rev_history", ["watch", "--rev", "2", "k"], writes=[put("k", "v3")],
+                 expect=["v0", "v1", "v2", "v3"]),
+        CtlWatch("watch_prev_kv", ["watch", "--prev-kv", "k"],
+                 writes=[put("k", "v4"), put("k", "v5"), ["del", "k"]]),
+        CtlWatch("watch_rev_prefix_prev_kv", ["watch", "--rev", "3", "--prefix", "--prev-kv", ""]),
+        CtlWatch("watch_json", ["watch", "-w", "json", "--rev", "7", "k"], writes=[put("k", "j")],
+                 ),
+        CtlWatch("watch_interactive", ["watch", "-i"], stdin="watch k\nwatch --prefix /svc/\n",
+                 writes=[put("k", "i1"), put("/svc/z", "i2")]),
+        CtlWatch("watch_then_del_prefix", ["watch", "--prefix", "d/"],
+                 writes=[put("d/1", "a"), put("d/2", "b"), ["del", "--prefix", "d/"]]),
+        Ctl("compact", ["compaction", "6"]),
+        CtlWatch("watch_compacted_rev", ["watch", "--rev", "2", "k"]),
+        CtlWatch("watch_at_compact_rev", ["watch", "--rev", "6", "--prefix", ""]),
+    ], doc="etcdctl watch: key, prefix, range, --rev, --prev-kv, -i, compaction"),
+    Group("watch_grpc", [
+        GrpcWatch("two_watchers_cancel", g_two_watchers_cancel),
+        GrpcWatch("client_ids", g_client_ids),
+        GrpcWatch("empty_range", g_empty_range),
+        GrpcWatch("filters", g_filters),
+        GrpcWatch("prev_kv_history", g_prev_kv_and_history),
+        GrpcWatch("progress_request", g_progress_request),
+        GrpcWatch("compacted", g_compacted),
+        GrpcWatch("created_header", g_created_header),
+    ], doc="raw gRPC Watch streams"),
+    Group("watch_grpc_fragment", [
+        GrpcWatch("fragment", g_fragment, expect=["events (concatenated): 25"]),
+    ], doc="fragment of large responses"),
+    Group("watch_grpc_progress", [
+        GrpcWatch("progress_notify", g_progress_notify),
+    ], doc="progress_notify", extra_args=["--experimental-watch-progress-notify-interval", "500ms"]),
+    Group("watch_scale", [
+        Check("10k_watchers", scale_check,
+              expect=["created 10000 watchers; 10000 of them got exactly their events; "
+                      "0 extra responses"]),
+    ], doc="10,000 watchers on 100 streams"),
+    Group("watch_python", [
+        Py("k8s_controller", py_k8s_controller),
+        Py("config_reload", py_config_reload),
+        Py("watch_once", py_watch_once),
+    ], doc="python3-etcd3 watch recipes"),
+]
