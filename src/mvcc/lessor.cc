@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "mvcc/revision.h"
 #include "util/coding.h"
 
 namespace quorum::mvcc {
@@ -11,8 +12,6 @@ namespace {
 
 constexpr char kNotPrimaryMsg[] = "etcdserver: not primary lessor";
 constexpr size_t kRecordSize = 24;
-// Attachments are rebuilt from the store in pages of this many keys.
-constexpr int64_t kRebuildPage = 1000;
 
 }  // namespace
 
@@ -35,15 +34,13 @@ int64_t MinLeaseTtlSeconds(int election_ms, int heartbeat_ms) {
   return (min_ms + 999) / 1000;
 }
 
-Lessor::Lessor(Backend* backend, const KvStore* store, LessorOptions opts)
+Lessor::Lessor(Backend* backend, LessorOptions opts)
     : backend_(backend),
-      store_(store),
       opts_(opts),
       clock_(opts.clock != nullptr ? opts.clock : util::RealClock::Get()) {}
 
-absl::StatusOr<std::unique_ptr<Lessor>> Lessor::Open(Backend* backend, const KvStore* store,
-                                                     LessorOptions opts) {
-  std::unique_ptr<Lessor> l(new Lessor(backend, store, opts));
+absl::StatusOr<std::unique_ptr<Lessor>> Lessor::Open(Backend* backend, LessorOptions opts) {
+  std::unique_ptr<Lessor> l(new Lessor(backend, opts));
   absl::MutexLock lock(&l->mu_);
   if (auto st = l->LoadLocked(); !st.ok()) return st;
   return l;
@@ -78,21 +75,27 @@ absl::Status Lessor::LoadLocked() {
   });
   if (!st.ok()) return st;
   if (!bad.ok()) return bad;
-  // Attachments: every live key carrying a lease.
-  std::string from(1, '\0');
-  const std::string all(1, '\0');
-  for (;;) {
-    RangeOptions ro;
-    ro.limit = kRebuildPage;
-    auto r = store_->Range(from, all, ro);
-    if (!r.ok()) return r.status();
-    for (const auto& kv : r->kvs) {
-      if (kv.lease() != kNoLease) AttachLocked(kv.lease(), kv.key());
+  // Attachments: the lease of every live key. One pass over the kv history
+  // in revision order leaves each key's latest state (a Range over the index
+  // would count the whole keyspace per page).
+  absl::flat_hash_map<std::string, LeaseId> latest;
+  st = backend_->Scan(Cf::kKv, "", "", [&](std::string_view k, std::string_view v) {
+    auto d = DecodeRevKey(k);
+    mvccpb::KeyValue kv;
+    if (!d || !kv.ParseFromArray(v.data(), static_cast<int>(v.size()))) {
+      bad = absl::DataLossError("kv column family holds an undecodable record");
+      return false;
     }
-    if (static_cast<int64_t>(r->kvs.size()) < kRebuildPage) break;
-    from = r->kvs.back().key();
-    from.push_back('\0');
-  }
+    if (d->tombstone || kv.lease() == kNoLease) {
+      latest.erase(kv.key());
+    } else {
+      latest[kv.key()] = kv.lease();
+    }
+    return true;
+  });
+  if (!st.ok()) return st;
+  if (!bad.ok()) return bad;
+  for (const auto& [key, id] : latest) AttachLocked(id, key);
   return absl::OkStatus();
 }
 

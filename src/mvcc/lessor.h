@@ -7,7 +7,8 @@
 //    ApplyChanges (puts attach, deletes detach). Grant/Revoke write the lease
 //    record into the store's pending batch, so it commits atomically with the
 //    KV changes and consistent_index. Attachments are not persisted: they are
-//    rebuilt from the KV store on Open/Reload (every live key with lease != 0).
+//    rebuilt from the kv column family on Open/Reload (every live key with
+//    lease != 0).
 //  - Expiry is tracked ONLY on the primary (the raft leader): Promote(extend)
 //    starts it (every lease expires `extend` later than its remaining TTL so
 //    none expires because of the election; expiries are spread when many would
@@ -82,10 +83,9 @@ struct LeaseInfo {
 
 class Lessor {
  public:
-  // Loads leases from `backend` and attachments from `store` (neither owned;
-  // both must outlive the lessor).
-  static absl::StatusOr<std::unique_ptr<Lessor>> Open(Backend* backend, const KvStore* store,
-                                                      LessorOptions opts);
+  // Loads leases and (from the kv column family) attachments from `backend`
+  // (not owned; must outlive the lessor). Call before the store takes writes.
+  static absl::StatusOr<std::unique_ptr<Lessor>> Open(Backend* backend, LessorOptions opts);
 
   // --- apply thread: replicated state -------------------------------------
   // Grants lease `id` (> 0, chosen by the proposer) and returns the granted
@@ -97,8 +97,8 @@ class Lessor {
   // Attaches/detaches keys after a committed write txn: a put moves its key to
   // kv.lease (detaching it from its previous lease), a delete detaches it.
   void ApplyChanges(const std::vector<Change>& changes);
-  // Rebuilds every in-memory structure from the backend and the store (after
-  // a state snapshot replaced them). Keeps the primary role; expiries restart.
+  // Rebuilds every in-memory structure from the backend (after a state
+  // snapshot replaced its column families). Keeps the primary role; expiries restart.
   absl::Status Reload();
 
   // --- any thread: reads ----------------------------------------------------
@@ -136,7 +136,7 @@ class Lessor {
     absl::flat_hash_set<std::string> keys;
   };
 
-  Lessor(Backend* backend, const KvStore* store, LessorOptions opts);
+  Lessor(Backend* backend, LessorOptions opts);
   absl::Status LoadLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void AttachLocked(LeaseId id, const std::string& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void DetachLocked(const std::string& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -144,7 +144,6 @@ class Lessor {
   static std::string EncodeValue(LeaseId id, const Lease& l);
 
   Backend* backend_;
-  const KvStore* store_;
   LessorOptions opts_;
   util::Clock* clock_;
 

@@ -49,7 +49,7 @@ class LessorTest : public testing::Test {
     LessorOptions lo;
     lo.min_ttl_s = 2;
     lo.clock = &clock_;
-    auto l = Lessor::Open(backend_.get(), store_.get(), lo);
+    auto l = Lessor::Open(backend_.get(), lo);
     ASSERT_TRUE(l.ok()) << l.status();
     lessor_ = std::move(*l);
   }

@@ -144,7 +144,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerConfig config) {
   impl->store = std::move(*store);
   mvcc::LessorOptions lo;
   lo.min_ttl_s = mvcc::MinLeaseTtlSeconds(cfg.election_timeout_ms, cfg.heartbeat_interval_ms);
-  auto lessor = mvcc::Lessor::Open(impl->backend.get(), impl->store.get(), lo);
+  auto lessor = mvcc::Lessor::Open(impl->backend.get(), lo);
   if (!lessor.ok()) return lessor.status();
   impl->lessor = std::move(*lessor);
   impl->watchable = std::make_unique<mvcc::WatchableStore>(impl->store.get());
