@@ -12,7 +12,10 @@
 #include "mvcc/kv_store.h"
 #include "server/api/cluster_service.h"
 #include "server/api/kv_service.h"
+#include "server/api/election_service.h"
 #include "server/api/lease_service.h"
+#include "server/api/lock_service.h"
+#include "server/api/recipe_runtime.h"
 #include "server/api/maintenance_service.h"
 #include "mvcc/lessor.h"
 #include "server/api/watch_service.h"
@@ -54,6 +57,10 @@ struct Server::Impl {
   std::unique_ptr<ClusterService> cluster;
   std::unique_ptr<LeaseService> lease;
   std::unique_ptr<WatchService> watch;
+  // v3lock / v3election: recipes over a loopback client (connected in Start).
+  std::unique_ptr<RecipeRuntime> recipes;
+  std::unique_ptr<LockService> lock;
+  std::unique_ptr<ElectionService> election;
   std::unique_ptr<ClusterInfoService> cluster_info;
   std::unique_ptr<grpc::Server> client_server;
   std::unique_ptr<grpc::Server> peer_server;
@@ -144,7 +151,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerConfig config) {
   impl->store = std::move(*store);
   mvcc::LessorOptions lo;
   lo.min_ttl_s = mvcc::MinLeaseTtlSeconds(cfg.election_timeout_ms, cfg.heartbeat_interval_ms);
-  auto lessor = mvcc::Lessor::Open(impl->backend.get(), lo);
+  auto lessor = mvcc::Lessor::Open(impl->backend.get(), impl->store.get(), lo);
   if (!lessor.ok()) return lessor.status();
   impl->lessor = std::move(*lessor);
   impl->watchable = std::make_unique<mvcc::WatchableStore>(impl->store.get());
@@ -275,6 +282,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerConfig config) {
   impl->watch = std::make_unique<WatchService>(
       &impl->deps, impl->watchable.get(),
       std::chrono::milliseconds(cfg.watch_progress_notify_interval_ms));
+  impl->recipes = std::make_unique<RecipeRuntime>();
+  impl->lock = std::make_unique<LockService>(impl->recipes.get());
+  impl->election = std::make_unique<ElectionService>(impl->recipes.get());
   impl->cluster_info = std::make_unique<ClusterInfoService>(impl->membership.get(), impl->self_id);
   spdlog::info("member {} (cluster {}) at revision {}, applied index {}, data dir {}",
                util::IdToHex(impl->self_id), util::IdToHex(impl->membership->cluster_id()),
@@ -353,6 +363,8 @@ absl::Status Server::Start() {
   builder.RegisterService(s.cluster.get());
   builder.RegisterService(s.lease.get());
   builder.RegisterService(s.watch.get());
+  builder.RegisterService(s.lock.get());
+  builder.RegisterService(s.election.get());
   s.client_server = builder.BuildAndStart();
   if (!s.client_server) return absl::UnavailableError("failed to listen on --listen-client-urls");
   for (size_t i = 0; i < ports.size(); ++i) {
@@ -360,6 +372,22 @@ absl::Status Server::Start() {
     if (*ports[i] == 0) return absl::UnavailableError("failed to bind " + s.config.listen_client_urls[i]);
     s.bound.push_back(absl::StrCat(url->host, ":", *ports[i]));
     spdlog::info("serving client requests on {}", s.bound.back());
+  }
+  {
+    // The v3lock/v3election services run the recipes through a client of
+    // this member's first client listener (etcd's use clientv3 likewise).
+    auto url = ParseUrl(s.config.listen_client_urls[0]);
+    client::ClientOptions co;
+    const bool tls = url.ok() && url->tls();
+    co.endpoints = {(tls ? "https://" : "http://") + s.bound[0]};
+    if (tls) {
+      co.tls.insecure_skip_verify = true;  // our own certificate, by address
+      if (s.config.client_cert_auth) {
+        co.tls.cert_file = s.config.cert_file;
+        co.tls.key_file = s.config.key_file;
+      }
+    }
+    if (absl::Status st = s.recipes->Connect(std::move(co)); !st.ok()) return st;
   }
   return absl::OkStatus();
 }
@@ -384,6 +412,7 @@ void Server::Shutdown() {
     }
   }
   // Stop taking client requests, hand leadership over, then stop raft.
+  if (s.recipes) s.recipes->Stop();
   if (s.client_server) s.client_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   if (s.lease) s.lease->Stop();
   if (s.member) s.member->Stop();

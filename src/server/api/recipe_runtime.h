@@ -1,0 +1,72 @@
+// RecipeRuntime: what the v3lock / v3election services share -- a loopback
+// client::Client connected to this member's own client URL (etcd's
+// v3lock/v3election servers likewise run clientv3 recipes against the
+// member itself), and the worker threads that run recipe calls.
+//
+// Recipe calls block (Lock and Campaign until the predecessor's key is gone,
+// Observe for as long as the stream lives), so they must not occupy gRPC's
+// callback threads: each call runs on its own worker thread, at most
+// kMaxCalls at once (beyond that: ResourceExhausted). Workers poll
+// Stopping() (through their Wait) and the RPC's cancellation, so Stop()
+// ends them promptly; Stop() waits for them at most kStopTimeout.
+//
+// Lifecycle: constructed in Server::Create, Connect() after the client
+// listener is bound (calls before that fail with Unavailable), Stop() before
+// the client listener shuts down.
+// Thread-safety: all methods are thread-safe.
+#ifndef QUORUM_SERVER_API_RECIPE_RUNTIME_H_
+#define QUORUM_SERVER_API_RECIPE_RUNTIME_H_
+
+#include <cstddef>
+#include <memory>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/functional/any_invocable.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "client/client.h"
+#include "client/concurrency/wait.h"
+
+namespace quorum::server {
+
+class RecipeRuntime {
+ public:
+  static constexpr size_t kMaxCalls = 4096;
+  static constexpr absl::Duration kStopTimeout = absl::Seconds(10);
+
+  RecipeRuntime() = default;
+  ~RecipeRuntime();  // Stop()
+
+  RecipeRuntime(const RecipeRuntime&) = delete;
+  RecipeRuntime& operator=(const RecipeRuntime&) = delete;
+
+  absl::Status Connect(client::ClientOptions options) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Runs `fn` on a new worker thread with the loopback client and a Wait that
+  // ends when the server stops or `ctx` is cancelled. Returns an error (and
+  // does not run fn) when not connected, stopping, or at capacity.
+  using Call = absl::AnyInvocable<void(client::Client&, const client::concurrency::Wait&) &&>;
+  absl::Status Run(grpc::CallbackServerContext* ctx, Call fn) ABSL_LOCKS_EXCLUDED(mu_);
+
+  void Stop() ABSL_LOCKS_EXCLUDED(mu_);
+
+ private:
+  absl::Mutex mu_;
+  std::shared_ptr<client::Client> client_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  size_t running_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+// A recipe's result as a gRPC status: code and message as they came (the
+// server's etcd texts, or the recipes' "election: ..." errors).
+inline grpc::Status RecipeStatus(const absl::Status& s) {
+  if (s.ok()) return grpc::Status::OK;
+  return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
+}
+
+}  // namespace quorum::server
+
+#endif  // QUORUM_SERVER_API_RECIPE_RUNTIME_H_
