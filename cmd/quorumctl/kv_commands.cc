@@ -517,10 +517,7 @@ std::vector<CommandSpec> KvCommands() {
        PutFlags(), RunPut},
       {"del", "Removes the specified key or range of keys [key, range_end)",
        "del [options] <key> [range_end]", "", DelFlags(), RunDel},
-      {"txn", "Txn processes all the requests in one transaction", "txn [options]",
-       "\nThe txn command reads multiple requests from standard input and applies them as a single atomic "
-       "transaction.\nA transaction consists of list of conditions, a list of requests to apply if all the "
-       "conditions are true, and a list of requests to apply if any condition is false.\n",
+      {"txn", "Txn processes all the requests in one transaction", "txn [options]", "",
        {{"interactive", 'i', FlagKind::kBool, "false", "Input transaction in interactive mode"},
         {"help", 'h', FlagKind::kBool, "false", "help for txn"}},
        RunTxn},

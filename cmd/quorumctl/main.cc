@@ -2,11 +2,15 @@
 // main() resolves the command path (cobra style), parses global + command
 // flags (flags.h), applies ETCDCTL_* environment variables to global flags
 // not given on the command line, builds the printer and runs the command.
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <unistd.h>
 #include <iostream>
 
 #include "absl/strings/ascii.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
@@ -89,6 +93,12 @@ std::vector<FlagSpec> GlobalFlagSpecs() {
        "verify certificates of TLS-enabled secure servers using this CA bundle"},
       {"user", 0, FlagKind::kString, "",
        "username[:password] for authentication (prompt if password is not supplied)"},
+      {"discovery-srv", 'd', FlagKind::kString, "",
+       "domain name to query for SRV records describing cluster endpoints"},
+      {"discovery-srv-name", 0, FlagKind::kString, "",
+       "service name to query when using DNS discovery"},
+      {"insecure-discovery", 0, FlagKind::kBool, "true",
+       "accept insecure SRV records describing cluster endpoints"},
       {"password", 0, FlagKind::kString, "",
        "password for authentication (if this option is used, --user option shouldn't include "
        "password)"},
@@ -96,6 +106,10 @@ std::vector<FlagSpec> GlobalFlagSpecs() {
 }
 
 std::unique_ptr<client::Client> Context::MustClient(const std::vector<std::string>& endpoints) {
+  if (!global.String("discovery-srv").empty()) {
+    // TODO(quorumctl): DNS SRV discovery; listed for etcdctl flag compatibility.
+    ExitWithError(kExitBadFeature, "--discovery-srv is not supported by quorumctl; use --endpoints");
+  }
   client::ClientOptions o;
   o.endpoints = endpoints;
   o.dial_timeout = absl::Nanoseconds(global.DurationNanos("dial-timeout"));
@@ -179,9 +193,20 @@ std::string Indent(const std::string& text) {
   return out;
 }
 
+// "\t<name>\t<desc>" rows aligned like Go's text/tabwriter with tab padding.
+std::string TabAlign(const std::vector<std::pair<std::string, std::string>>& rows) {
+  size_t width = 0;
+  for (const auto& r : rows) width = std::max(width, r.first.size());
+  const size_t col = ((width + 1 + 7) / 8) * 8;
+  std::string out;
+  for (const auto& [name, desc] : rows) {
+    out += "\t" + name + std::string((col - name.size() + 7) / 8, '\t') + desc + "\n";
+  }
+  return out;
+}
+
 std::string CommandHelp(const CommandSpec& c) {
-  std::string name = c.path.substr(c.path.rfind(' ') + 1);
-  std::string out = "NAME:\n\t" + name + " - " + c.short_desc + "\n\nUSAGE:\n\t" + kBinary + " " +
+  std::string out = "NAME:\n\t" + c.path + " - " + c.short_desc + "\n\nUSAGE:\n\t" + kBinary + " " +
                     c.usage + " [flags]\n\n";
   if (!c.long_desc.empty()) {
     std::string d = c.long_desc;
@@ -189,20 +214,26 @@ std::string CommandHelp(const CommandSpec& c) {
     if (!d.empty() && d.back() == '\n') d.pop_back();
     out += "DESCRIPTION:\n" + Indent(d) + "\n";
   }
-  out += "OPTIONS:\n" + FlagUsages(c.flags) + "\nGLOBAL OPTIONS:\n" +
-         FlagUsages(GlobalFlagSpecs()) + "\n";
+  // Flags of a command group (endpoint --cluster) are inherited: cobra lists
+  // them with the global options.
+  std::vector<FlagSpec> local, inherited = GlobalFlagSpecs();
+  for (const FlagSpec& f : c.flags) (f.name == "cluster" && absl::StartsWith(c.path, "endpoint ") ? inherited : local).push_back(f);
+  out += "OPTIONS:\n" + FlagUsages(local) + "\nGLOBAL OPTIONS:\n" + FlagUsages(inherited) + "\n";
   return out;
 }
 
 std::string GroupHelp(const std::string& group, const std::vector<CommandSpec>& cmds) {
   std::string out = "NAME:\n\t" + group + " - " + Groups().at(group) + "\n\nUSAGE:\n\t" +
-                    kBinary + " " + group + " <subcommand> [flags]\n\nCOMMANDS:\n";
+                    kBinary + " " + group + " <subcommand> [flags]\n\nAPI VERSION:\n\t" +
+                    kApiVersion + "\n\n\nCOMMANDS:\n";
+  std::vector<std::pair<std::string, std::string>> subs;
   for (const auto& c : cmds) {
     if (absl::StartsWith(c.path, group + " ")) {
-      std::string sub = c.path.substr(group.size() + 1);
-      out += "\t" + sub + (sub.size() < 7 ? "\t\t" : "\t") + c.short_desc + "\n";
+      subs.emplace_back(c.path.substr(group.size() + 1), c.short_desc);
     }
   }
+  std::sort(subs.begin(), subs.end());
+  out += TabAlign(subs);
   out += "\nOPTIONS:\n" +
          FlagUsages({{"help", 'h', FlagKind::kBool, "false", "help for " + group}}) +
          "\nGLOBAL OPTIONS:\n" + FlagUsages(GlobalFlagSpecs()) + "\n";
@@ -217,25 +248,55 @@ std::string RootHelp(const std::vector<CommandSpec>& cmds) {
   std::vector<std::string> paths;
   for (const auto& c : cmds) paths.push_back(c.path);
   std::sort(paths.begin(), paths.end());
+  std::vector<std::pair<std::string, std::string>> rows;
   for (const std::string& p : paths) {
     for (const auto& c : cmds) {
-      if (c.path != p) continue;
-      size_t tabs = p.size() < 8 ? 3 : p.size() < 16 ? 2 : 1;
-      out += "\t" + p + std::string(tabs, '\t') + c.short_desc + "\n";
+      if (c.path == p) rows.emplace_back(p, c.short_desc);
     }
   }
+  out += TabAlign(rows);
   std::vector<FlagSpec> flags = GlobalFlagSpecs();
   flags.push_back({"help", 'h', FlagKind::kBool, "false", std::string("help for ") + kBinary});
   out += "\nOPTIONS:\n" + FlagUsages(flags) + "\n";
   return out;
 }
 
+// capnslog's line prefix etcdctl 3.4's pkg/flags logs with.
+std::string LogPrefix(char level) {
+  absl::Time now = absl::Now();
+  return absl::FormatTime("%Y-%m-%d %H:%M:%E6S ", now, absl::LocalTimeZone()) + level +
+         " | pkg/flags: ";
+}
+
+std::string EnvName(const std::string& flag) {
+  return "ETCDCTL_" + absl::AsciiStrToUpper(absl::StrReplaceAll(flag, {{"-", "_"}}));
+}
+
+// etcd's flags.SetPflagsFromEnv: an env var fills a global flag not given on
+// the command line; one that a flag shadows is fatal; unknown ones warn.
 void ApplyEnv(FlagValues* global, const std::vector<FlagSpec>& specs) {
+  std::vector<std::string> known = {"ETCDCTL_API"};
+  for (const FlagSpec& s : specs) known.push_back(EnvName(s.name));
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string kv = *e;
+    if (!absl::StartsWith(kv, "ETCDCTL_")) continue;
+    std::string k = kv.substr(0, kv.find('='));
+    if (std::find(known.begin(), known.end(), k) == known.end()) {
+      std::string line = LogPrefix('W') + "unrecognized environment variable " + kv + "\n";
+      std::fwrite(line.data(), 1, line.size(), stderr);
+    }
+  }
   for (const FlagSpec& s : specs) {
-    if (global->Changed(s.name)) continue;
-    std::string env = "ETCDCTL_" + absl::AsciiStrToUpper(absl::StrReplaceAll(s.name, {{"-", "_"}}));
+    std::string env = EnvName(s.name);
     const char* v = std::getenv(env.c_str());
     if (v == nullptr) continue;
+    if (global->Changed(s.name)) {
+      std::string line = LogPrefix('C') + "conflicting environment variable \"" + env +
+                         "\" is shadowed by corresponding command-line flag (either unset "
+                         "environment variable or disable flag)\n";
+      std::fwrite(line.data(), 1, line.size(), stderr);
+      std::exit(kExitError);
+    }
     std::string err;
     if (!CheckFlagValue(s, v, &err)) {
       ExitWithError(kExitError, "invalid value " + GoQuote(v) + " for " + env + ": " + err);

@@ -175,8 +175,8 @@ class SimplePrinter final : public Printer {
     }
   }
   void MemberAdd(const etcdserverpb::MemberAddResponse& r) override {
-    Out(absl::StrCat("Member ", Hex16(r.member().id()), " added",
-                     r.member().islearner() ? " as learner " : " ", "to cluster ",
+    // etcdctl 3.4 prints the same line for learners (3.5 adds "as learner").
+    Out(absl::StrCat("Member ", Hex16(r.member().id()), " added to cluster ",
                      Hex16(r.header().cluster_id()), "\n"));
   }
   void MemberRemove(uint64_t id, const etcdserverpb::MemberRemoveResponse& r) override {

@@ -29,11 +29,12 @@ sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
 import harness  # noqa: E402
 
 
-def C(name, args, stdin=None, setup=(), rev=False, etcd=True, binary=False, stdout=True):
+def C(name, args, stdin=None, setup=(), rev=False, etcd=True, binary=False, stdout=True,
+      env=None, ids=False, after=None):
     """stdout=False: compare rc and stderr only (flag errors print the command's
     help, which lists quorumctl's extra 3.5 flags)."""
     return dict(name=name, args=args, stdin=stdin, setup=list(setup), rev=rev, etcd=etcd,
-                binary=binary, stdout=stdout)
+                binary=binary, stdout=stdout, env=env or {}, ids=ids, after=after)
 
 
 def txn_in(cmps=(), ok=(), fail=()):
@@ -163,32 +164,132 @@ CASES = [
     C("move-leader unknown", ["move-leader", "1234"]),
     C("move-leader fields", ["move-leader", "1234", "-w", "fields"]),
     C("unreachable endpoint", ["--endpoints=127.0.0.1:1", "--command-timeout=1s", "get", "foo"]),
+    C("failover to 2nd endpoint", ["--endpoints=127.0.0.1:1,{EP}", "get", "foo", "-w", "json"]),
+    # ---- environment variables (global flags only, flags win)
+    C("env write-out", ["get", "foo"], env={"ETCDCTL_WRITE_OUT": "fields"}),
+    C("env hex", ["get", "foo"], env={"ETCDCTL_HEX": "true"}),
+    C("env flag wins", ["get", "foo", "-w", "json"], env={"ETCDCTL_WRITE_OUT": "fields"}),
+    C("env endpoints", ["get", "foo"], env={"ETCDCTL_ENDPOINTS": "{EP}"}),
+    C("env unknown var", ["get", "foo"], env={"ETCDCTL_BOGUS": "1"}),
+    C("env bad duration", ["get", "foo"], env={"ETCDCTL_DIAL_TIMEOUT": "soon"}),
+    # ---- learner lifecycle (a learner does not change the quorum)
+    C("member add learner", ["member", "add", "l1", "--learner", "--peer-urls=http://127.0.0.1:{FREE}"],
+      ids=True, after="remove-learners"),
+    C("member add learner json", ["member", "add", "l1", "--learner", "--peer-urls=http://127.0.0.1:{FREE}",
+                                  "-w", "json"], ids=True, after="remove-learners"),
+    C("member add learner fields", ["member", "add", "l1", "--learner", "--peer-urls=http://127.0.0.1:{FREE}",
+                                    "-w", "fields"], ids=True, after="remove-learners"),
+    C("member list with learner", ["member", "list", "-w", "table"], ids=True,
+      setup=[["member", "add", "l2", "--learner", "--peer-urls=http://127.0.0.1:{FREE}"]],
+      after="remove-learners"),
+    C("member update learner", ["member", "update", "{LEARNER}", "--peer-urls=http://127.0.0.1:{FREE}"],
+      ids=True, setup=[["member", "add", "l3", "--learner", "--peer-urls=http://127.0.0.1:{FREE}"]],
+      after="remove-learners"),
+    C("member promote voter", ["member", "promote", "{SELF}"]),
+    C("member remove learner", ["member", "remove", "{LEARNER}"], ids=True,
+      setup=[["member", "add", "l5", "--learner", "--peer-urls=http://127.0.0.1:{FREE}"]],
+      after="remove-learners"),
+    C("member add duplicate peer url", ["member", "add", "x", "--learner", "--peer-urls={PEER}"]),
+    # ---- help
+    *[C("help " + " ".join(h), list(h) + ["--help"]) for h in (
+        ("put",), ("del",), ("txn",), ("compaction",), ("member",), ("member", "add"),
+        ("member", "remove"), ("member", "update"), ("member", "list"), ("member", "promote"),
+        ("endpoint", "health"), ("endpoint", "status"), ("endpoint", "hashkv"), ("move-leader",),
+        ("version",))],
 ]
 
+_IDS = [(re.compile(r'"ID":\d+'), '"ID":<id>'), (re.compile(r'"ID" : \d+'), '"ID" : <id>'),
+        (re.compile(r'Member [0-9a-f ]{16} '), 'Member <id> '),
+        (re.compile(r'\| *[0-9a-f]{12,16} \|'), '| <id> |'),
+        (re.compile(r'127\.0\.0\.1:\d+'), '127.0.0.1:<port>'),
+        (re.compile(r'\b[0-9a-f]{12,16}\b'), '<id>')]
+_LOGTS = re.compile(r'^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6} ', re.M)
 _REV_JSON = re.compile(r'"(revision|create_revision|mod_revision)":\d+')
 _REV_FIELDS = re.compile(r'^"(\w*Revision)" : \d+$', re.M)
 _TOOK = re.compile(r'(took = |"took":"|"Took" : |\| )[0-9.]+(ns|µs|ms|s)')
 
 
-def normalise(text, rev):
+_INITIAL_CLUSTER = re.compile(r'^ETCD_INITIAL_CLUSTER="([^"]*)"$', re.M)
+
+
+def sort_members(text):
+    """Member order follows random member ids; compare JSON member lists sorted."""
+    text = _INITIAL_CLUSTER.sub(
+        lambda m: 'ETCD_INITIAL_CLUSTER="%s"' % ",".join(sorted(m.group(1).split(","))), text)
+    try:
+        obj = json.loads(text)
+    except ValueError:
+        return text
+    if isinstance(obj, dict) and isinstance(obj.get("members"), list):
+        obj["members"].sort(key=lambda m: (m.get("name", ""), str(m.get("isLearner"))))
+        return json.dumps(obj, separators=(",", ":")) + "\n"
+    return text
+
+
+def normalise(text, rev, ids=False):
     text = "\n".join(l for l in text.split("\n") if not l.startswith('{"level"'))
     text = text.replace("etcdctl", "CTL").replace("quorumctl", "CTL")
+    text = _LOGTS.sub("<ts> ", text)
     text = _TOOK.sub(lambda m: m.group(1) + "<took>", text)
+    if ids:
+        text = sort_members(text)
+        for rx, rep in _IDS:
+            text = rx.sub(rep, text)
+        # Rows follow random member ids: compare them as a set.
+        text = "\n".join(sorted(text.split("\n")))
     if rev:
         text = _REV_JSON.sub(lambda m: '"%s":<rev>' % m.group(1), text)
         text = _REV_FIELDS.sub(lambda m: '"%s" : <rev>' % m.group(1), text)
     return text
 
 
-def run(binary, endpoint, args, stdin, timeout=20):
+def run(binary, endpoint, args, stdin, timeout=20, env=None):
     argv = [binary, "--endpoints=" + endpoint, "--dial-timeout=2s", "--command-timeout=5s"] + args
     if args and args[0].startswith("--endpoints="):
         argv = [binary] + args
+    extra = env or {}
     env = {k: v for k, v in os.environ.items() if not k.startswith("ETCDCTL_")}
     env["ETCDCTL_API"] = "3"
+    env.update({k: v.replace("{EP}", endpoint) for k, v in extra.items()})
+    if "ETCDCTL_ENDPOINTS" in extra:
+        argv = [a for a in argv if not a.startswith("--endpoints=")]
     p = subprocess.run(argv, input=(stdin or "").encode(), stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, env=env, timeout=timeout)
     return p.returncode, p.stdout, p.stderr
+
+
+def members(server):
+    rc, out, _ = run(harness.ETCDCTL_BIN, server.endpoint, ["member", "list", "-w", "json"], None)
+    return json.loads(out).get("members", []) if rc == 0 else []
+
+
+def remove_learners(server):
+    # Every unstarted member (etcd 3.4's member update drops isLearner).
+    for m in members(server):
+        if not m.get("name"):
+            r = run(harness.ETCDCTL_BIN, server.endpoint, ["member", "remove", "%x" % m["ID"]], None)
+            if r[0] != 0 and os.environ.get("CTL_DEBUG"):
+                print("remove-learners:", r)
+
+
+def subst(server, args):
+    out = []
+    for a in args:
+        if "{EP}" in a:
+            a = a.replace("{EP}", server.endpoint)
+        if "{FREE}" in a:
+            a = a.replace("{FREE}", str(harness.free_port()))
+            server.last_free_url = a.split("=", 1)[-1]
+        if "{PEER}" in a:
+            a = a.replace("{PEER}", "http://127.0.0.1:%d" % server.peer_port)
+        if a == "{SELF}":
+            a = next(("%x" % m["ID"] for m in members(server) if not m.get("isLearner")), "0")
+        if a == "{LEARNER}":  # the learner the setup step just added
+            url = getattr(server, "last_free_url", None)
+            a = next(("%x" % m["ID"] for m in members(server)
+                      if m.get("isLearner") and url in m.get("peerURLs", [])), "0")
+        out.append(a)
+    return out
 
 
 def run_cases(server, cases, ctl_bins, label, flt, verbose):
@@ -203,21 +304,23 @@ def run_cases(server, cases, ctl_bins, label, flt, verbose):
         outs = []
         for b in ctl_bins:
             for s in c["setup"]:
-                run(harness.ETCDCTL_BIN, server.endpoint, s, None)
-            args = c["args"]
+                run(harness.ETCDCTL_BIN, server.endpoint, subst(server, s), None)
+            args = subst(server, c["args"])
             if "{REV}" in args:
                 rc, out, _ = run(harness.ETCDCTL_BIN, server.endpoint, ["get", "x", "-w", "json"], None)
                 cur = str(json.loads(out)["header"]["revision"])
                 args = [cur if a == "{REV}" else a for a in args]
-            outs.append(run(b, server.endpoint, args, c["stdin"]))
+            outs.append(run(b, server.endpoint, args, c["stdin"], env=c["env"]))
+            if c["after"] == "remove-learners":
+                remove_learners(server)
         (rc1, o1, e1), (rc2, o2, e2) = outs
         if c["binary"]:
             n1, n2 = o1, o2
         else:
-            n1 = normalise(o1.decode("utf-8", "replace"), c["rev"])
-            n2 = normalise(o2.decode("utf-8", "replace"), c["rev"])
-        m1 = normalise(e1.decode("utf-8", "replace"), c["rev"])
-        m2 = normalise(e2.decode("utf-8", "replace"), c["rev"])
+            n1 = normalise(o1.decode("utf-8", "replace"), c["rev"], c["ids"])
+            n2 = normalise(o2.decode("utf-8", "replace"), c["rev"], c["ids"])
+        m1 = normalise(e1.decode("utf-8", "replace"), c["rev"], c["ids"])
+        m2 = normalise(e2.decode("utf-8", "replace"), c["rev"], c["ids"])
         if c["rev"]:
             m1 = re.sub(r"revision \d+", "revision <rev>", m1)
             m2 = re.sub(r"revision \d+", "revision <rev>", m2)
