@@ -58,15 +58,18 @@ struct Event {
   int op = 0;
 };
 
+// A configuration (linearized set, state) is remembered by two independent
+// 64-bit Zobrist hashes of the set plus the state: constant memory per entry,
+// so histories of millions of operations fit. Two different sets collide
+// with probability about 2^-128 per pair, which would only prune a branch.
 struct CacheKey {
-  std::vector<uint64_t> bits;
-  int state;
-  uint64_t hash;
-  bool operator==(const CacheKey& o) const { return state == o.state && bits == o.bits; }
+  uint64_t h1 = 0, h2 = 0;
+  int state = kAbsent;
+  bool operator==(const CacheKey& o) const { return h1 == o.h1 && h2 == o.h2 && state == o.state; }
 };
 struct CacheKeyHash {
   size_t operator()(const CacheKey& k) const {
-    return static_cast<size_t>(k.hash ^ (static_cast<uint64_t>(k.state + 1) * 0x9E3779B97F4A7C15ull));
+    return static_cast<size_t>(k.h1 ^ (static_cast<uint64_t>(k.state + 1) * 0x9E3779B97F4A7C15ull));
   }
 };
 
@@ -215,12 +218,12 @@ KeyOutcome CheckKey(const std::vector<const Operation*>& ops, OpClock::time_poin
   };
 
   std::mt19937_64 rng(0x5eed);
-  std::vector<uint64_t> zobrist(n);
-  for (auto& z : zobrist) z = rng();
-  CacheKey cur{std::vector<uint64_t>((n + 63) / 64, 0), kAbsent, 0};
+  std::vector<std::pair<uint64_t, uint64_t>> zobrist(n);
+  for (auto& z : zobrist) z = {rng(), rng()};
+  CacheKey cur;
   auto flip = [&](int op) {
-    cur.bits[op / 64] ^= uint64_t{1} << (op % 64);
-    cur.hash ^= zobrist[op];
+    cur.h1 ^= zobrist[op].first;
+    cur.h2 ^= zobrist[op].second;
   };
   std::unordered_set<CacheKey, CacheKeyHash> cache;
   struct Frame {

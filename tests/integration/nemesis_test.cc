@@ -5,7 +5,7 @@
 // (linearizability.h); on a violation the offending key's history is printed.
 //
 // Bounds: QUORUM_SOAK_SECONDS (default 20) of load, at most kMaxOps
-// operations in CI mode (unbounded count in soak mode), 1.5 s per operation,
+// operations in CI mode (kMaxSoakOps, a memory bound, in soak mode), 1.5 s per operation,
 // 30 s (CI) for the search. QUORUM_NEMESIS_SEED replays a nemesis schedule
 // (client timing still varies from run to run).
 #include <gtest/gtest.h>
@@ -26,7 +26,8 @@ using Clock = std::chrono::steady_clock;
 
 constexpr int kClients = 6;
 constexpr int kKeys = 4;
-constexpr size_t kMaxOps = 30000;
+constexpr size_t kMaxOps = 30000;       // CI mode
+constexpr size_t kMaxSoakOps = 1000000;  // soak mode: bounds memory only
 constexpr Millis kOpTimeout{1500};
 
 int EnvInt(const char* name, int fallback) {
@@ -38,14 +39,14 @@ struct Counters {
   std::atomic<int> ok{0}, indeterminate{0}, faults{0};
 };
 
-void RunClient(TestCluster& c, int client, uint64_t seed, const std::atomic<bool>& stop,
-               History& history, Counters& counters) {
+void RunClient(TestCluster& c, int client, uint64_t seed, size_t max_ops,
+               const std::atomic<bool>& stop, History& history, Counters& counters) {
   std::mt19937_64 rng(seed);
   auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<uint64_t>(n)); };
   std::vector<std::optional<std::string>> last_seen(kKeys);
   std::vector<Clock::time_point> avoid_until(c.size(), Clock::time_point::min());
   int seq = 0;
-  while (!stop.load() && history.size() < kMaxOps) {
+  while (!stop.load() && history.size() < max_ops) {
     int member = pick(c.size());
     // After an error, leave that member alone for a moment, as a client
     // failing over would (keeps a stopped member from flooding the history
@@ -177,6 +178,7 @@ bool CorruptOneRead(std::vector<Operation>& ops) {
 TEST(NemesisTest, HistoryUnderPartitionsAndCrashesIsLinearizable) {
   const int seconds = EnvInt("QUORUM_SOAK_SECONDS", 20);
   const bool soak = std::getenv("QUORUM_SOAK_SECONDS") != nullptr;
+  const size_t max_ops = soak ? kMaxSoakOps : kMaxOps;
   const uint64_t seed = std::getenv("QUORUM_NEMESIS_SEED")
                             ? std::strtoull(std::getenv("QUORUM_NEMESIS_SEED"), nullptr, 10)
                             : static_cast<uint64_t>(Clock::now().time_since_epoch().count()) % 1000000;
@@ -193,12 +195,12 @@ TEST(NemesisTest, HistoryUnderPartitionsAndCrashesIsLinearizable) {
   std::atomic<bool> stop{false};
   std::vector<std::thread> clients;
   for (int i = 0; i < kClients; ++i) {
-    clients.emplace_back([&, i] { RunClient(c, i, seed * 100 + i, stop, history, counters); });
+    clients.emplace_back([&, i] { RunClient(c, i, seed * 100 + i, max_ops, stop, history, counters); });
   }
   std::string nemesis_log;
   const auto t0 = Clock::now();
   RunNemesis(c, seed, t0 + std::chrono::seconds(seconds), &nemesis_log, counters);
-  while (Clock::now() < t0 + std::chrono::seconds(seconds) && (soak || history.size() < kMaxOps)) {
+  while (Clock::now() < t0 + std::chrono::seconds(seconds) && history.size() < max_ops) {
     std::this_thread::sleep_for(Millis(100));
   }
   stop = true;

@@ -27,11 +27,11 @@ void SetDeadline(grpc::ClientContext* ctx, Millis timeout) {
 
 std::string Hex(uint64_t id) { return absl::StrFormat("%x", id); }
 
-// Server logs are noisy; QUORUM_IT_LOG=info|debug turns them back on.
+// Server logs are noisy: errors only, unless QUORUM_IT_LOG=warn|info|debug.
 void ConfigureLoggingOnce() {
   static const bool done = [] {
     const char* level = std::getenv("QUORUM_IT_LOG");
-    spdlog::set_level(level ? spdlog::level::from_str(level) : spdlog::level::warn);
+    spdlog::set_level(level ? spdlog::level::from_str(level) : spdlog::level::err);
     return true;
   }();
   (void)done;
