@@ -137,8 +137,19 @@ std::unique_ptr<client::Client> Context::MustClient(const std::vector<std::strin
     o.username = user;
     o.password = password;
   }
+  if (o.tls.cert_file.empty() != o.tls.key_file.empty()) {
+    ExitWithError(kExitBadArgs, "KeyFile and CertFile must both be present[key: " +
+                                    o.tls.key_file + ", cert: " + o.tls.cert_file + "]");
+  }
   auto c = client::Client::Create(o);
-  if (!c.ok()) ExitWithError(kExitBadConnection, ErrorText(c.status()));
+  if (!c.ok()) {
+    // Option errors (unreadable TLS files) are bad arguments, printed as is
+    // (etcdctl: exit 128); a failed authentication is a connection error.
+    if (c.status().code() == absl::StatusCode::kInvalidArgument) {
+      ExitWithError(kExitBadArgs, std::string(c.status().message()));
+    }
+    ExitWithError(kExitBadConnection, ErrorText(c.status()));
+  }
   return *std::move(c);
 }
 

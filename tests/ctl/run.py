@@ -250,12 +250,94 @@ def run(binary, endpoint, args, stdin, timeout=20, env=None):
     extra = env or {}
     env = {k: v for k, v in os.environ.items() if not k.startswith("ETCDCTL_")}
     env["ETCDCTL_API"] = "3"
-    env.update({k: v.replace("{EP}", endpoint) for k, v in extra.items()})
+    env.update({k: v.replace("{EP}", endpoint).replace("{HTTPS}", "https://" + endpoint)
+                for k, v in extra.items()})
     if "ETCDCTL_ENDPOINTS" in extra:
         argv = [a for a in argv if not a.startswith("--endpoints=")]
     p = subprocess.run(argv, input=(stdin or "").encode(), stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, env=env, timeout=timeout)
     return p.returncode, p.stdout, p.stderr
+
+
+# ---------------------------------------------------------------------------
+# TLS phase: one quorum member serving https with client-cert auth.
+# ---------------------------------------------------------------------------
+
+TLS_CASES = [
+    C("tls put", ["put", "t", "1"] + ["{TLS}"]),
+    C("tls get https://", ["get", "t", "-w", "json", "{TLS}"], env={"ETCDCTL_ENDPOINTS": "{HTTPS}"}),
+    C("tls skip-verify with client cert", ["get", "t", "--insecure-skip-tls-verify",
+                                           "--cert={DIR}/client.pem", "--key={DIR}/client.key"]),
+    C("tls endpoint status", ["endpoint", "status", "-w", "fields", "{TLS}"]),
+    C("tls no client cert", ["get", "t", "--cacert={DIR}/ca.pem", "--command-timeout=1s"]),
+    C("tls plaintext client", ["get", "t", "--command-timeout=1s"]),
+    C("tls missing CA file", ["get", "t", "--cacert=/nonexistent/ca.pem"]),
+    C("tls cert without key", ["get", "t", "--cert={DIR}/client.pem"]),
+]
+
+
+def make_certs(d):
+    def ossl(*a):
+        subprocess.run(["openssl"] + list(a), check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, cwd=d)
+    ossl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem",
+         "-days", "2", "-subj", "/CN=quorum-ctl-test-ca")
+    for n in ("server", "client"):
+        ossl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", n + ".key", "-out", n + ".csr",
+             "-subj", "/CN=" + n)
+        with open(os.path.join(d, n + ".ext"), "w") as f:
+            f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\n"
+                    "extendedKeyUsage=serverAuth,clientAuth\n")
+        ossl("x509", "-req", "-in", n + ".csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+             "-CAcreateserial", "-out", n + ".pem", "-days", "2", "-extfile", n + ".ext")
+
+
+class TlsServer:
+    """A quorum member on https with --client-cert-auth; the tools reach it
+    with the flags that {TLS} expands to."""
+
+    def __init__(self, binary):
+        import tempfile
+        self.tmp = tempfile.mkdtemp(prefix="quorum-ctl-tls-")
+        make_certs(self.tmp)
+        self.port, self.peer_port = harness.free_port(), harness.free_port()
+        self.endpoint = "127.0.0.1:%d" % self.port
+        peer = "http://127.0.0.1:%d" % self.peer_port
+        url = "https://" + self.endpoint
+        d = self.tmp
+        self.log = open(os.path.join(d, "server.log"), "wb")
+        self.proc = subprocess.Popen(
+            [binary, "--name", "n1", "--data-dir", os.path.join(d, "data"),
+             "--listen-client-urls", url, "--advertise-client-urls", url,
+             "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+             "--initial-cluster", "n1=" + peer, "--cert-file", d + "/server.pem",
+             "--key-file", d + "/server.key", "--trusted-ca-file", d + "/ca.pem",
+             "--client-cert-auth"], stdout=self.log, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True)
+        import time
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if run(harness.ETCDCTL_BIN, self.endpoint, ["endpoint", "health"] + self.tls_flags(),
+                   None)[0] == 0:
+                return
+            time.sleep(0.2)
+        self.stop()
+        raise harness.ServerStartError("TLS quorum did not become healthy")
+
+    def tls_flags(self):
+        return ["--cacert=%s/ca.pem" % self.tmp, "--cert=%s/client.pem" % self.tmp,
+                "--key=%s/client.key" % self.tmp]
+
+    def stop(self):
+        import shutil
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        self.log.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 def members(server):
@@ -275,6 +357,11 @@ def remove_learners(server):
 def subst(server, args):
     out = []
     for a in args:
+        if a == "{TLS}":
+            out.extend(server.tls_flags())
+            continue
+        if "{DIR}" in a:
+            a = a.replace("{DIR}", server.tmp)
         if "{EP}" in a:
             a = a.replace("{EP}", server.endpoint)
         if "{FREE}" in a:
@@ -292,11 +379,10 @@ def subst(server, args):
     return out
 
 
-def run_cases(server, cases, ctl_bins, label, flt, verbose):
+def run_cases(server, cases, ctl_bins, label, flt, verbose, seed=True):
     passed = failed = 0
-    for kind, seed in (("seed", SEED),):
-        for s in seed:
-            run(harness.ETCDCTL_BIN, server.endpoint, s, None)
+    for s in SEED if seed else []:
+        run(harness.ETCDCTL_BIN, server.endpoint, s, None)
     for c in cases:
         name = "%s/%s" % (label, c["name"])
         if flt and flt not in name:
@@ -348,6 +434,7 @@ def main():
     ap.add_argument("--etcdctl-bin", default=harness.ETCDCTL_BIN)
     ap.add_argument("--etcd-bin", default=harness.ETCD_BIN)
     ap.add_argument("--no-etcd", action="store_true", help="skip the etcd 3.4 phase")
+    ap.add_argument("--no-tls", action="store_true", help="skip the TLS phase")
     ap.add_argument("-k", dest="filter")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args()
@@ -372,6 +459,19 @@ def main():
             failed += f
         finally:
             srv.stop()
+    if not args.no_tls:
+        try:
+            tsrv = TlsServer(os.path.abspath(args.quorum_bin))
+        except (harness.ServerStartError, subprocess.CalledProcessError, OSError) as e:
+            print("FAIL tls: server did not start: %s" % e)
+            failed += 1
+        else:
+            try:
+                p, f = run_cases(tsrv, TLS_CASES, bins, "tls", args.filter, args.verbose, seed=False)
+                passed += p
+                failed += f
+            finally:
+                tsrv.stop()
     print("%d passed, %d failed" % (passed, failed))
     return 0 if failed == 0 and passed > 0 else 1
 
