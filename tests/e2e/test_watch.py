@@ -119,7 +119,7 @@ def put(k, v):
 class WatchSession:
     """One etcdserverpb.Watch stream plus a unary client for writes."""
 
-    def __init__(self, server):
+    def __init__(self, server, paused=False, timeout=60):
         import grpcutil
         self.pb = grpcutil.pb
         self.client = grpcutil.Client(server.grpc_target)
@@ -138,10 +138,15 @@ class WatchSession:
                     return
                 yield r
 
-        self.call = method(requests(), timeout=60)
+        self.call = method(requests(), timeout=timeout)
+
+        self.reading = threading.Event()
+        if not paused:
+            self.reading.set()
 
         def read():
             try:
+                self.reading.wait(timeout=120)
                 for r in self.call:
                     self._resp.put(r)
             except Exception as e:  # noqa: BLE001 - cancellation at close, or a real error
@@ -213,6 +218,7 @@ class WatchSession:
         return _grpc_lib_text(grpcutil.render("OK", r, mask_keys=MASK)).replace("\n", "")
 
     def close(self):
+        self.reading.set()
         self._req.put(None)
         self.call.cancel()
         self._reader.join(timeout=5)
@@ -330,7 +336,7 @@ def g_prev_kv_and_history(s):
     s.create(b"p", start_revision=2, prev_kv=True)
     s.log("create from rev 2 with prev_kv (history)")
     s.put(b"p", b"5")
-    s.log("live put after history")
+    s.log("live put after history: one response per watcher", sort=True)
 
 
 def g_progress_request(s):
@@ -423,6 +429,58 @@ def g_progress_notify(s):
     ids = sorted(set(r.watch_id for r in prog))
     s.lines.append("progress responses: %s, watch ids: %s, revisions: %s" % (
         "none" if not prog else ">=1", ids, sorted(set(r.header.revision for r in prog))))
+
+
+SLOW_EVENTS = 1500
+SLOW_VALUE = 8192
+
+
+class SlowConsumer(Step):
+    """A stream that stops reading while 1500 x 8 KiB events are written (gRPC flow
+    control backs up into the server's queue, so the watcher is parked and replayed);
+    when it reads again it must get every event once, in order; writes never stall."""
+
+    def __init__(self, name, expect=()):
+        self.name = name
+        self.expect = tuple(expect)
+
+    def describe(self):
+        return self.__doc__.strip()
+
+    def run(self, server):
+        s = WatchSession(server, paused=True, timeout=240)
+        try:
+            s.create(b"slow/", b"slow0")
+            val = b"x" * SLOW_VALUE
+            t0 = time.monotonic()
+            for i in range(SLOW_EVENTS):
+                s.put(b"slow/%d" % (i % 7), val)
+            write_secs = time.monotonic() - t0
+            s.reading.set()
+            revs = []
+            created = 0
+            deadline = time.monotonic() + 60
+            while len(revs) < SLOW_EVENTS and time.monotonic() < deadline:
+                need = SLOW_EVENTS - len(revs) + (0 if created else 1)
+                for r in s.take(need, timeout=max(0.1, deadline - time.monotonic())):
+                    if isinstance(r, Exception):
+                        return "STREAM ERROR %s" % _rpc_error(r), None
+                    created += r.created
+                    revs.extend(e.kv.mod_revision for e in r.events)
+            s.put(b"slow/after", b"1")
+            after = [e.kv.mod_revision for r in s.take(1, timeout=10) if not isinstance(r, Exception)
+                     for e in r.events]
+            print("  slow consumer [%s]: %d puts in %.1fs while the stream was not read"
+                  % (server.kind, SLOW_EVENTS, write_secs), flush=True)
+            lines = ["created: %d" % created,
+                     "events: %d, first rev %s, last rev %s" % (len(revs), revs[0] if revs else None,
+                                                              revs[-1] if revs else None),
+                     "in order without gaps or duplicates: %s" % (
+                         revs == list(range(revs[0], revs[0] + len(revs))) if revs else False),
+                     "next live event: %s" % after]
+            return "\n".join(lines), None
+        finally:
+            s.close()
 
 
 def _vmrss_kb(pid):
@@ -616,6 +674,10 @@ GROUPS = [
     Group("watch_grpc_progress", [
         GrpcWatch("progress_notify", g_progress_notify),
     ], doc="progress_notify", extra_args=["--experimental-watch-progress-notify-interval", "500ms"]),
+    Group("watch_slow_consumer", [
+        SlowConsumer("slow_consumer", expect=["in order without gaps or duplicates: True",
+                                              "events: 1500, first rev 2, last rev 1501"]),
+    ], doc="a stream that stops reading is parked, not blocking writes, then catches up"),
     Group("watch_scale", [
         Check("10k_watchers", scale_check,
               expect=["created 10000 watchers; 10000 of them got exactly their events; "
