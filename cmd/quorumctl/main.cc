@@ -65,6 +65,11 @@ std::string ErrorText(const absl::Status& s) {
   // clientv3 turns etcd's own errors into their description; anything else
   // stays a gRPC status error.
   if (absl::StartsWith(msg, "etcdserver: ")) return msg;
+  // grpc-go's wording for the client-side send limit.
+  if (s.code() == absl::StatusCode::kResourceExhausted &&
+      absl::StartsWith(msg, "Sent message larger than max")) {
+    msg = "trying to send message larger than max" + msg.substr(28);
+  }
   if (s.code() == absl::StatusCode::kInvalidArgument && msg.empty()) return "invalid argument";
   return std::string("rpc error: code = ") + GoCodeName(s.code()) + " desc = " + msg;
 }
@@ -410,7 +415,11 @@ int Main(int argc, char** argv) {
   }
   ApplyEnv(&ctx.global, globals);
   if (ctx.global.Bool("debug")) {
-    for (const FlagSpec& s : globals) {
+    // pflag's VisitAll order: sorted by flag name.
+    std::vector<FlagSpec> sorted = globals;
+    std::sort(sorted.begin(), sorted.end(),
+              [](const FlagSpec& a, const FlagSpec& b) { return a.name < b.name; });
+    for (const FlagSpec& s : sorted) {
       std::string env =
           "ETCDCTL_" + absl::AsciiStrToUpper(absl::StrReplaceAll(s.name, {{"-", "_"}}));
       std::string v = s.kind == FlagKind::kStringSlice
