@@ -157,9 +157,11 @@ void LeaseService::Start() {
 }
 
 void LeaseService::Stop() {
+  stopped_ = true;
   if (!stop_.HasBeenNotified()) stop_.Notify();
   if (expiry_thread_.joinable()) expiry_thread_.join();
-  pool_.reset();  // runs queued forwards (each bounded by its deadline)
+  forwarder_.Shutdown();  // pending forwards fail; their retries see stopped_
+  pool_.reset();          // runs queued work (each bounded by its deadline)
 }
 
 int64_t LeaseService::NextLeaseId() {
@@ -174,6 +176,7 @@ int64_t LeaseService::NextLeaseId() {
 
 void LeaseService::ExpiryLoop() {
   while (!stop_.WaitForNotificationWithTimeout(absl::FromChrono(kExpiryCheck))) {
+    forwarder_.Sweep();
     if (!lessor_->IsPrimary()) continue;
     for (mvcc::LeaseId id : lessor_->FindExpired(kRevokesPerCheck)) {
       InternalRequest ir;
@@ -240,6 +243,7 @@ grpc::ServerUnaryReactor* LeaseService::LeaseTimeToLive(
   if (deps_->RejectOnLearner(reactor)) return reactor;
   const auto deadline = Clock::now() + kForwardTimeout;
   auto forward = [this, reactor, req, resp, deadline]() {
+    if (stopped_.load()) return reactor->Finish(ToGrpcStatus(ErrStopped()));
     pool_->Schedule([this, reactor, req, resp, deadline] {
       auto r = ForwardTimeToLive(*req, deadline);
       if (!r.ok()) return reactor->Finish(ToGrpcStatus(r.status()));
@@ -284,38 +288,33 @@ LeaseService::LeaseKeepAlive(grpc::CallbackServerContext* ctx) {
 }
 
 void LeaseService::KeepAliveOnce(int64_t id, TtlDone done) {
-  auto r = lessor_->Renew(id);
-  if (r.ok()) return std::move(done)(*r);
-  if (absl::IsNotFound(r.status())) return std::move(done)(0);
-  // Not the primary: forward to the leader off the gRPC thread.
-  const auto deadline = Clock::now() + kForwardTimeout;
-  pool_->Schedule([this, id, deadline, done = std::move(done)]() mutable {
-    RenewOrForward(id, deadline, std::move(done));
-  });
+  RenewOrForward(id, Clock::now() + kForwardTimeout, std::move(done));
 }
 
 void LeaseService::RenewOrForward(int64_t id, Clock::time_point deadline, TtlDone done) {
-  absl::Status last = ErrTimeout();
-  for (;;) {
-    auto r = lessor_->Renew(id);
-    if (r.ok()) return std::move(done)(*r);
-    if (absl::IsNotFound(r.status())) return std::move(done)(0);
-    if (auto stub = LeaderStub()) {
-      grpc::ClientContext ctx;
-      ctx.set_deadline(std::chrono::system_clock::now() + (deadline - Clock::now()));
-      auto rw = stub->LeaseKeepAlive(&ctx);
-      LeaseKeepAliveRequest q;
-      q.set_id(id);
-      LeaseKeepAliveResponse a;
-      const bool answered = rw->Write(q) && rw->WritesDone() && rw->Read(&a);
-      grpc::Status st = rw->Finish();
-      if (answered) return std::move(done)(a.ttl());
-      if (!st.ok()) last = absl::Status(static_cast<absl::StatusCode>(st.error_code()),
-                                        st.error_message());
-    }
-    if (Clock::now() + kRetryPause >= deadline) return std::move(done)(last);
-    std::this_thread::sleep_for(kRetryPause);
+  auto r = lessor_->Renew(id);
+  if (r.ok()) return std::move(done)(*r);
+  if (absl::IsNotFound(r.status())) return std::move(done)(0);
+  if (stopped_.load()) return std::move(done)(ErrStopped());
+  std::string target;
+  auto stub = LeaderStub(&target);
+  if (stub == nullptr) return RetryLater(id, deadline, std::move(done), ErrTimeout());
+  forwarder_.Send(target, std::move(stub), id, deadline,
+                  [this, id, deadline, done = std::move(done)](absl::StatusOr<int64_t> ttl) mutable {
+                    if (ttl.ok()) return std::move(done)(*ttl);
+                    RetryLater(id, deadline, std::move(done), ttl.status());
+                  });
+}
+
+void LeaseService::RetryLater(int64_t id, Clock::time_point deadline, TtlDone done,
+                              absl::Status last) {
+  if (stopped_.load() || Clock::now() + kRetryPause >= deadline) {
+    return std::move(done)(stopped_.load() ? ErrStopped() : last);
   }
+  pool_->Schedule([this, id, deadline, done = std::move(done)]() mutable {
+    std::this_thread::sleep_for(kRetryPause);
+    RenewOrForward(id, deadline, std::move(done));
+  });
 }
 
 absl::StatusOr<etcdserverpb::LeaseTimeToLiveResponse> LeaseService::ForwardTimeToLive(
@@ -340,7 +339,7 @@ absl::StatusOr<etcdserverpb::LeaseTimeToLiveResponse> LeaseService::ForwardTimeT
   }
 }
 
-std::shared_ptr<etcdserverpb::Lease::Stub> LeaseService::LeaderStub() {
+std::shared_ptr<etcdserverpb::Lease::Stub> LeaseService::LeaderStub(std::string* target_out) {
   const uint64_t leader = deps_->proposer->LeaderId();
   if (leader == 0 || leader == deps_->self_id) return nullptr;
   auto m = deps_->membership->Get(leader);
@@ -348,6 +347,7 @@ std::shared_ptr<etcdserverpb::Lease::Stub> LeaseService::LeaderStub() {
   auto url = ParseUrl(m->client_urls.front());
   if (!url.ok()) return nullptr;
   const std::string target = (url->tls() ? "tls:" : "") + url->HostPort();
+  if (target_out != nullptr) *target_out = target;
   absl::MutexLock lock(&mu_);
   auto it = stubs_.find(target);
   if (it != stubs_.end()) return it->second;

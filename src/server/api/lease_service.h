@@ -6,7 +6,8 @@
 //    chosen here, before proposing, so apply stays deterministic.
 //  - LeaseKeepAlive (bidi stream) is answered by the leader's lessor without
 //    a log write. A follower forwards each keep-alive to the leader over the
-//    leader's advertised client URL and relays the TTL (etcd forwards too).
+//    leader's advertised client URL and relays the TTL (etcd forwards too):
+//    all of them over one shared stream (LeaseKeepAliveForwarder).
 //  - LeaseTimeToLive needs the remaining TTL, which only the leader tracks:
 //    answered by the leader, forwarded by followers. Unknown lease: TTL -1.
 //  - LeaseLeases: a linearizable read of the local lessor.
@@ -31,6 +32,7 @@
 #include "absl/synchronization/notification.h"
 #include "etcdserverpb/rpc.grpc.pb.h"
 #include "mvcc/lessor.h"
+#include "server/api/lease_service_forward.h"
 #include "server/api/service_deps.h"
 #include "util/thread_pool.h"
 
@@ -80,16 +82,19 @@ class LeaseService final : public etcdserverpb::Lease::CallbackService {
 
   int64_t NextLeaseId();
   void ExpiryLoop();
-  // Pool thread: renews or forwards until `deadline`.
+  // Renews locally when primary, else forwards; retries (after a pause, on
+  // the pool) until `deadline` while there is no leader or the leader's
+  // stream fails.
   void RenewOrForward(int64_t id, Clock::time_point deadline, TtlDone done);
+  void RetryLater(int64_t id, Clock::time_point deadline, TtlDone done, absl::Status last);
   // Pool thread: the leader's answer to a TimeToLive.
   absl::StatusOr<etcdserverpb::LeaseTimeToLiveResponse> ForwardTimeToLive(
       const etcdserverpb::LeaseTimeToLiveRequest& req, Clock::time_point deadline);
   void LocalTimeToLive(const etcdserverpb::LeaseTimeToLiveRequest& req,
                        etcdserverpb::LeaseTimeToLiveResponse* resp) const;
-  // A stub for the leader's client endpoint, or null when there is no
-  // (other) leader right now.
-  std::shared_ptr<etcdserverpb::Lease::Stub> LeaderStub();
+  // A stub for the leader's client endpoint (and its target name), or null
+  // when there is no (other) leader right now.
+  std::shared_ptr<etcdserverpb::Lease::Stub> LeaderStub(std::string* target = nullptr);
 
   const ServiceDeps* deps_;
   mvcc::Lessor* lessor_;
@@ -99,6 +104,8 @@ class LeaseService final : public etcdserverpb::Lease::CallbackService {
   // target -> stub (channels are reused across calls).
   std::map<std::string, std::shared_ptr<etcdserverpb::Lease::Stub>> stubs_ ABSL_GUARDED_BY(mu_);
 
+  LeaseKeepAliveForwarder forwarder_;
+  std::atomic<bool> stopped_{false};
   absl::Notification stop_;
   std::thread expiry_thread_;
   // Must be destroyed (drained) before the members above.

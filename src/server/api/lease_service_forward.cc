@@ -1,0 +1,243 @@
+#include "server/api/lease_service_forward.h"
+
+#include <deque>
+#include <vector>
+
+#include "absl/time/time.h"
+
+namespace quorum::server {
+
+using etcdserverpb::LeaseKeepAliveRequest;
+using etcdserverpb::LeaseKeepAliveResponse;
+
+// One client stream to a leader. Lifetime: owns itself (`self_`) from
+// construction until OnDone; the forwarder holds further references. A hold
+// (AddHold) covers writes started from outside reactions (Send); it is
+// removed once the stream is broken and no such start is in progress, so
+// OnDone never races a StartWrite.
+class LeaseKeepAliveForwarder::Stream final
+    : public grpc::ClientBidiReactor<LeaseKeepAliveRequest, LeaseKeepAliveResponse> {
+ public:
+  struct Pending {
+    TtlDone done;
+    Clock::time_point deadline;
+  };
+
+  Stream(LeaseKeepAliveForwarder* owner, std::shared_ptr<etcdserverpb::Lease::Stub> stub)
+      : owner_(owner), stub_(std::move(stub)) {}
+
+  // Under the forwarder's lock: binds the call (nothing runs yet), so Send
+  // may start writes at once; Start() then starts the call.
+  void Bind(std::shared_ptr<Stream> self) {
+    self_ = std::move(self);
+    stub_->async()->LeaseKeepAlive(&ctx_, this);
+    AddHold();
+  }
+  void Start() {
+    StartRead(&in_);
+    StartCall();
+  }
+
+  // False when the stream is broken (the caller opens a new one).
+  bool Send(int64_t id, Clock::time_point deadline, TtlDone& done) {
+    bool start = false;
+    {
+      absl::MutexLock lock(&mu_);
+      if (broken_) return false;
+      pending_[id].push_back(Pending{std::move(done), deadline});
+      queue_.push_back(id);
+      if (!writing_) {
+        writing_ = true;
+        out_.set_id(queue_.front());
+        queue_.pop_front();
+        start = true;
+        ++starting_;
+      }
+    }
+    if (start) {
+      StartWrite(&out_);
+      bool release = false;
+      {
+        absl::MutexLock lock(&mu_);
+        --starting_;
+        release = ReleaseLocked();
+      }
+      if (release) RemoveHold();
+    }
+    return true;
+  }
+
+  void Cancel() {
+    bool release = false;
+    {
+      absl::MutexLock lock(&mu_);
+      broken_ = true;
+      release = ReleaseLocked();
+    }
+    ctx_.TryCancel();
+    if (release) RemoveHold();
+  }
+
+  bool HasExpired(Clock::time_point now) {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [id, q] : pending_) {
+      for (const auto& p : q) {
+        if (p.deadline <= now) return true;
+      }
+    }
+    return false;
+  }
+
+  void OnWriteDone(bool ok) override {
+    bool more = false, release = false;
+    {
+      absl::MutexLock lock(&mu_);
+      if (!ok) broken_ = true;
+      if (!broken_ && !queue_.empty()) {
+        out_.set_id(queue_.front());
+        queue_.pop_front();
+        more = true;
+      } else {
+        writing_ = false;
+      }
+      release = ReleaseLocked();
+    }
+    if (more) StartWrite(&out_);
+    if (release) RemoveHold();
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {
+      bool release = false;
+      {
+        absl::MutexLock lock(&mu_);
+        broken_ = true;
+        release = ReleaseLocked();
+      }
+      if (release) RemoveHold();
+      return;
+    }
+    const int64_t id = in_.id();
+    const int64_t ttl = in_.ttl();
+    TtlDone done;
+    {
+      absl::MutexLock lock(&mu_);
+      auto it = pending_.find(id);
+      if (it != pending_.end()) {
+        done = std::move(it->second.front().done);
+        it->second.pop_front();
+        if (it->second.empty()) pending_.erase(it);
+      }
+    }
+    StartRead(&in_);
+    if (done) std::move(done)(ttl);
+  }
+
+  void OnDone(const grpc::Status& s) override {
+    absl::flat_hash_map<int64_t, std::deque<Pending>> pending;
+    {
+      absl::MutexLock lock(&mu_);
+      broken_ = true;
+      pending.swap(pending_);
+    }
+    const absl::Status err = absl::UnavailableError(
+        "etcdserver: lease keep-alive forwarding to the leader failed: " +
+        (s.ok() ? std::string("stream closed") : s.error_message()));
+    for (auto& [id, q] : pending) {
+      for (auto& p : q) std::move(p.done)(err);
+    }
+    owner_->StreamDone(this);
+    self_.reset();  // may delete this: last
+  }
+
+ private:
+  // True once: the stream is broken, no outside start is in progress and
+  // the hold has not been released yet.
+  bool ReleaseLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (!broken_ || starting_ > 0 || released_) return false;
+    released_ = true;
+    return true;
+  }
+
+  LeaseKeepAliveForwarder* owner_;
+  std::shared_ptr<etcdserverpb::Lease::Stub> stub_;
+  std::shared_ptr<Stream> self_;
+  grpc::ClientContext ctx_;
+  LeaseKeepAliveRequest out_;  // owned by the outstanding write
+  LeaseKeepAliveResponse in_;  // owned by the outstanding read
+  absl::Mutex mu_;
+  absl::flat_hash_map<int64_t, std::deque<Pending>> pending_ ABSL_GUARDED_BY(mu_);
+  std::deque<int64_t> queue_ ABSL_GUARDED_BY(mu_);  // ids not yet written
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool broken_ ABSL_GUARDED_BY(mu_) = false;
+  int starting_ ABSL_GUARDED_BY(mu_) = 0;
+  bool released_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+void LeaseKeepAliveForwarder::Send(const std::string& target,
+                                   std::shared_ptr<etcdserverpb::Lease::Stub> stub, int64_t id,
+                                   Clock::time_point deadline, TtlDone done) {
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    std::shared_ptr<Stream> stream, replaced;
+    bool fresh = false;
+    {
+      absl::MutexLock lock(&mu_);
+      if (shutdown_) break;
+      if (current_ == nullptr || current_target_ != target || attempt > 0) {
+        replaced = std::move(current_);
+        current_ = std::make_shared<Stream>(this, stub);
+        current_->Bind(current_);
+        current_target_ = target;
+        live_[current_.get()] = current_;
+        fresh = true;
+      }
+      stream = current_;
+    }
+    if (replaced) replaced->Cancel();  // the leader moved: its requests are retried
+    if (fresh) stream->Start();
+    if (stream->Send(id, deadline, done)) return;
+  }
+  std::move(done)(absl::UnavailableError("etcdserver: server stopped"));
+}
+
+void LeaseKeepAliveForwarder::Sweep() {
+  std::vector<std::shared_ptr<Stream>> streams;
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto& [raw, weak] : live_) {
+      if (auto s = weak.lock()) streams.push_back(std::move(s));
+    }
+  }
+  const auto now = Clock::now();
+  for (auto& s : streams) {
+    if (s->HasExpired(now)) s->Cancel();  // its requests fail; callers give up or retry
+  }
+}
+
+void LeaseKeepAliveForwarder::Shutdown() {
+  std::vector<std::shared_ptr<Stream>> streams;
+  {
+    absl::MutexLock lock(&mu_);
+    shutdown_ = true;
+    current_.reset();
+    for (auto& [raw, weak] : live_) {
+      if (auto s = weak.lock()) streams.push_back(std::move(s));
+    }
+  }
+  for (auto& s : streams) s->Cancel();
+  streams.clear();
+  absl::MutexLock lock(&mu_);
+  mu_.AwaitWithTimeout(absl::Condition(
+                           +[](absl::flat_hash_map<Stream*, std::weak_ptr<Stream>>* live) {
+                             return live->empty();
+                           },
+                           &live_),
+                       absl::Seconds(5));
+}
+
+void LeaseKeepAliveForwarder::StreamDone(Stream* s) {
+  absl::MutexLock lock(&mu_);
+  live_.erase(s);
+}
+
+}  // namespace quorum::server

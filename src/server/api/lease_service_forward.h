@@ -1,0 +1,59 @@
+// LeaseKeepAliveForwarder: how a follower relays keep-alives to the leader.
+// One long-lived LeaseKeepAlive stream per leader client endpoint carries the
+// keep-alives of every client stream on this member; answers are matched to
+// requests by lease id (FIFO per id). When the leader changes, the stream to
+// the old one is cancelled and its pending requests fail with Unavailable (the
+// caller retries toward the new leader). Requests unanswered after their
+// deadline are failed by Sweep(), which cancels their stream.
+//
+// Thread-safety: all methods are thread-safe. `done` callbacks run on gRPC
+// callback threads (or the caller's) and must not block.
+#ifndef QUORUM_SERVER_API_LEASE_SERVICE_FORWARD_H_
+#define QUORUM_SERVER_API_LEASE_SERVICE_FORWARD_H_
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/functional/any_invocable.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "etcdserverpb/rpc.grpc.pb.h"
+
+namespace quorum::server {
+
+class LeaseKeepAliveForwarder {
+ public:
+  using Clock = std::chrono::steady_clock;
+  using TtlDone = absl::AnyInvocable<void(absl::StatusOr<int64_t>) &&>;
+
+  LeaseKeepAliveForwarder() = default;
+  ~LeaseKeepAliveForwarder() { Shutdown(); }
+
+  // Sends a keep-alive for `id` to the leader at `target` (served by `stub`).
+  // `done` gets the leader's TTL (0: unknown or expired lease), or an error.
+  void Send(const std::string& target, std::shared_ptr<etcdserverpb::Lease::Stub> stub,
+            int64_t id, Clock::time_point deadline, TtlDone done);
+  // Cancels a stream holding a request past its deadline. Call periodically.
+  void Sweep();
+  // Cancels every stream and waits (bounded) until they are done; later
+  // Sends fail with Unavailable.
+  void Shutdown();
+
+ private:
+  class Stream;
+  void StreamDone(Stream* s);
+
+  absl::Mutex mu_;
+  std::shared_ptr<Stream> current_ ABSL_GUARDED_BY(mu_);
+  std::string current_target_ ABSL_GUARDED_BY(mu_);
+  // Every stream not yet done (the current one and replaced ones finishing).
+  absl::flat_hash_map<Stream*, std::weak_ptr<Stream>> live_ ABSL_GUARDED_BY(mu_);
+  bool shutdown_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+}  // namespace quorum::server
+
+#endif  // QUORUM_SERVER_API_LEASE_SERVICE_FORWARD_H_
