@@ -358,6 +358,26 @@ TEST(ClusterTest, MemberAddJoinsCatchesUpAndRemoveStopsIt) {
   EXPECT_EQ(list.members_size(), 3);
 }
 
+// The removal commits while the member is cut off, so it never sees it in
+// its log; once healed it must find out from its peers and stop (etcd does).
+TEST(ClusterTest, MemberRemovedWhileIsolatedStopsAfterHeal) {
+  auto c = StartOrDie({});
+  ASSERT_TRUE(c);
+  ASSERT_OK_AND_ASSIGN(leader, c->WaitForLeader());
+  const int victim = (leader + 1) % c->size();
+  c->Isolate(victim);
+  ASSERT_OK(c->RemoveMember(victim));
+  const auto rest = Others(*c, {victim});
+  ASSERT_OK(c->Put(rest[0], "after-remove", "ok").status());
+  const auto healed = Clock::now();
+  c->HealAll();
+  ASSERT_OK(c->WaitRemovedMemberStopped(victim));
+  std::printf("removed member stopped %.0f ms after heal\n", MsSince(healed));
+  ASSERT_OK(c->WaitForLeader(rest).status());
+  ASSERT_OK(c->Put(rest[1], "still-serving", "ok").status());
+  ASSERT_OK(c->WaitConverged(rest));
+}
+
 TEST(ClusterTest, LearnerJoinsAndIsPromoted) {
   auto c = StartOrDie({});
   ASSERT_TRUE(c);
