@@ -151,7 +151,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerConfig config) {
   impl->store = std::move(*store);
   mvcc::LessorOptions lo;
   lo.min_ttl_s = mvcc::MinLeaseTtlSeconds(cfg.election_timeout_ms, cfg.heartbeat_interval_ms);
-  auto lessor = mvcc::Lessor::Open(impl->backend.get(), impl->store.get(), lo);
+  auto lessor = mvcc::Lessor::Open(impl->backend.get(), lo);
   if (!lessor.ok()) return lessor.status();
   impl->lessor = std::move(*lessor);
   impl->watchable = std::make_unique<mvcc::WatchableStore>(impl->store.get());
@@ -411,11 +411,13 @@ void Server::Shutdown() {
       s.removal_watchdog.join();
     }
   }
-  // Stop taking client requests, hand leadership over, then stop raft.
+  // Hand leadership over and stop raft first: every pending request then
+  // fails at once with "etcdserver: server stopped" (as etcd's do), so the
+  // client listener's shutdown does not wait for raft timeouts.
   if (s.recipes) s.recipes->Stop();
+  if (s.member) s.member->Stop();
   if (s.client_server) s.client_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   if (s.lease) s.lease->Stop();
-  if (s.member) s.member->Stop();
   if (s.transport) s.transport->Stop();
   if (s.peer_server) s.peer_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
   spdlog::info("member {} stopped", util::IdToHex(s.self_id));

@@ -140,8 +140,22 @@ void RaftMember::ProposeData(uint64_t id, std::string data) {
     parked_.push_back(ParkedProposal{std::move(data), id});
     return;
   }
-  std::string copy = data;
-  if (!node_->Propose(std::move(copy)).ok()) parked_.push_back(ParkedProposal{std::move(data), id});
+  to_propose_.push_back(ParkedProposal{std::move(data), id});
+}
+
+void RaftMember::FlushProposals() {
+  if (to_propose_.empty()) return;
+  // One MsgProp for everything that arrived in this loop iteration: raft
+  // appends and replicates it as one batch.
+  std::vector<std::string> batch;
+  batch.reserve(to_propose_.size());
+  for (const auto& p : to_propose_) batch.push_back(p.data);
+  if (node_->ProposeBatch(std::move(batch)).ok()) {
+    to_propose_.clear();
+    return;
+  }
+  for (auto& p : to_propose_) parked_.push_back(std::move(p));  // retried on a tick
+  to_propose_.clear();
 }
 
 void RaftMember::ReadBarrier(ReadReady fn) {
@@ -238,6 +252,7 @@ void RaftMember::Loop() {
       next_tick += tick;
       if (next_tick < now) next_tick = now + tick;
     }
+    FlushProposals();
     IssueReadIndex(now);
     ProcessReady();
   }

@@ -137,7 +137,9 @@ class RaftMember final : public Proposer, public transport::Handler {
   void MaybeSnapshot();
   void IssueReadIndex(Clock::time_point now);
   void ServeReads();
+  // Queues a proposal for this loop iteration (parked when leaderless).
   void ProposeData(uint64_t id, std::string data);
+  void FlushProposals();
   void MaybePublishAttributes();
   void SyncTransportPeers();
   void FailEverything(const absl::Status& s);
@@ -159,6 +161,7 @@ class RaftMember final : public Proposer, public transport::Handler {
   uint64_t snapshot_index_ = 0;
   std::map<uint64_t, Waiter> waiters_;
   std::deque<ParkedProposal> parked_;
+  std::vector<ParkedProposal> to_propose_;
   std::map<uint64_t, std::pair<StatusCallback, Clock::time_point>> cc_waiters_;
   std::vector<PendingRead> reads_to_issue_;
   std::map<std::string, std::pair<std::vector<PendingRead>, Clock::time_point>> reads_in_flight_;
