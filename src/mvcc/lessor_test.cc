@@ -258,6 +258,21 @@ TEST_F(LessorTest, RestartRebuildsLeasesAndAttachments) {
   EXPECT_EQ(lessor_->FindExpired(10), std::vector<LeaseId>{1});
 }
 
+TEST_F(LessorTest, ReloadKeepsPrimaryAndRestartsExpiry) {
+  ASSERT_TRUE(Grant(1, 10).ok());
+  Put("a", 1);
+  lessor_->Promote(seconds(0));
+  clock_.Advance(seconds(8));
+  // A state snapshot replaced the column families (here: the same content).
+  ASSERT_TRUE(lessor_->Reload().ok());
+  EXPECT_TRUE(lessor_->IsPrimary());
+  EXPECT_EQ(KeysOf(1), Keys{"a"});
+  clock_.Advance(seconds(9));
+  EXPECT_TRUE(lessor_->FindExpired(10).empty());  // full TTL again from the reload
+  clock_.Advance(seconds(2));
+  EXPECT_EQ(lessor_->FindExpired(10), std::vector<LeaseId>{1});
+}
+
 TEST_F(LessorTest, UncommittedGrantIsNotDurable) {
   ASSERT_TRUE(lessor_->Grant(1, 10, store_->PendingBatch()).ok());
   Reopen();  // the group never committed: the grant is replayed from the log

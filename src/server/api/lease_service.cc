@@ -54,6 +54,11 @@ class LeaseService::KeepAliveReactor final
     : public grpc::ServerBidiReactor<LeaseKeepAliveRequest, LeaseKeepAliveResponse> {
  public:
   explicit KeepAliveReactor(LeaseService* svc) : svc_(svc) { StartRead(&req_); }
+  // A stream refused up front (e.g. on a learner).
+  KeepAliveReactor(LeaseService* svc, grpc::Status refused) : svc_(svc) {
+    finished_ = true;
+    Finish(std::move(refused));
+  }
 
   void OnReadDone(bool ok) override {
     if (!ok) {
@@ -284,6 +289,10 @@ grpc::ServerUnaryReactor* LeaseService::LeaseLeases(grpc::CallbackServerContext*
 
 grpc::ServerBidiReactor<LeaseKeepAliveRequest, LeaseKeepAliveResponse>*
 LeaseService::LeaseKeepAlive(grpc::CallbackServerContext* ctx) {
+  if (deps_->member != nullptr && deps_->member->IsLearner()) {
+    return new KeepAliveReactor(
+        this, grpc::Status(grpc::StatusCode::UNAVAILABLE, "etcdserver: rpc not supported for learner"));
+  }
   return new KeepAliveReactor(this);
 }
 
