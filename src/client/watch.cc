@@ -60,14 +60,12 @@ void Watcher::Push(etcdserverpb::WatchResponse resp) {
 }
 
 void Watcher::Run() {
-  const size_t n = client_.endpoints().size();
-  size_t index = 0;
   for (;;) {
     {
       absl::MutexLock l(&mu_);
       if (closing_) return;
     }
-    absl::Status end = RunStream(index);
+    absl::Status end = RunStream();
     absl::MutexLock l(&mu_);
     if (closing_) return;
     if (!end.ok()) {
@@ -75,25 +73,26 @@ void Watcher::Run() {
       return;
     }
     ++reconnects_;
-    index = (index + 1) % n;
     auto closing = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return closing_; };
     mu_.AwaitWithTimeout(absl::Condition(&closing), kReconnectPause);
     if (closing_) return;
   }
 }
 
-absl::Status Watcher::RunStream(size_t index) {
+absl::Status Watcher::RunStream() {
+  // A throwaway Invoke picks the channel: the Client's pinned endpoint, or
+  // the next one that connects within the dial timeout.
   std::shared_ptr<grpc::Channel> channel;
   absl::Status got = client_
-                         .InvokeOn<etcdserverpb::ResponseHeader>(
-                             index,
+                         .Invoke<etcdserverpb::ResponseHeader>(
+                             Idempotency::kIdempotent,
                              [&](const std::shared_ptr<grpc::Channel>& c, grpc::ClientContext*,
                                  etcdserverpb::ResponseHeader*) {
                                channel = c;
                                return grpc::Status::OK;
                              })
                          .status();
-  if (!got.ok() || !channel) return absl::OkStatus();  // unreachable: try the next one
+  if (!got.ok() || !channel) return absl::OkStatus();  // none reachable now: retry later
 
   grpc::ClientContext ctx;
   etcdserverpb::WatchRequest req;

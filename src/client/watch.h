@@ -8,8 +8,8 @@
 // next_rev_ (the requested start revision, then one past the last event or
 // progress revision received), pushes every response with events (and
 // progress notifications) into a queue the caller drains with Next(), and on
-// a broken stream reconnects (rotating endpoints, pausing kReconnectPause)
-// from next_rev_. Permanent ends are reported by Next(): compaction
+// a broken stream reconnects after kReconnectPause from next_rev_ (the Client picks the endpoint: its pinned one, failing
+// over to the next that connects). Permanent ends are reported by Next(): compaction
 // (OutOfRange "mvcc: required revision has been compacted", with
 // compact_revision()), a server-side cancel (Cancelled + reason), Close().
 // Auth tokens are not sent on watch streams yet (the server has no auth).
@@ -75,9 +75,9 @@ class Watcher {
  private:
   Watcher(Client& client, std::string key, WatchOptions opts);
   void Run();
-  // One stream lifetime on endpoint `index`: returns a permanent end status,
-  // or OK when the stream broke and should be re-created.
-  absl::Status RunStream(size_t index);
+  // One stream lifetime: returns a permanent end status, or OK when the
+  // stream broke (or could not start) and should be re-created.
+  absl::Status RunStream();
   void Push(etcdserverpb::WatchResponse resp) ABSL_LOCKS_EXCLUDED(mu_);
 
   Client& client_;
