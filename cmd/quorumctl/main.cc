@@ -8,6 +8,8 @@
 #include <unistd.h>
 #include <iostream>
 
+#include <grpc/support/log.h>
+
 #include "absl/strings/ascii.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -414,6 +416,13 @@ int Main(int argc, char** argv) {
     return 0;
   }
   ApplyEnv(&ctx.global, globals);
+  if (!ctx.global.Bool("debug")) {
+    // gRPC core logs (e.g. a TLS handshake cancelled at exit) are not part of
+    // the command's output; --debug keeps them.
+    gpr_set_log_function([](gpr_log_func_args*) {});
+  } else {
+    gpr_set_log_verbosity(GPR_LOG_SEVERITY_DEBUG);
+  }
   if (ctx.global.Bool("debug")) {
     // pflag's VisitAll order: sorted by flag name.
     std::vector<FlagSpec> sorted = globals;
