@@ -4,7 +4,7 @@
 //  - Lock(name, lease): runs Mutex(name, lease).Lock on a RecipeRuntime
 //    worker and answers once held with the lock key ("<name>/<lease hex>",
 //    which the caller owns until it unlocks or its lease ends). The caller
-//    keeps the lease alive. An unknown lease fails with NotFound
+//    keeps the lease alive. An unknown lease fails with Unknown
 //    "etcdserver: requested lease not found"; a cancelled call withdraws its
 //    key.
 //  - Unlock(key): deletes the key.

@@ -25,6 +25,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "client/client.h"
@@ -60,11 +61,18 @@ class RecipeRuntime {
   size_t running_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
-// A recipe's result as a gRPC status: code and message as they came (the
-// server's etcd texts, or the recipes' "election: ..." errors).
+// A recipe's result as a gRPC status, as etcd's v3lock/v3election servers
+// return their clientv3 errors: clientv3 turns a server error it knows
+// ("etcdserver: ...") into a plain Go error, which grpc-go sends back with
+// code Unknown; the recipes' own errors ("election: ...") are plain Go
+// errors too. Anything else (Unavailable, cancellation) keeps its code.
 inline grpc::Status RecipeStatus(const absl::Status& s) {
   if (s.ok()) return grpc::Status::OK;
-  return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
+  std::string msg(s.message());
+  const bool plain = absl::StartsWith(msg, "etcdserver: ") || absl::StartsWith(msg, "election: ") ||
+                     absl::StartsWith(msg, "mutex: ");
+  return grpc::Status(plain ? grpc::StatusCode::UNKNOWN : static_cast<grpc::StatusCode>(s.code()),
+                      msg);
 }
 
 }  // namespace quorum::server
