@@ -483,6 +483,68 @@ class SlowConsumer(Step):
             s.close()
 
 
+RACE_WATCHERS = 100
+RACE_EVENTS = 3
+
+
+def created_race_check(server):
+    """100 watchers (start_revision 0), one after another, on a key written at every
+    revision by a concurrent writer: each watcher's first event is at most its created
+    header revision + 1 (no silent gap after `created`) and its first 3 events are
+    contiguous revisions; then it is cancelled (so the client is never the bottleneck)"""
+    import grpcutil
+    pb = grpcutil.pb
+    stop = threading.Event()
+    writer = grpcutil.Client(server.grpc_target)
+
+    def write():
+        n = 0
+        while not stop.is_set():
+            st, _ = writer.call("KV", "Put", pb.PutRequest(key=b"race", value=b"%d" % n))
+            if st != "OK":
+                return
+            n += 1
+
+    t = threading.Thread(target=write, daemon=True)
+    s = WatchSession(server, timeout=180)
+    created = {}
+    events = {}
+    canceled = set()
+
+    def absorb(r):
+        if isinstance(r, Exception):
+            raise r
+        if r.created:
+            created[r.watch_id] = r.header.revision
+        elif r.canceled:
+            canceled.add(r.watch_id)
+        for e in r.events:
+            events.setdefault(r.watch_id, []).append(e.kv.mod_revision)
+
+    try:
+        t.start()
+        time.sleep(0.3)
+        for i in range(RACE_WATCHERS):
+            s.create(b"race")
+            deadline = time.monotonic() + 10
+            while len(events.get(i, ())) < RACE_EVENTS and time.monotonic() < deadline:
+                for r in s.take(1, timeout=1):
+                    absorb(r)
+            s.cancel(i)
+            while i not in canceled and time.monotonic() < deadline:
+                for r in s.take(1, timeout=1):
+                    absorb(r)
+    finally:
+        stop.set()
+        t.join(timeout=10)
+        writer.close()
+        s.close()
+    late = [w for w, rev in created.items() if not events.get(w) or events[w][0] > rev + 1]
+    gaps = [w for w, revs in events.items() if revs != list(range(revs[0], revs[0] + len(revs)))]
+    return "created %d watchers; first event after created revision + 1: %s; with gaps: %s" % (
+        len(created), sorted(late), sorted(gaps))
+
+
 def _vmrss_kb(pid):
     with open("/proc/%d/status" % pid) as f:
         for line in f:
@@ -678,6 +740,11 @@ GROUPS = [
         SlowConsumer("slow_consumer", expect=["in order without gaps or duplicates: True",
                                               "events: 1500, first rev 2, last rev 1501"]),
     ], doc="a stream that stops reading is parked, not blocking writes, then catches up"),
+    Group("watch_created_race", [
+        Check("created_vs_concurrent_writes", created_race_check,
+              expect=["created 100 watchers; first event after created revision + 1: []; "
+                      "with gaps: []"]),
+    ], doc="created header revision vs. a concurrent writer"),
     Group("watch_scale", [
         Check("10k_watchers", scale_check,
               expect=["created 10000 watchers; 10000 of them got exactly their events; "
