@@ -139,3 +139,181 @@ def scenario_lease(ctx):
     r = leader.ctl(["lease", "list"], timeout=10)
     ctx.check("restarted member no longer lists the revoked leases",
               lid not in r.out.split() and lid2 not in r.out.split() and lid3 not in r.out.split(), repr(r))
+
+
+# ---------------------------------------------------------------------------
+# python3-etcd3 recipes (issue #5): session storage, service registry, rate limiter.
+# Clients talk to followers; the leader is killed in the middle of the registry and
+# rate-limit recipes, and one client that was on the killed leader reconnects.
+# ---------------------------------------------------------------------------
+
+def _client(member):
+    import etcd3
+    return etcd3.client(host="127.0.0.1", port=member.client_port, timeout=5)
+
+
+def _refresher(member, lease_id, stop, errors, period=1.0):
+    """Refreshes a lease every `period` s through `member` until stop is set; on an error
+    it retries with a new connection (another member when `member` is a list)."""
+    import threading
+    members = member if isinstance(member, list) else [member]
+
+    def run():
+        i = 0
+        c = _client(members[i % len(members)])
+        while not stop.is_set():
+            try:
+                resp = list(c.refresh_lease(lease_id))
+                if not resp or resp[0].TTL <= 0:
+                    errors.append("lease %x lost: %r" % (lease_id, resp))
+                    return
+            except Exception as e:  # noqa: BLE001 - reconnect elsewhere and retry
+                errors.append("refresh via %s: %s" % (members[i % len(members)].name, e))
+                i += 1
+                c = _client(members[i % len(members)])
+                continue
+            stop.wait(period)
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    return t
+
+
+def _retry(fn, timeout=10):
+    """fn() retried while the cluster settles after a kill ("leader changed", ...)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return fn()
+        except Exception:  # noqa: BLE001
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.2)
+
+
+def _incr(c, key, window, retries=50):
+    """Rate-limit counter: +1 in a txn (create-with-lease or compare mod_revision)."""
+    for _ in range(retries):
+        value, meta = c.get(key)
+        if value is None:
+            lease = c.lease(window)
+            ok, _ = c.transaction(compare=[c.transactions.version(key) == 0],
+                                  success=[c.transactions.put(key, "1", lease=lease.id)], failure=[])
+            if ok:
+                return 1
+            c.revoke_lease(lease.id)
+            continue
+        n = int(value) + 1
+        ok, _ = c.transaction(compare=[c.transactions.mod(key) == meta.mod_revision],
+                              success=[c.transactions.put(key, str(n), lease=meta.lease_id)], failure=[])
+        if ok:
+            return n
+    raise RuntimeError("too many conflicts on %s" % key)
+
+
+def scenario_lease_recipes(ctx):
+    """python3-etcd3 recipes on 3 members: session with TTL, service registry with
+    refresh and watch_prefix discovery (through a leader kill -9), rate-limit counter
+    with a lease and txn increments (through a leader kill -9)."""
+    import threading
+    c = ctx.cluster()
+    leader, sts = c.leader(timeout=10)
+    ctx.require("a leader is elected", leader is not None, repr(sts))
+    f1, f2 = [m for m in c.members if m is not leader]
+    a, b = _client(f1), _client(f2)
+
+    # 1. session storage with TTL
+    lease = a.lease(4)
+    a.put("/sessions/s1", "user=alice", lease=lease)
+    t0 = time.monotonic()
+    v, _ = b.get("/sessions/s1")
+    ctx.check("session: readable on another member", v == b"user=alice", repr(v))
+    ctx.check("session: TTL as granted", lease.granted_ttl == 4, repr(lease.granted_ttl))
+    found, el = poll(lambda: b.get("/sessions/s1")[0] is None, 15)
+    el = time.monotonic() - t0
+    ctx.check("session: key vanishes after the TTL (not before 3 s, within 15 s)", found and el >= 3,
+              "after %.1fs" % el)
+
+    # 2. service registry + discovery, through a leader kill
+    events, cancel = b.watch_prefix("/services/web/")
+    seen = []
+
+    def consume():
+        for e in events:
+            seen.append((type(e).__name__, e.key.decode()))
+    consumer = threading.Thread(target=consume, daemon=True)
+    consumer.start()
+    time.sleep(0.5)
+    stops = {n: threading.Event() for n in ("i1", "i2")}
+    errors = {n: [] for n in ("i1", "i2")}
+    leases = {}
+    for n in ("i1", "i2"):
+        leases[n] = a.lease(3)
+        a.put("/services/web/%s" % n, "10.0.0.%s:80" % n[1], lease=leases[n])
+    # i1 refreshes through a follower only; i2 through the leader, then the other members.
+    threads = {"i1": _refresher(f1, leases["i1"].id, stops["i1"], errors["i1"]),
+               "i2": _refresher([leader, f1, f2], leases["i2"].id, stops["i2"], errors["i2"])}
+    time.sleep(4)
+    leader.kill(signal.SIGKILL)
+    new_leader, sts = c.leader(members=[f1, f2], timeout=ELECTION_BOUND_S, exclude=leader)
+    ctx.require("registry: new leader after kill -9", new_leader is not None, repr(sts))
+    time.sleep(5)  # > TTL: both instances must have survived on refreshes alone
+    keys = sorted(m.key.decode() for _, m in _retry(lambda: list(a.get_prefix("/services/web/"))))
+    ctx.check("registry: both instances alive 5 s after the leader kill (3 s TTL, refreshed)",
+              keys == ["/services/web/i1", "/services/web/i2"], "%r; errors %r" % (keys, errors))
+    stops["i1"].set()
+    threads["i1"].join(5)
+    gone_i1, el = poll(lambda: ("DeleteEvent", "/services/web/i1") in seen, 15)
+    ctx.check("registry: discovery watch sees i1 deleted after it stops refreshing", gone_i1,
+              "after %.1fs; seen %r" % (el, seen))
+    i2 = _retry(lambda: a.get("/services/web/i2"))
+    ctx.check("registry: i2 still registered", i2[0] is not None, repr(i2))
+    stops["i2"].set()
+    threads["i2"].join(5)
+    gone_i2, el = poll(lambda: ("DeleteEvent", "/services/web/i2") in seen, 15)
+    ctx.check("registry: discovery sees i2 go too once it stops", gone_i2, "seen %r" % seen)
+    cancel()
+    ctx.check("registry: discovery saw exactly put i1, put i2, delete i1, delete i2",
+              seen == [("PutEvent", "/services/web/i1"), ("PutEvent", "/services/web/i2"),
+                       ("DeleteEvent", "/services/web/i1"), ("DeleteEvent", "/services/web/i2")],
+              repr(seen))
+    leader.start()
+    try:
+        c.wait_healthy([leader], 30)
+    except Exception as e:  # noqa: BLE001
+        ctx.require("registry: killed member restarts", False, str(e))
+
+    # 3. rate-limit counter (lease = window, txn increments), through a leader kill
+    leader2, _ = c.leader(timeout=10)
+    others = [m for m in c.members if m is not leader2]
+    counts = []
+    errs = []
+
+    def worker(m, n):
+        cl = _client(m)
+        for _ in range(n):
+            try:
+                counts.append(_incr(cl, "/ratelimit/alice", 30))
+            except Exception as e:  # noqa: BLE001
+                errs.append(str(e))
+    ws = [threading.Thread(target=worker, args=(m, 10)) for m in others]
+    for w in ws:
+        w.start()
+    time.sleep(0.3)
+    leader2.kill(signal.SIGKILL)
+    for w in ws:
+        w.join(60)
+    # A txn caught by the kill may have been applied without an answer: count the
+    # acknowledged increments, the stored value can only be >= them.
+    v, meta = _retry(lambda: _client(others[0]).get("/ratelimit/alice"))
+    ctx.check("rate-limit: 20 increments from two members through a leader kill",
+              len(counts) + len(errs) == 20 and v is not None and int(v) >= len(counts)
+              and len(set(counts)) == len(counts),
+              "acked %d (%r) errors %r value %r" % (len(counts), sorted(counts), errs[:3], v))
+    ctx.check("rate-limit: the counter key carries its window lease",
+              meta is not None and meta.lease_id != 0, repr(meta and meta.lease_id))
+    cl = _client(others[1])
+    _retry(lambda: cl.revoke_lease(meta.lease_id))  # the window ends
+    after = _retry(lambda: cl.get("/ratelimit/alice"))
+    ctx.check("rate-limit: window over (lease revoked) -> key gone", after[0] is None, repr(after))
+    ctx.check("rate-limit: next increment starts a new window at 1",
+              _retry(lambda: _incr(cl, "/ratelimit/alice", 30)) == 1, "")

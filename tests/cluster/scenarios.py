@@ -749,3 +749,5 @@ SCENARIOS = [
 # Issue #5: leases on a cluster (tests/cluster/scenario_lease.py).
 from scenario_lease import scenario_lease  # noqa: E402  (needs the helpers above)
 SCENARIOS.append(("lease", scenario_lease))
+from scenario_lease import scenario_lease_recipes  # noqa: E402
+SCENARIOS.append(("lease-recipes", scenario_lease_recipes))
