@@ -1,8 +1,7 @@
 #include "cmd/quorumctl/flags.h"
 
-#include <algorithm>
-
 #include <CLI/CLI.hpp>
+#include <algorithm>
 
 #include "absl/strings/str_split.h"
 #include "cmd/quorumctl/gofmt.h"
@@ -219,8 +218,8 @@ std::string FlagUsages(std::vector<FlagSpec> specs) {
   std::vector<std::pair<std::string, std::string>> rows;
   size_t width = 0;
   for (const FlagSpec& s : specs) {
-    std::string cell = s.shorthand ? std::string("  -") + s.shorthand + ", --" + s.name
-                                   : "      --" + s.name;
+    std::string cell =
+        s.shorthand ? std::string("  -") + s.shorthand + ", --" + s.name : "      --" + s.name;
     switch (s.kind) {
       case FlagKind::kBool:
         cell += "[=" + (s.def.empty() ? std::string("false") : s.def) + "]";

@@ -95,13 +95,27 @@ std::string GoQuote(std::string_view s) {
       AppendUtf8(&out, r);
     } else {
       switch (r) {
-        case '\a': out += "\\a"; break;
-        case '\b': out += "\\b"; break;
-        case '\f': out += "\\f"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
-        case '\v': out += "\\v"; break;
+        case '\a':
+          out += "\\a";
+          break;
+        case '\b':
+          out += "\\b";
+          break;
+        case '\f':
+          out += "\\f";
+          break;
+        case '\n':
+          out += "\\n";
+          break;
+        case '\r':
+          out += "\\r";
+          break;
+        case '\t':
+          out += "\\t";
+          break;
+        case '\v':
+          out += "\\v";
+          break;
         default:
           if (r < ' ' || r == 0x7F) {
             out += "\\x";
@@ -166,7 +180,8 @@ std::string Base64(std::string_view in) {
   size_t i = 0;
   for (; i + 2 < in.size(); i += 3) {
     uint32_t v = (static_cast<unsigned char>(in[i]) << 16) |
-                 (static_cast<unsigned char>(in[i + 1]) << 8) | static_cast<unsigned char>(in[i + 2]);
+                 (static_cast<unsigned char>(in[i + 1]) << 8) |
+                 static_cast<unsigned char>(in[i + 2]);
     out.push_back(kTable[v >> 18]);
     out.push_back(kTable[(v >> 12) & 63]);
     out.push_back(kTable[(v >> 6) & 63]);
@@ -193,7 +208,8 @@ std::string GoPrintfNoArgs(std::string_view f) {
     out.append(f.substr(lasti, i - lasti));
     if (i >= end) break;
     ++i;  // skip %
-    while (i < end && (f[i] == '#' || f[i] == '0' || f[i] == '+' || f[i] == '-' || f[i] == ' ')) ++i;
+    while (i < end && (f[i] == '#' || f[i] == '0' || f[i] == '+' || f[i] == '-' || f[i] == ' '))
+      ++i;
     // width
     if (i < end && f[i] == '*') {
       ++i;
@@ -331,13 +347,20 @@ std::optional<int64_t> ParseGoDuration(std::string_view s) {
     std::string_view unit = s.substr(0, j);
     s.remove_prefix(j);
     double mult;
-    if (unit == "ns") mult = 1;
-    else if (unit == "us" || unit == "\xc2\xb5s" || unit == "\xce\xbcs") mult = 1e3;
-    else if (unit == "ms") mult = 1e6;
-    else if (unit == "s") mult = 1e9;
-    else if (unit == "m") mult = 60e9;
-    else if (unit == "h") mult = 3600e9;
-    else return std::nullopt;
+    if (unit == "ns")
+      mult = 1;
+    else if (unit == "us" || unit == "\xc2\xb5s" || unit == "\xce\xbcs")
+      mult = 1e3;
+    else if (unit == "ms")
+      mult = 1e6;
+    else if (unit == "s")
+      mult = 1e9;
+    else if (unit == "m")
+      mult = 60e9;
+    else if (unit == "h")
+      mult = 3600e9;
+    else
+      return std::nullopt;
     total += std::stod(num) * mult;
   }
   return static_cast<int64_t>(neg ? -total : total);
@@ -353,10 +376,14 @@ bool ParseGoUint(std::string_view s, int base, uint64_t* out, std::string* err) 
   bool overflow = false;
   for (char c : s) {
     int d;
-    if (c >= '0' && c <= '9') d = c - '0';
-    else if (base == 16 && c >= 'a' && c <= 'f') d = c - 'a' + 10;
-    else if (base == 16 && c >= 'A' && c <= 'F') d = c - 'A' + 10;
-    else return fail("invalid syntax");
+    if (c >= '0' && c <= '9')
+      d = c - '0';
+    else if (base == 16 && c >= 'a' && c <= 'f')
+      d = c - 'a' + 10;
+    else if (base == 16 && c >= 'A' && c <= 'F')
+      d = c - 'A' + 10;
+    else
+      return fail("invalid syntax");
     if (v > (std::numeric_limits<uint64_t>::max() - d) / base) overflow = true;
     v = v * base + d;
   }
@@ -380,7 +407,8 @@ bool ParseGoInt(std::string_view s, int base, int64_t* out, std::string* err) {
   uint64_t u;
   std::string uerr;
   if (!ParseGoUint(s, base, &u, &uerr)) {
-    return fail(uerr.find("out of range") != std::string::npos ? "value out of range" : "invalid syntax");
+    return fail(uerr.find("out of range") != std::string::npos ? "value out of range"
+                                                               : "invalid syntax");
   }
   const uint64_t cutoff = uint64_t{1} << 63;
   if (!neg && u >= cutoff) return fail("value out of range");

@@ -1,8 +1,8 @@
 #include "cmd/quorumctl/json.h"
 
-#include <set>
-
 #include <google/protobuf/descriptor.h>
+
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "cmd/quorumctl/gofmt.h"

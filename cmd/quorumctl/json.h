@@ -7,9 +7,9 @@
 #ifndef QUORUM_CMD_QUORUMCTL_JSON_H_
 #define QUORUM_CMD_QUORUMCTL_JSON_H_
 
-#include <string>
-
 #include <google/protobuf/message.h>
+
+#include <string>
 
 namespace quorum::ctl {
 

@@ -2,21 +2,21 @@
 // main() resolves the command path (cobra style), parses global + command
 // flags (flags.h), applies ETCDCTL_* environment variables to global flags
 // not given on the command line, builds the printer and runs the command.
+#include <grpc/support/log.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
-#include <unistd.h>
 #include <iostream>
 
-#include <grpc/support/log.h>
-
 #include "absl/strings/ascii.h"
-#include "absl/time/clock.h"
-#include "absl/time/time.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "client/cluster.h"
 #include "cmd/quorumctl/ctl.h"
 #include "cmd/quorumctl/gofmt.h"
@@ -30,24 +30,42 @@ constexpr char kApiVersion[] = "3.4";
 
 const char* GoCodeName(absl::StatusCode c) {
   switch (c) {
-    case absl::StatusCode::kOk: return "OK";
-    case absl::StatusCode::kCancelled: return "Canceled";
-    case absl::StatusCode::kUnknown: return "Unknown";
-    case absl::StatusCode::kInvalidArgument: return "InvalidArgument";
-    case absl::StatusCode::kDeadlineExceeded: return "DeadlineExceeded";
-    case absl::StatusCode::kNotFound: return "NotFound";
-    case absl::StatusCode::kAlreadyExists: return "AlreadyExists";
-    case absl::StatusCode::kPermissionDenied: return "PermissionDenied";
-    case absl::StatusCode::kResourceExhausted: return "ResourceExhausted";
-    case absl::StatusCode::kFailedPrecondition: return "FailedPrecondition";
-    case absl::StatusCode::kAborted: return "Aborted";
-    case absl::StatusCode::kOutOfRange: return "OutOfRange";
-    case absl::StatusCode::kUnimplemented: return "Unimplemented";
-    case absl::StatusCode::kInternal: return "Internal";
-    case absl::StatusCode::kUnavailable: return "Unavailable";
-    case absl::StatusCode::kDataLoss: return "DataLoss";
-    case absl::StatusCode::kUnauthenticated: return "Unauthenticated";
-    default: return "Unknown";
+    case absl::StatusCode::kOk:
+      return "OK";
+    case absl::StatusCode::kCancelled:
+      return "Canceled";
+    case absl::StatusCode::kUnknown:
+      return "Unknown";
+    case absl::StatusCode::kInvalidArgument:
+      return "InvalidArgument";
+    case absl::StatusCode::kDeadlineExceeded:
+      return "DeadlineExceeded";
+    case absl::StatusCode::kNotFound:
+      return "NotFound";
+    case absl::StatusCode::kAlreadyExists:
+      return "AlreadyExists";
+    case absl::StatusCode::kPermissionDenied:
+      return "PermissionDenied";
+    case absl::StatusCode::kResourceExhausted:
+      return "ResourceExhausted";
+    case absl::StatusCode::kFailedPrecondition:
+      return "FailedPrecondition";
+    case absl::StatusCode::kAborted:
+      return "Aborted";
+    case absl::StatusCode::kOutOfRange:
+      return "OutOfRange";
+    case absl::StatusCode::kUnimplemented:
+      return "Unimplemented";
+    case absl::StatusCode::kInternal:
+      return "Internal";
+    case absl::StatusCode::kUnavailable:
+      return "Unavailable";
+    case absl::StatusCode::kDataLoss:
+      return "DataLoss";
+    case absl::StatusCode::kUnauthenticated:
+      return "Unauthenticated";
+    default:
+      return "Unknown";
   }
 }
 }  // namespace
@@ -115,7 +133,8 @@ std::vector<FlagSpec> GlobalFlagSpecs() {
 std::unique_ptr<client::Client> Context::MustClient(const std::vector<std::string>& endpoints) {
   if (!global.String("discovery-srv").empty()) {
     // TODO(quorumctl): DNS SRV discovery; listed for etcdctl flag compatibility.
-    ExitWithError(kExitBadFeature, "--discovery-srv is not supported by quorumctl; use --endpoints");
+    ExitWithError(kExitBadFeature,
+                  "--discovery-srv is not supported by quorumctl; use --endpoints");
   }
   client::ClientOptions o;
   o.endpoints = endpoints;
@@ -145,8 +164,8 @@ std::unique_ptr<client::Client> Context::MustClient(const std::vector<std::strin
     o.password = password;
   }
   if (o.tls.cert_file.empty() != o.tls.key_file.empty()) {
-    ExitWithError(kExitBadArgs, "KeyFile and CertFile must both be present[key: " +
-                                    o.tls.key_file + ", cert: " + o.tls.cert_file + "]");
+    ExitWithError(kExitBadArgs, "KeyFile and CertFile must both be present[key: " + o.tls.key_file +
+                                    ", cert: " + o.tls.cert_file + "]");
   }
   auto c = client::Client::Create(o);
   if (!c.ok()) {
@@ -186,11 +205,14 @@ namespace {
 std::vector<CommandSpec> Commands() {
   std::vector<CommandSpec> all = KvCommands();
   for (auto& c : ClusterCommands()) all.push_back(std::move(c));
-  all.push_back({"version", "Prints the version of quorumctl", "version", "",
+  all.push_back({"version",
+                 "Prints the version of quorumctl",
+                 "version",
+                 "",
                  {{"help", 'h', FlagKind::kBool, "false", "help for version"}},
                  [](Context&, const FlagValues&, const std::vector<std::string>&) {
-                   Out(std::string(kBinary) + " version: " + kVersion + "\nAPI version: " +
-                       kApiVersion + "\n");
+                   Out(std::string(kBinary) + " version: " + kVersion +
+                       "\nAPI version: " + kApiVersion + "\n");
                  }});
   return all;
 }
@@ -235,15 +257,16 @@ std::string CommandHelp(const CommandSpec& c) {
   // Flags of a command group (endpoint --cluster) are inherited: cobra lists
   // them with the global options.
   std::vector<FlagSpec> local, inherited = GlobalFlagSpecs();
-  for (const FlagSpec& f : c.flags) (f.name == "cluster" && absl::StartsWith(c.path, "endpoint ") ? inherited : local).push_back(f);
+  for (const FlagSpec& f : c.flags)
+    (f.name == "cluster" && absl::StartsWith(c.path, "endpoint ") ? inherited : local).push_back(f);
   out += "OPTIONS:\n" + FlagUsages(local) + "\nGLOBAL OPTIONS:\n" + FlagUsages(inherited) + "\n";
   return out;
 }
 
 std::string GroupHelp(const std::string& group, const std::vector<CommandSpec>& cmds) {
-  std::string out = "NAME:\n\t" + group + " - " + Groups().at(group) + "\n\nUSAGE:\n\t" +
-                    kBinary + " " + group + " <subcommand> [flags]\n\nAPI VERSION:\n\t" +
-                    kApiVersion + "\n\n\nCOMMANDS:\n";
+  std::string out = "NAME:\n\t" + group + " - " + Groups().at(group) + "\n\nUSAGE:\n\t" + kBinary +
+                    " " + group + " <subcommand> [flags]\n\nAPI VERSION:\n\t" + kApiVersion +
+                    "\n\n\nCOMMANDS:\n";
   std::vector<std::pair<std::string, std::string>> subs;
   for (const auto& c : cmds) {
     if (absl::StartsWith(c.path, group + " ")) {
@@ -343,8 +366,7 @@ int Main(int argc, char** argv) {
       }
       continue;
     }
-    if (word_idx.size() == 1 && !Groups().count(args[word_idx[0]]) &&
-        args[word_idx[0]] != "help") {
+    if (word_idx.size() == 1 && !Groups().count(args[word_idx[0]]) && args[word_idx[0]] != "help") {
       break;
     }
     word_idx.push_back(i);

@@ -41,8 +41,9 @@ void MemberListTable(const etcdserverpb::MemberListResponse& r, std::vector<std:
 
 void EndpointStatusTable(const std::vector<EpStatus>& list, std::vector<std::string>* hdr,
                          Rows* rows) {
-  *hdr = {"endpoint",  "ID",         "version",            "db size", "is leader",
-          "is learner", "raft term", "raft index", "raft applied index", "errors"};
+  *hdr = {"endpoint",           "ID",         "version",   "db size",
+          "is leader",          "is learner", "raft term", "raft index",
+          "raft applied index", "errors"};
   for (const EpStatus& s : list) {
     const auto& r = s.resp;
     rows->push_back({s.ep, Hex(r.header().member_id()), r.version(),
@@ -167,10 +168,17 @@ class SimplePrinter final : public Printer {
     for (const auto& op : r.responses()) {
       Out("\n");
       switch (op.response_case()) {
-        case etcdserverpb::ResponseOp::kResponseDeleteRange: Del(op.response_delete_range()); break;
-        case etcdserverpb::ResponseOp::kResponsePut: Put(op.response_put()); break;
-        case etcdserverpb::ResponseOp::kResponseRange: Get(op.response_range()); break;
-        default: Out("unexpected response " + op.ShortDebugString() + "\n");
+        case etcdserverpb::ResponseOp::kResponseDeleteRange:
+          Del(op.response_delete_range());
+          break;
+        case etcdserverpb::ResponseOp::kResponsePut:
+          Put(op.response_put());
+          break;
+        case etcdserverpb::ResponseOp::kResponseRange:
+          Get(op.response_range());
+          break;
+        default:
+          Out("unexpected response " + op.ShortDebugString() + "\n");
       }
     }
   }
@@ -188,8 +196,8 @@ class SimplePrinter final : public Printer {
                      "\n"));
   }
   void MemberPromote(uint64_t id, const etcdserverpb::MemberPromoteResponse& r) override {
-    Out(absl::StrCat("Member ", Hex16(id), " promoted in cluster ",
-                     Hex16(r.header().cluster_id()), "\n"));
+    Out(absl::StrCat("Member ", Hex16(id), " promoted in cluster ", Hex16(r.header().cluster_id()),
+                     "\n"));
   }
   void MemberList(const etcdserverpb::MemberListResponse& r) override {
     std::vector<std::string> hdr;
@@ -284,9 +292,9 @@ class FieldsPrinter final : public UnsupportedBase {
   void KV(const std::string& pfx, const mvccpb::KeyValue& kv) {
     Out(absl::StrCat("\"", pfx, "Key\" : ", GoQuote(kv.key()), "\n", "\"", pfx,
                      "CreateRevision\" : ", kv.create_revision(), "\n", "\"", pfx,
-                     "ModRevision\" : ", kv.mod_revision(), "\n", "\"", pfx,
-                     "Version\" : ", kv.version(), "\n", "\"", pfx, "Value\" : ",
-                     GoQuote(kv.value()), "\n", "\"", pfx, "Lease\" : ", kv.lease(), "\n"));
+                     "ModRevision\" : ", kv.mod_revision(), "\n", "\"", pfx, "Version\" : ",
+                     kv.version(), "\n", "\"", pfx, "Value\" : ", GoQuote(kv.value()), "\n", "\"",
+                     pfx, "Lease\" : ", kv.lease(), "\n"));
   }
   void Hdr(const etcdserverpb::ResponseHeader& h) {
     Out(absl::StrCat("\"ClusterID\" : ", h.cluster_id(), "\n\"MemberID\" : ", h.member_id(),
@@ -311,10 +319,17 @@ class FieldsPrinter final : public UnsupportedBase {
     Out(absl::StrCat("\"Succeeded\" : ", Bool(r.succeeded()), "\n"));
     for (const auto& op : r.responses()) {
       switch (op.response_case()) {
-        case etcdserverpb::ResponseOp::kResponseDeleteRange: Del(op.response_delete_range()); break;
-        case etcdserverpb::ResponseOp::kResponsePut: Put(op.response_put()); break;
-        case etcdserverpb::ResponseOp::kResponseRange: Get(op.response_range()); break;
-        default: Out("\"Unknown\" : " + GoQuote(op.ShortDebugString()) + "\n");
+        case etcdserverpb::ResponseOp::kResponseDeleteRange:
+          Del(op.response_delete_range());
+          break;
+        case etcdserverpb::ResponseOp::kResponsePut:
+          Put(op.response_put());
+          break;
+        case etcdserverpb::ResponseOp::kResponseRange:
+          Get(op.response_range());
+          break;
+        default:
+          Out("\"Unknown\" : " + GoQuote(op.ShortDebugString()) + "\n");
       }
     }
   }

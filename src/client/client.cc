@@ -1,13 +1,13 @@
 #include "client/client.h"
 
+#include <grpcpp/security/tls_certificate_provider.h>
+#include <grpcpp/security/tls_certificate_verifier.h>
+#include <grpcpp/security/tls_credentials_options.h>
+
 #include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <utility>
-
-#include <grpcpp/security/tls_certificate_provider.h>
-#include <grpcpp/security/tls_certificate_verifier.h>
-#include <grpcpp/security/tls_credentials_options.h>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -22,7 +22,8 @@ constexpr int kMaxSendBytes = 2 * 1024 * 1024;
 
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::InvalidArgumentError(absl::StrCat("open ", path, ": no such file or directory"));
+  if (!in)
+    return absl::InvalidArgumentError(absl::StrCat("open ", path, ": no such file or directory"));
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
@@ -69,8 +70,9 @@ absl::Status Client::Init() {
   if (options_.endpoints.empty()) return absl::InvalidArgumentError("no endpoints given");
   const TlsOptions& tls = options_.tls;
   if (tls.cert_file.empty() != tls.key_file.empty()) {
-    return absl::InvalidArgumentError(tls.cert_file.empty() ? "tls: key file given without a cert file"
-                                                            : "tls: cert file given without a key file");
+    return absl::InvalidArgumentError(tls.cert_file.empty()
+                                          ? "tls: key file given without a cert file"
+                                          : "tls: cert file given without a key file");
   }
   if (!tls.ca_file.empty()) {
     absl::StatusOr<std::string> ca = ReadFile(tls.ca_file);
@@ -166,7 +168,8 @@ absl::Status Client::InvokeErased(Idempotency idempotency, int only_index,
     std::shared_ptr<grpc::Channel> ch = Channel(i);
     // Not connected within the dial timeout: the request was never sent, so
     // moving on to the next endpoint is safe for every call.
-    if (!ch->WaitForConnected(absl::ToChronoTime(std::min(deadline, now + options_.dial_timeout)))) {
+    if (!ch->WaitForConnected(
+            absl::ToChronoTime(std::min(deadline, now + options_.dial_timeout)))) {
       continue;
     }
     grpc::ClientContext ctx;

@@ -23,13 +23,13 @@
 #ifndef QUORUM_CLIENT_CLIENT_H_
 #define QUORUM_CLIENT_CLIENT_H_
 
+#include <grpcpp/grpcpp.h>
+
 #include <cstddef>
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
@@ -96,8 +96,7 @@ class Client {
   absl::StatusOr<Resp> Invoke(Idempotency idempotency, const Attempt<Resp>& attempt) {
     Resp resp;
     absl::Status s = InvokeErased(
-        idempotency, -1,
-        [&](const std::shared_ptr<grpc::Channel>& ch, grpc::ClientContext* ctx) {
+        idempotency, -1, [&](const std::shared_ptr<grpc::Channel>& ch, grpc::ClientContext* ctx) {
           resp.Clear();
           return attempt(ch, ctx, &resp);
         });
@@ -109,11 +108,11 @@ class Client {
   template <typename Resp>
   absl::StatusOr<Resp> InvokeOn(size_t index, const Attempt<Resp>& attempt) {
     Resp resp;
-    absl::Status s = InvokeErased(
-        Idempotency::kNonIdempotent, static_cast<int>(index),
-        [&](const std::shared_ptr<grpc::Channel>& ch, grpc::ClientContext* ctx) {
-          return attempt(ch, ctx, &resp);
-        });
+    absl::Status s =
+        InvokeErased(Idempotency::kNonIdempotent, static_cast<int>(index),
+                     [&](const std::shared_ptr<grpc::Channel>& ch, grpc::ClientContext* ctx) {
+                       return attempt(ch, ctx, &resp);
+                     });
     if (!s.ok()) return s;
     return resp;
   }
@@ -134,8 +133,7 @@ class Client {
 
   using ErasedAttempt =
       std::function<grpc::Status(const std::shared_ptr<grpc::Channel>&, grpc::ClientContext*)>;
-  absl::Status InvokeErased(Idempotency idempotency, int only_index,
-                            const ErasedAttempt& attempt);
+  absl::Status InvokeErased(Idempotency idempotency, int only_index, const ErasedAttempt& attempt);
   absl::Status Init();
   absl::Status Authenticate();
   std::shared_ptr<grpc::Channel> Channel(size_t index) ABSL_LOCKS_EXCLUDED(mu_);

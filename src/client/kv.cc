@@ -13,8 +13,8 @@ using Channel = std::shared_ptr<grpc::Channel>;
 
 // Applies prefix / from_key / explicit range to (key, range_end) the way
 // clientv3's WithPrefix / WithFromKey / WithRange do.
-void ResolveRange(std::string_view key_in, const std::string& range_end, bool prefix,
-                  bool from_key, std::string* key, std::string* end) {
+void ResolveRange(std::string_view key_in, const std::string& range_end, bool prefix, bool from_key,
+                  std::string* key, std::string* end) {
   key->assign(key_in.data(), key_in.size());
   end->clear();
   if (prefix) {
@@ -118,8 +118,7 @@ absl::StatusOr<etcdserverpb::RangeResponse> KvClient::Get(std::string_view key,
   return Range(BuildRangeRequest(key, opts));
 }
 
-absl::StatusOr<etcdserverpb::RangeResponse> KvClient::Range(
-    const etcdserverpb::RangeRequest& req) {
+absl::StatusOr<etcdserverpb::RangeResponse> KvClient::Range(const etcdserverpb::RangeRequest& req) {
   return client_.Invoke<etcdserverpb::RangeResponse>(
       Idempotency::kIdempotent,
       [&](const Channel& ch, grpc::ClientContext* ctx, etcdserverpb::RangeResponse* resp) {

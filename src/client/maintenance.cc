@@ -27,8 +27,8 @@ absl::StatusOr<etcdserverpb::StatusResponse> MaintenanceClient::Status(
       });
 }
 
-absl::StatusOr<etcdserverpb::HashKVResponse> MaintenanceClient::HashKV(
-    const std::string& endpoint, int64_t revision) {
+absl::StatusOr<etcdserverpb::HashKVResponse> MaintenanceClient::HashKV(const std::string& endpoint,
+                                                                       int64_t revision) {
   absl::StatusOr<size_t> i = Index(endpoint);
   if (!i.ok()) return i.status();
   etcdserverpb::HashKVRequest req;
@@ -45,14 +45,12 @@ absl::StatusOr<etcdserverpb::DefragmentResponse> MaintenanceClient::Defragment(
   if (!i.ok()) return i.status();
   etcdserverpb::DefragmentRequest req;
   return client_.InvokeOn<etcdserverpb::DefragmentResponse>(
-      *i,
-      [&](const Channel& ch, grpc::ClientContext* ctx, etcdserverpb::DefragmentResponse* resp) {
+      *i, [&](const Channel& ch, grpc::ClientContext* ctx, etcdserverpb::DefragmentResponse* resp) {
         return Stub::NewStub(ch)->Defragment(ctx, req, resp);
       });
 }
 
-absl::StatusOr<etcdserverpb::MoveLeaderResponse> MaintenanceClient::MoveLeader(
-    uint64_t target_id) {
+absl::StatusOr<etcdserverpb::MoveLeaderResponse> MaintenanceClient::MoveLeader(uint64_t target_id) {
   etcdserverpb::MoveLeaderRequest req;
   req.set_targetid(target_id);
   return client_.Invoke<etcdserverpb::MoveLeaderResponse>(
