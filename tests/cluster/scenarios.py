@@ -751,3 +751,7 @@ from scenario_lease import scenario_lease  # noqa: E402  (needs the helpers abov
 SCENARIOS.append(("lease", scenario_lease))
 from scenario_lease import scenario_lease_recipes  # noqa: E402
 SCENARIOS.append(("lease-recipes", scenario_lease_recipes))
+
+# Issue #6: lock and election on a cluster (tests/cluster/scenario_recipes.py).
+from scenario_recipes import scenario_recipes  # noqa: E402
+SCENARIOS.append(("lock-election", scenario_recipes))
