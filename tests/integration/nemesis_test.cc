@@ -1,7 +1,7 @@
 // Linearizability under faults: client threads run random put / get / cas
 // on a few keys against random members of a 3-member cluster while a nemesis
-// isolates members (a random one or the leader), heals, and crash-stops and
-// restarts members. The recorded history must be linearizable
+// isolates members (a random one or the leader), cuts single links, heals,
+// and crash-stops and restarts members. The recorded history must be linearizable
 // (linearizability.h); on a violation the offending key's history is printed.
 //
 // Bounds: QUORUM_SOAK_SECONDS (default 20) of load, at most kMaxOps
@@ -124,15 +124,26 @@ void RunNemesis(TestCluster& c, uint64_t seed, Clock::time_point until, std::str
     return absl::StrCat("[", std::chrono::duration_cast<Millis>(Clock::now() - t0).count(), " ms] ");
   };
   while (Clock::now() + Millis(2500) < until) {
-    const int action = pick(3);
+    // 0: isolate a random member, 1: isolate the leader, 2: crash-stop and
+    // restart a member, 3: cut one link only (leader <-> a follower, or
+    // between followers: a non-transitive partition).
+    const int action = pick(4);
     const Millis hold(800 + pick(1200));
     int target = pick(c.size());
-    if (action == 1) {
+    if (action == 1 || (action == 3 && pick(2) == 0)) {
       auto l = c.WaitForLeader(std::nullopt, Millis(3000));
       if (l.ok()) target = *l;
     }
     ++counters.faults;
-    if (action < 2) {
+    if (action == 3) {
+      const int other = (target + 1 + pick(c.size() - 1)) % c.size();
+      absl::StrAppend(log, stamp(), "cut ", c.Name(target), " <-> ", c.Name(other), " for ",
+                      hold.count(), " ms\n");
+      c.Cut(target, other);
+      std::this_thread::sleep_for(hold);
+      c.HealAll();
+      absl::StrAppend(log, stamp(), "heal\n");
+    } else if (action < 2) {
       absl::StrAppend(log, stamp(), "isolate ", c.Name(target), action == 1 ? " (leader)" : "",
                       " for ", hold.count(), " ms\n");
       c.Isolate(target);

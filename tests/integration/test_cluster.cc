@@ -435,6 +435,13 @@ void TestCluster::Partition(const std::vector<int>& side) {
   }
 }
 
+void TestCluster::Cut(int a, int b) {
+  const uint64_t x = Id(a), y = Id(b);
+  if (x == 0 || y == 0 || x == y) return;
+  cuts_.insert({std::min(x, y), std::max(x, y)});
+  AddCut(x, y);
+}
+
 void TestCluster::HealAll() {
   cuts_.clear();
   ApplyCuts();

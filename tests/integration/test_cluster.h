@@ -139,6 +139,8 @@ class TestCluster {
   void Isolate(int i);
   // Cuts every member of `side` off from every member not in it.
   void Partition(const std::vector<int>& side);
+  // Cuts the link between a and b only (non-transitive partitions).
+  void Cut(int a, int b);
   void HealAll();
 
   // MemberAdd (through the leader) of a new member, then starts it with
