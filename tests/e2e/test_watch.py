@@ -561,8 +561,6 @@ SCALE_PUTS = 8
 def scale_check(server):
     """10,000 watchers over 100 streams (4 keys + prefix watchers) all receive every event
     of a burst; prints the server's VmRSS growth per watcher (not compared)"""
-    import grpcutil
-    pb = grpcutil.pb
     rss0 = _vmrss_kb(server.proc.pid)
     sessions = [WatchSession(server) for _ in range(SCALE_STREAMS)]
     try:
