@@ -106,6 +106,7 @@ absl::Status Lessor::Reload() {
     const auto now = clock_->Now();
     for (auto& [id, l] : leases_) {
       l.expiry = now + std::chrono::seconds(l.remaining_ttl > 0 ? l.remaining_ttl : l.ttl);
+      l.next_checkpoint = NextCheckpoint(l, now);
     }
   }
   return absl::OkStatus();
@@ -118,7 +119,11 @@ absl::StatusOr<int64_t> Lessor::Grant(LeaseId id, int64_t ttl, Batch* batch) {
   if (leases_.contains(id)) return ErrLeaseExists();
   Lease l;
   l.ttl = std::max(ttl, opts_.min_ttl_s);
-  if (primary_) l.expiry = clock_->Now() + std::chrono::seconds(l.ttl);
+  if (primary_) {
+    const auto now = clock_->Now();
+    l.expiry = now + std::chrono::seconds(l.ttl);
+    l.next_checkpoint = NextCheckpoint(l, now);
+  }
   batch->Put(Cf::kLease, EncodeKey(id), EncodeValue(id, l));
   const int64_t granted = l.ttl;
   leases_.emplace(id, std::move(l));
@@ -225,6 +230,7 @@ void Lessor::Promote(util::Clock::Duration extend) {
   for (auto& [id, l] : leases_) {
     l.expiry = now + extend + std::chrono::seconds(l.remaining_ttl > 0 ? l.remaining_ttl : l.ttl);
     l.revoke_requested = util::Clock::TimePoint::min();
+    l.next_checkpoint = NextCheckpoint(l, now);
     order.emplace_back(l.expiry, id);
   }
   if (order.size() <= static_cast<size_t>(kTargetExpiresPerSecond)) return;
@@ -259,6 +265,7 @@ void Lessor::Demote() {
   for (auto& [id, l] : leases_) {
     l.expiry = util::Clock::TimePoint::max();
     l.revoke_requested = util::Clock::TimePoint::min();
+    l.next_checkpoint = util::Clock::TimePoint::max();
   }
 }
 
@@ -276,10 +283,44 @@ absl::StatusOr<int64_t> Lessor::Renew(LeaseId id) {
   // An expired lease is as good as revoked: its revocation is on its way.
   if (it->second.expiry <= now) return ErrLeaseNotFound();
   Lease& l = it->second;
-  // A keep-alive clears the checkpointed remaining TTL: the full TTL again.
-  l.remaining_ttl = 0;
   l.expiry = now + std::chrono::seconds(l.ttl);
+  // A persisted checkpoint is stale now: replace it at the next pass, or a
+  // new leader would resume from the old remaining TTL.
+  if (l.remaining_ttl > 0) l.next_checkpoint = now;
   return l.ttl;
+}
+
+util::Clock::TimePoint Lessor::NextCheckpoint(const Lease& l, util::Clock::TimePoint now) const {
+  const auto interval = opts_.checkpoint_interval;
+  if (interval <= util::Clock::Duration::zero() || std::chrono::seconds(l.ttl) <= interval) {
+    return util::Clock::TimePoint::max();
+  }
+  return now + interval;
+}
+
+void Lessor::Checkpoint(LeaseId id, int64_t remaining_ttl, Batch* batch) {
+  absl::MutexLock lock(&mu_);
+  auto it = leases_.find(id);
+  if (it == leases_.end()) return;
+  it->second.remaining_ttl = std::max<int64_t>(0, remaining_ttl);
+  batch->Put(Cf::kLease, EncodeKey(id), EncodeValue(id, it->second));
+}
+
+std::vector<std::pair<LeaseId, int64_t>> Lessor::CollectCheckpoints(size_t limit) {
+  std::vector<std::pair<LeaseId, int64_t>> out;
+  absl::MutexLock lock(&mu_);
+  if (!primary_) return out;
+  const auto now = clock_->Now();
+  for (auto& [id, l] : leases_) {
+    if (out.size() >= limit) break;
+    if (l.next_checkpoint > now || l.expiry <= now) continue;
+    // Whole seconds, rounded up: a checkpoint never shortens the lease.
+    const auto left = std::chrono::ceil<std::chrono::seconds>(l.expiry - now).count();
+    out.emplace_back(id, left);
+    l.next_checkpoint = NextCheckpoint(l, now);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 std::vector<LeaseId> Lessor::FindExpired(size_t limit) {

@@ -65,6 +65,11 @@ bool IsNotPrimary(const absl::Status& s);
 struct LessorOptions {
   // Grants with a smaller TTL get this one (etcd: ceil(1.5 * election timeout)).
   int64_t min_ttl_s = 2;
+  // How often the primary checkpoints the remaining TTL of leases longer than
+  // this (etcd's --experimental-lease-checkpoint, interval 5 min); 0 = never.
+  // A checkpoint is replicated, so a new leader (or a restart) resumes from
+  // the remaining TTL instead of granting the full TTL again.
+  util::Clock::Duration checkpoint_interval = std::chrono::minutes(5);
   // Not owned; nullptr = util::RealClock.
   util::Clock* clock = nullptr;
 };
@@ -97,6 +102,9 @@ class Lessor {
   // Attaches/detaches keys after a committed write txn: a put moves its key to
   // kv.lease (detaching it from its previous lease), a delete detaches it.
   void ApplyChanges(const std::vector<Change>& changes);
+  // Records a leader's checkpoint: the lease's remaining TTL (seconds, 0 =
+  // unset), persisted. Unknown ids are ignored (revoked meanwhile).
+  void Checkpoint(LeaseId id, int64_t remaining_ttl, Batch* batch);
   // Rebuilds every in-memory structure from the backend (after a state
   // snapshot replaced its column families). Keeps the primary role; expiries restart.
   absl::Status Reload();
@@ -121,6 +129,9 @@ class Lessor {
   // Up to `limit` expired leases whose revocation should be proposed. A lease
   // is reported again only after kExpiredRetry (its revoke may be lost).
   std::vector<LeaseId> FindExpired(size_t limit);
+  // Up to `limit` (id, remaining seconds) checkpoints due now, for the caller
+  // to propose as one LeaseCheckpoint request.
+  std::vector<std::pair<LeaseId, int64_t>> CollectCheckpoints(size_t limit);
 
   static constexpr util::Clock::Duration kExpiredRetry = std::chrono::seconds(3);
   // Promote spreads expiries so that at most this many fall in one second
@@ -133,6 +144,7 @@ class Lessor {
     int64_t remaining_ttl = 0;  // persisted checkpoint; 0 = unset
     util::Clock::TimePoint expiry = util::Clock::TimePoint::max();  // max = not tracked
     util::Clock::TimePoint revoke_requested = util::Clock::TimePoint::min();
+    util::Clock::TimePoint next_checkpoint = util::Clock::TimePoint::max();
     absl::flat_hash_set<std::string> keys;
   };
 
@@ -142,6 +154,8 @@ class Lessor {
   void DetachLocked(const std::string& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   static std::string EncodeKey(LeaseId id);
   static std::string EncodeValue(LeaseId id, const Lease& l);
+  // Primary: when `l` should next be checkpointed (max = never).
+  util::Clock::TimePoint NextCheckpoint(const Lease& l, util::Clock::TimePoint now) const;
 
   Backend* backend_;
   LessorOptions opts_;

@@ -273,6 +273,51 @@ TEST_F(LessorTest, ReloadKeepsPrimaryAndRestartsExpiry) {
   EXPECT_EQ(lessor_->FindExpired(10), std::vector<LeaseId>{1});
 }
 
+TEST_F(LessorTest, CheckpointsCarryRemainingTtlAcrossLeaderChangeAndRestart) {
+  // Checkpoint interval 5 min (default): only leases longer than that.
+  ASSERT_TRUE(Grant(1, 3600).ok());
+  ASSERT_TRUE(Grant(2, 60).ok());
+  lessor_->Promote(seconds(0));
+  clock_.Advance(std::chrono::minutes(4));
+  EXPECT_TRUE(lessor_->CollectCheckpoints(10).empty());
+  clock_.Advance(std::chrono::minutes(1));
+  auto cps = lessor_->CollectCheckpoints(10);
+  ASSERT_EQ(cps.size(), 1u);
+  EXPECT_EQ(cps[0], (std::pair<LeaseId, int64_t>{1, 3300}));
+  EXPECT_TRUE(lessor_->CollectCheckpoints(10).empty());  // next one in 5 min
+  // Applied on every member (here: this one), persisted.
+  lessor_->Checkpoint(1, cps[0].second, store_->PendingBatch());
+  lessor_->Checkpoint(99, 5, store_->PendingBatch());  // revoked meanwhile: ignored
+  Commit();
+  ASSERT_TRUE(Revoke(2).ok());  // (short lease: never checkpointed; out of the way)
+  // A new leader resumes from the checkpoint, not from the full TTL.
+  lessor_->Demote();
+  lessor_->Promote(seconds(1));
+  clock_.Advance(seconds(3300));
+  EXPECT_TRUE(lessor_->FindExpired(10).empty());
+  clock_.Advance(seconds(1) + milliseconds(1));
+  EXPECT_EQ(lessor_->FindExpired(10), std::vector<LeaseId>{1});
+  // So does a restart.
+  Reopen();
+  lessor_->Promote(seconds(0));
+  clock_.Advance(seconds(3300) + milliseconds(1));
+  EXPECT_EQ(lessor_->FindExpired(10), std::vector<LeaseId>{1});
+}
+
+TEST_F(LessorTest, RenewAfterCheckpointSchedulesAFreshOne) {
+  ASSERT_TRUE(Grant(1, 3600).ok());
+  lessor_->Checkpoint(1, 100, store_->PendingBatch());
+  Commit();
+  lessor_->Promote(seconds(0));
+  clock_.Advance(seconds(50));
+  EXPECT_TRUE(lessor_->CollectCheckpoints(10).empty());
+  EXPECT_EQ(*lessor_->Renew(1), 3600);
+  // The persisted 100 s would shorten the lease after a leader change.
+  auto cps = lessor_->CollectCheckpoints(10);
+  ASSERT_EQ(cps.size(), 1u);
+  EXPECT_EQ(cps[0], (std::pair<LeaseId, int64_t>{1, 3600}));
+}
+
 TEST_F(LessorTest, UncommittedGrantIsNotDurable) {
   ASSERT_TRUE(lessor_->Grant(1, 10, store_->PendingBatch()).ok());
   Reopen();  // the group never committed: the grant is replayed from the log

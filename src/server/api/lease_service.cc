@@ -183,6 +183,18 @@ void LeaseService::ExpiryLoop() {
   while (!stop_.WaitForNotificationWithTimeout(absl::FromChrono(kExpiryCheck))) {
     forwarder_.Sweep();
     if (!lessor_->IsPrimary()) continue;
+    // Remaining TTLs of long leases, so a new leader resumes from them.
+    if (auto cps = lessor_->CollectCheckpoints(kCheckpointsPerRequest); !cps.empty()) {
+      InternalRequest ir;
+      for (const auto& [id, remaining] : cps) {
+        auto* cp = ir.mutable_lease_checkpoint()->add_checkpoints();
+        cp->set_id(id);
+        cp->set_remaining_ttl(remaining);
+      }
+      deps_->proposer->Propose(std::move(ir), [](absl::StatusOr<InternalResponse> r) {
+        if (!r.ok()) spdlog::warn("lease checkpoint: {}", std::string(r.status().message()));
+      });
+    }
     for (mvcc::LeaseId id : lessor_->FindExpired(kRevokesPerCheck)) {
       InternalRequest ir;
       ir.mutable_lease_revoke()->set_id(id);

@@ -13,7 +13,9 @@
 //  - LeaseLeases: a linearizable read of the local lessor.
 //  - The expiry loop (Start/Stop) runs every kExpiryCheck on every member
 //    and, while this member's lessor is primary, proposes a LeaseRevoke for
-//    each expired lease (at most kRevokesPerCheck per round: etcd's 1000/s).
+//    each expired lease (at most kRevokesPerCheck per round: etcd's 1000/s),
+//    and one LeaseCheckpoint with the remaining TTLs that are due (leases
+//    longer than the checkpoint interval, every 5 min; see Lessor).
 //
 // Thread-safety: gRPC calls handlers concurrently; callbacks must not block,
 // so forwarding runs on a small internal pool. Start/Stop on one thread.
@@ -42,6 +44,8 @@ class LeaseService final : public etcdserverpb::Lease::CallbackService {
  public:
   static constexpr std::chrono::milliseconds kExpiryCheck{500};
   static constexpr size_t kRevokesPerCheck = 500;
+  // etcd's maxLeaseCheckpointBatchSize.
+  static constexpr size_t kCheckpointsPerRequest = 1000;
 
   // `lessor` is not owned and must outlive the service.
   LeaseService(const ServiceDeps* deps, mvcc::Lessor* lessor);

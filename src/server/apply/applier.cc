@@ -15,6 +15,15 @@ absl::StatusOr<InternalResponse> Applier::Apply(const InternalRequest& req) {
     *out.mutable_compaction() = std::move(*r);
     return out;
   }
+  if (req.op_case() == InternalRequest::kLeaseCheckpoint) {
+    if (lessor_ != nullptr) {
+      for (const auto& cp : req.lease_checkpoint().checkpoints()) {
+        lessor_->Checkpoint(cp.id(), cp.remaining_ttl(), store_->PendingBatch());
+      }
+    }
+    out.mutable_lease_checkpoint()->mutable_header()->set_revision(store_->CurrentRevForApply());
+    return out;
+  }
   if (req.op_case() == InternalRequest::kLeaseGrant) {
     auto r = LeaseGrant(req.lease_grant());
     if (!r.ok()) return r.status();
