@@ -197,6 +197,9 @@ TEST(NemesisTest, HistoryUnderPartitionsAndCrashesIsLinearizable) {
               static_cast<unsigned long long>(seed), seconds);
 
   ClusterOptions o;
+  // Snapshots every 100 applied entries (several per second under this
+  // load), so restarts and catch-up run across snapshot boundaries.
+  o.snapshot_count = 100;
   auto started = TestCluster::Start(o);
   ASSERT_TRUE(started.ok()) << started.status();
   TestCluster& c = **started;
