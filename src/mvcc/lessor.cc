@@ -206,13 +206,17 @@ absl::StatusOr<std::vector<std::string>> Lessor::Keys(LeaseId id) const {
 }
 
 std::vector<LeaseId> Lessor::Leases() const {
-  std::vector<LeaseId> out;
+  // etcd lists leases by expiry (on followers all are "forever": by id).
+  std::vector<std::pair<util::Clock::TimePoint, LeaseId>> order;
   {
     absl::MutexLock lock(&mu_);
-    out.reserve(leases_.size());
-    for (const auto& [id, l] : leases_) out.push_back(id);
+    order.reserve(leases_.size());
+    for (const auto& [id, l] : leases_) order.emplace_back(l.expiry, id);
   }
-  std::sort(out.begin(), out.end());
+  std::sort(order.begin(), order.end());
+  std::vector<LeaseId> out;
+  out.reserve(order.size());
+  for (const auto& [expiry, id] : order) out.push_back(id);
   return out;
 }
 

@@ -114,7 +114,7 @@ class Lessor {
   std::optional<LeaseInfo> Get(LeaseId id, bool with_keys) const;
   // Attached keys of `id` (sorted), ErrLeaseNotFound.
   absl::StatusOr<std::vector<std::string>> Keys(LeaseId id) const;
-  std::vector<LeaseId> Leases() const;  // ascending
+  std::vector<LeaseId> Leases() const;  // by expiry (primary), then id
   size_t LeaseCount() const;
 
   // --- primary (leader) only ------------------------------------------------

@@ -124,6 +124,8 @@ TEST_F(LessorTest, GrantClampsAndRejects) {
   EXPECT_TRUE(lessor_->Lookup(1));
   EXPECT_FALSE(lessor_->Lookup(4));
   EXPECT_EQ(lessor_->Leases(), (std::vector<LeaseId>{1, 2, 3, 5}));
+  lessor_->Promote(seconds(0));  // the primary lists them by expiry
+  EXPECT_EQ(lessor_->Leases(), (std::vector<LeaseId>{2, 3, 1, 5}));
 }
 
 TEST_F(LessorTest, AttachDetachFollowPutsAndDeletes) {
