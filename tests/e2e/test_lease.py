@@ -207,4 +207,13 @@ RESTART = Group("lease-restart", [
     LCtl("r1 gone, r2 kept", ["get", "r", "--prefix", "--keys-only"], rc=0),
 ], doc="leases and attachments survive restarts (rebuilt from the lease column family and KV)")
 
-GROUPS = [BASICS, LIMITS, EXPIRY, RESTART]
+LIST_ORDER = Group("lease-list-order", [
+    LCtl("grant 30", ["lease", "grant", "30"], grant="A", rc=0),
+    LCtl("grant 20", ["lease", "grant", "20"], grant="B", rc=0),
+    LCtl("grant 60", ["lease", "grant", "60"], grant="C", rc=0),
+    # etcd lists by expiry: B (20 s), A (30 s), C (60 s).
+    LCtl("list by expiry", ["lease", "list"], expect=["found 3 leases", "<B>", "<A>", "<C>"], rc=0),
+    LCtl("list json", ["lease", "list", "-w", "json"], rc=0),
+], doc="lease list order (by expiry, as etcd)")
+
+GROUPS = [BASICS, LIMITS, EXPIRY, RESTART, LIST_ORDER]
