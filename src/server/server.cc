@@ -74,6 +74,7 @@ struct Server::Impl {
 
   absl::Mutex mu;
   bool shut_down ABSL_GUARDED_BY(mu) = false;
+  absl::Notification shutdown_done;
 };
 
 namespace {
@@ -394,13 +395,22 @@ absl::Status Server::Start() {
 
 void Server::Wait() {
   if (impl_->client_server) impl_->client_server->Wait();
+  // The client listener stops early in Shutdown; wait for the whole of it.
+  impl_->shutdown_done.WaitForNotification();
 }
 
 void Server::Shutdown() {
+  bool already = false;
   {
     absl::MutexLock lock(&impl_->mu);
-    if (impl_->shut_down) return;
+    already = impl_->shut_down;
     impl_->shut_down = true;
+  }
+  if (already) {
+    // Another thread (e.g. a removed member stopping itself) is shutting
+    // down: return only once it is done, so the caller may destroy us.
+    impl_->shutdown_done.WaitForNotification();
+    return;
   }
   Impl& s = *impl_;
   s.stop_watchdog.Notify();
@@ -421,6 +431,7 @@ void Server::Shutdown() {
   if (s.transport) s.transport->Stop();
   if (s.peer_server) s.peer_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
   spdlog::info("member {} stopped", util::IdToHex(s.self_id));
+  s.shutdown_done.Notify();
 }
 
 std::vector<std::string> Server::BoundClientAddresses() const { return impl_->bound; }

@@ -152,7 +152,10 @@ grpc::ServerUnaryReactor* ClusterService::MemberPromote(
   etcdserverpb::Member pm;
   m->ToProto(&pm);
   pm.set_islearner(false);
-  ProposeChange(reactor, raftpb::ConfChangeAddNode, pm, [this, resp] { FillMembers(resp); });
+  deps_->member->CheckLearnerReady(pm.id(), [this, reactor, resp, pm](absl::Status ready) mutable {
+    if (!ready.ok()) return reactor->Finish(ToGrpcStatus(ready));
+    ProposeChange(reactor, raftpb::ConfChangeAddNode, pm, [this, resp] { FillMembers(resp); });
+  });
   return reactor;
 }
 

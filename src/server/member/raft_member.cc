@@ -182,6 +182,22 @@ void RaftMember::ProposeConfChange(raftpb::ConfChange cc, StatusCallback done) {
   });
 }
 
+void RaftMember::CheckLearnerReady(uint64_t id, StatusCallback done) {
+  Enqueue([this, id, done = std::move(done)](bool stopped) mutable {
+    if (stopped) return std::move(done)(ErrStopped());
+    if (leader_.load() != opts_.id) return std::move(done)(absl::OkStatus());
+    raft::Status st = node_->GetStatus();
+    auto self = st.progress.find(opts_.id);
+    auto learner = st.progress.find(id);
+    const double leader_match = self == st.progress.end() ? 0 : self->second.match;
+    if (learner == st.progress.end() || learner->second.match < leader_match * 0.9) {
+      return std::move(done)(absl::FailedPreconditionError(
+          "etcdserver: can only promote a learner member which is in sync with leader"));
+    }
+    std::move(done)(absl::OkStatus());
+  });
+}
+
 void RaftMember::MoveLeader(uint64_t to, StatusCallback done) {
   Enqueue([this, to, done = std::move(done)](bool stopped) mutable {
     if (stopped) return std::move(done)(ErrStopped());

@@ -96,6 +96,10 @@ class RaftMember final : public Proposer, public transport::Handler {
   void ReadBarrier(ReadReady fn) override;
   // Proposes a membership change; `done` runs when it is applied here.
   void ProposeConfChange(raftpb::ConfChange cc, StatusCallback done);
+  // etcd's promote rule: a learner may be promoted only when its log is
+  // within 90% of the leader's. Checked where the leader's progress is known
+  // (on the leader); elsewhere it passes.
+  void CheckLearnerReady(uint64_t id, StatusCallback done);
   // Asks the leader (this member) to transfer leadership to `to`.
   void MoveLeader(uint64_t to, StatusCallback done);
 
