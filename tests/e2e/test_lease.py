@@ -182,13 +182,14 @@ EXPIRY = Group("lease-expiry", [
     # Both keys went in one revision: the revoke's delete is one txn.
     LCtl("revision after expiry", ["get", "plain", "-w", "json"], rc=0),
     # A kept-alive lease survives past its TTL.
-    # (Steps alternate between the two servers, so each sees about twice the sleep.)
-    LCtl("grant 8", ["lease", "grant", "8"], grant="K", expect=["lease <K> granted with TTL(8s)"], rc=0),
+    # (Steps alternate between the two servers, so each sees about twice the sleep:
+    # ~6.5 s between keep-alives, ~15 s from the grant to the last check.)
+    LCtl("grant 10", ["lease", "grant", "10"], grant="K", expect=["lease <K> granted with TTL(10s)"], rc=0),
     LCtl("put kept", ["put", "kept", "v", "--lease={K}"], expect=["OK"], rc=0),
     _sleep(3),
-    LCtl("keep-alive 1", ["lease", "keep-alive", "--once", "{K}"], expect=["lease <K> keepalived with TTL(8)"], rc=0),
+    LCtl("keep-alive 1", ["lease", "keep-alive", "--once", "{K}"], expect=["lease <K> keepalived with TTL(10)"], rc=0),
     _sleep(3),
-    LCtl("keep-alive 2", ["lease", "keep-alive", "--once", "{K}"], expect=["lease <K> keepalived with TTL(8)"], rc=0),
+    LCtl("keep-alive 2", ["lease", "keep-alive", "--once", "{K}"], expect=["lease <K> keepalived with TTL(10)"], rc=0),
     _sleep(1.5),
     LCtl("kept still there", ["get", "kept", "--print-value-only"], expect=["v"], rc=0),
 ], doc="the leader revokes expired leases (keys deleted in one revision); keep-alive extends")
