@@ -104,6 +104,20 @@ size_t WatchableStore::WatcherCount() const {
   return watchers_.size();
 }
 
+void WatchableStore::OnStateReplaced() {
+  absl::MutexLock lock(&mu_);
+  std::vector<Watcher*> synced;
+  for (auto& [id, w] : watchers_) {
+    if (w->synced) synced.push_back(w.get());
+  }
+  for (Watcher* w : synced) {
+    w->next_rev = std::max(w->next_rev, notified_rev_ + 1);
+    RemoveSyncedLocked(w);
+    unsynced_.insert(w);
+  }
+  notified_rev_ = std::max(notified_rev_, store_->Rev());
+}
+
 void WatchableStore::OnCommit(const std::vector<Change>& changes, int64_t rev) {
   absl::MutexLock lock(&mu_);
   if (changes.empty()) return;

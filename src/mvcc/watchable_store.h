@@ -76,6 +76,9 @@ class WatchableStore final : public CommitObserver {
   size_t WatcherCount() const;
 
   void OnCommit(const std::vector<Change>& changes, int64_t rev) override;
+  // The store's state was replaced (snapshot installed): every synced
+  // watcher is replayed from the new state right away (etcd's Restore).
+  void OnStateReplaced();
 
  private:
   struct Watcher {

@@ -244,11 +244,13 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerConfig config) {
       lessor_ptr->Demote();
     }
   };
-  mo.on_state_reloaded = [lessor_ptr] {
+  mvcc::WatchableStore* watchable_ptr = impl->watchable.get();
+  mo.on_state_reloaded = [lessor_ptr, watchable_ptr] {
     if (auto st = lessor_ptr->Reload(); !st.ok()) {
       spdlog::critical("cannot rebuild leases after a snapshot: {}", std::string(st.message()));
       std::abort();
     }
+    watchable_ptr->OnStateReplaced();
   };
   mo.on_removed = [raw] {
     // Shut down off the loop thread (Shutdown stops the loop).
