@@ -751,6 +751,8 @@ from scenario_lease import scenario_lease  # noqa: E402  (needs the helpers abov
 SCENARIOS.append(("lease", scenario_lease))
 from scenario_lease import scenario_lease_recipes  # noqa: E402
 SCENARIOS.append(("lease-recipes", scenario_lease_recipes))
+from scenario_watch_recipes import scenario_watch_recipes  # noqa: E402  (#5: config manager, controller)
+SCENARIOS.append(("watch-recipes", scenario_watch_recipes))
 
 # Issue #6: lock and election on a cluster (tests/cluster/scenario_recipes.py).
 from scenario_recipes import scenario_recipes  # noqa: E402
