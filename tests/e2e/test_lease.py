@@ -54,6 +54,9 @@ def _mask_remaining(text):
         ok = "ok" if 0 <= rem <= granted else "OUT-OF-RANGE %d" % rem
         return "granted with TTL(%ds), remaining(<%s>)" % (granted, ok)
     text = _REMAINING.sub(repl, text)
+    # etcd lists attached keys in Go map order (random); compare them sorted.
+    text = re.sub(r"attached keys\(\[([^\]]*)\]\)",
+                  lambda m: "attached keys([%s])" % " ".join(sorted(m.group(1).split())), text)
     # -w json of timetolive: the remaining TTL in seconds.
     return re.sub(r'"ttl": \d+', '"ttl": "<remaining>"', text)
 

@@ -339,9 +339,10 @@ void RaftMember::ServeReads() {
   std::vector<std::pair<uint64_t, std::vector<PendingRead>>> keep;
   for (auto& [index, reads] : reads_ready_) {
     if (index <= applied) {
-      for (auto& r : reads) {
-        read_pool_.Schedule([fn = std::move(r.fn)]() mutable { std::move(fn)(absl::OkStatus()); });
-      }
+      // One task per ReadIndex round, not per read: fewer wake-ups.
+      read_pool_.Schedule([reads = std::move(reads)]() mutable {
+        for (auto& r : reads) std::move(r.fn)(absl::OkStatus());
+      });
     } else {
       keep.emplace_back(index, std::move(reads));
     }
@@ -446,7 +447,13 @@ void RaftMember::ApplyEntries(const raft::EntryVec& ents) {
     }
   }
   applied_ = std::max(applied_.load(), last.index());
-  for (auto& [done, result] : replies) std::move(done)(std::move(result));
+  // Answer clients off the raft thread: gRPC's Finish is not free, and the
+  // next Ready should not wait for it.
+  if (!replies.empty()) {
+    reply_pool_.Schedule([replies = std::move(replies)]() mutable {
+      for (auto& [done, result] : replies) std::move(done)(std::move(result));
+    });
+  }
   for (auto& [id, st] : cc_replies) {
     auto it = cc_waiters_.find(id);
     if (it == cc_waiters_.end()) continue;

@@ -171,7 +171,7 @@ class RaftMember final : public Proposer, public transport::Handler {
   std::map<std::string, std::pair<std::vector<PendingRead>, Clock::time_point>> reads_in_flight_;
   std::vector<std::pair<uint64_t, std::vector<PendingRead>>> reads_ready_;  // (index, reads)
   uint64_t next_read_ctx_ = 1;
-  bool attributes_published_ = false;
+  std::atomic<bool> attributes_published_{false};  // set by a reply callback
   Clock::time_point attributes_retry_at_{};
   bool removed_ = false;
   std::map<uint64_t, std::vector<std::string>> known_peers_;  // as given to the transport
@@ -182,6 +182,8 @@ class RaftMember final : public Proposer, public transport::Handler {
   std::thread thread_;
   // Serves reads whose ReadIndex is applied, off the raft loop thread.
   util::ThreadPool read_pool_{2};
+  // Delivers write results to clients, in apply order, off the raft thread.
+  util::ThreadPool reply_pool_{1};
 };
 
 }  // namespace quorum::server
