@@ -316,7 +316,11 @@ void RaftMember::OnTick(Clock::time_point now) {
   };
   expire(reads_to_issue_);
   for (auto it = reads_in_flight_.begin(); it != reads_in_flight_.end();) {
-    if (now - it->second.second > std::chrono::milliseconds(opts_.election_ms)) {
+    // A round normally answers within one heartbeat round trip; one that
+    // has not after a few heartbeats was lost (e.g. forwarded to a leader
+    // that just stepped down): issue a new round rather than wait for the
+    // election timeout.
+    if (now - it->second.second > std::chrono::milliseconds(3 * opts_.heartbeat_ms)) {
       for (auto& r : it->second.first) reads_to_issue_.push_back(std::move(r));
       it = reads_in_flight_.erase(it);
     } else {
