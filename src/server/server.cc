@@ -79,9 +79,9 @@ struct Server::Impl {
 
 namespace {
 
-// Writes the founding membership of a brand-new member (or the cluster it
-// joins) and bootstraps its raft log when it founds the cluster.
-absl::Status InitializeNewMember(const ServerConfig& cfg,
+// Writes the founding membership of a new cluster's member and bootstraps
+// its raft log (joining members learn theirs from peers instead).
+absl::Status BootstrapFoundingMember(const ServerConfig& cfg,
                                  const std::map<std::string, std::vector<std::string>>& cluster,
                                  mvcc::Backend* backend, Membership* membership,
                                  RaftStorage* storage) {
@@ -96,12 +96,9 @@ absl::Status InitializeNewMember(const ServerConfig& cfg,
     ids.push_back(m.id);
     membership->Add(m, &batch);
   }
-  if (cfg.initial_cluster_state == "new") {
-    membership->SetClusterId(util::ComputeClusterId(ids), &batch);
-  }
+  membership->SetClusterId(util::ComputeClusterId(ids), &batch);
   if (auto st = backend->Commit(std::move(batch), /*sync=*/true); !st.ok()) return st;
-  if (cfg.initial_cluster_state == "new") return storage->Bootstrap(ids);
-  return absl::OkStatus();
+  return storage->Bootstrap(ids);
 }
 
 }  // namespace
@@ -198,7 +195,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerConfig config) {
       if (auto st = impl->backend->Commit(std::move(b), /*sync=*/true); !st.ok()) return st;
     } else {
       impl->self_id = util::ComputeMemberId(cluster->at(cfg.name), cfg.initial_cluster_token);
-      if (auto st = InitializeNewMember(cfg, *cluster, impl->backend.get(),
+      if (auto st = BootstrapFoundingMember(cfg, *cluster, impl->backend.get(),
                                         impl->membership.get(), storage->get());
           !st.ok()) {
         return st;

@@ -28,6 +28,27 @@ void KvService::ProposeAndReply(grpc::ServerUnaryReactor* reactor, InternalReque
       });
 }
 
+template <typename Resp, typename Read>
+void KvService::ServeRead(grpc::ServerUnaryReactor* reactor, bool serializable, Resp* resp,
+                         Read read) {
+  auto serve = [deps = deps_, reactor, resp, read]() {
+    auto r = read();
+    if (!r.ok()) return reactor->Finish(ToGrpcStatus(r.status()));
+    *resp = std::move(*r);
+    deps->Stamp(resp->mutable_header());
+    reactor->Finish(grpc::Status::OK);
+  };
+  if (serializable) {
+    serve();  // local state, possibly stale: what serializable asks for
+    return;
+  }
+  // Linearizable: wait until everything committed before now is applied.
+  deps_->proposer->ReadBarrier([reactor, serve](absl::Status s) mutable {
+    if (!s.ok()) return reactor->Finish(ToGrpcStatus(s));
+    serve();
+  });
+}
+
 grpc::ServerUnaryReactor* KvService::Range(grpc::CallbackServerContext* ctx,
                                            const etcdserverpb::RangeRequest* req,
                                            etcdserverpb::RangeResponse* resp) {
@@ -41,25 +62,8 @@ grpc::ServerUnaryReactor* KvService::Range(grpc::CallbackServerContext* ctx,
     reactor->Finish(ToGrpcStatus(s));
     return reactor;
   }
-  auto serve = [deps = deps_, reactor, req, resp]() {
-    auto r = deps->applier->Range(*req);
-    if (!r.ok()) {
-      reactor->Finish(ToGrpcStatus(r.status()));
-      return;
-    }
-    *resp = std::move(*r);
-    deps->Stamp(resp->mutable_header());
-    reactor->Finish(grpc::Status::OK);
-  };
-  if (req->serializable()) {
-    serve();  // local state, possibly stale: what serializable asks for
-  } else {
-    // Linearizable: wait until everything committed before now is applied.
-    deps_->proposer->ReadBarrier([reactor, serve](absl::Status s) mutable {
-      if (!s.ok()) return reactor->Finish(ToGrpcStatus(s));
-      serve();
-    });
-  }
+  ServeRead(reactor, req->serializable(), resp,
+            [deps = deps_, req] { return deps->applier->Range(*req); });
   return reactor;
 }
 
@@ -121,21 +125,8 @@ grpc::ServerUnaryReactor* KvService::Txn(grpc::CallbackServerContext* ctx,
     return reactor;
   }
   if (IsTxnReadOnly(*req)) {
-    auto serve = [deps = deps_, reactor, req, resp]() {
-      auto r = deps->applier->ReadOnlyTxn(*req);
-      if (!r.ok()) return reactor->Finish(ToGrpcStatus(r.status()));
-      *resp = std::move(*r);
-      deps->Stamp(resp->mutable_header());
-      reactor->Finish(grpc::Status::OK);
-    };
-    if (IsTxnSerializable(*req)) {
-      serve();
-    } else {
-      deps_->proposer->ReadBarrier([reactor, serve](absl::Status s) mutable {
-        if (!s.ok()) return reactor->Finish(ToGrpcStatus(s));
-        serve();
-      });
-    }
+    ServeRead(reactor, IsTxnSerializable(*req), resp,
+              [deps = deps_, req] { return deps->applier->ReadOnlyTxn(*req); });
     return reactor;
   }
   InternalRequest ir;

@@ -35,6 +35,11 @@ class KvService final : public etcdserverpb::KV::CallbackService {
   void ProposeAndReply(grpc::ServerUnaryReactor* reactor, internalpb::InternalRequest req,
                        Resp* resp, Extract extract);
 
+  // Answers a read now (serializable) or after a ReadIndex barrier;
+  // `read` returns StatusOr<Resp> from the published state.
+  template <typename Resp, typename Read>
+  void ServeRead(grpc::ServerUnaryReactor* reactor, bool serializable, Resp* resp, Read read);
+
   const ServiceDeps* deps_;
 };
 
