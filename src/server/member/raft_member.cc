@@ -2,7 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include <filesystem>
+#include <algorithm>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
@@ -73,6 +73,7 @@ RaftMember::~RaftMember() { Stop(); }
 void RaftMember::Start(transport::Transport* transport) {
   transport_ = transport;
   SyncTransportPeers();
+  StartApply();
   thread_ = std::thread([this] { Loop(); });
 }
 
@@ -129,8 +130,11 @@ void RaftMember::Propose(InternalRequest req, ProposeDone done) {
       std::move(done)(ErrStopped());
       return;
     }
-    waiters_[id] = Waiter{std::move(done),
-                          Clock::now() + std::chrono::milliseconds(opts_.request_timeout_ms)};
+    {
+      absl::MutexLock lock(&waiters_mu_);
+      waiters_[id] = Waiter{std::move(done),
+                            Clock::now() + std::chrono::milliseconds(opts_.request_timeout_ms)};
+    }
     ProposeData(id, std::move(data));
   });
 }
@@ -282,17 +286,27 @@ void RaftMember::OnTick(Clock::time_point now) {
     std::deque<ParkedProposal> parked;
     parked.swap(parked_);
     for (auto& p : parked) {
-      if (waiters_.contains(p.id)) ProposeData(p.id, std::move(p.data));
+      bool waiting;
+      {
+        absl::MutexLock lock(&waiters_mu_);
+        waiting = waiters_.contains(p.id);
+      }
+      if (waiting) ProposeData(p.id, std::move(p.data));
     }
   }
-  for (auto it = waiters_.begin(); it != waiters_.end();) {
-    if (it->second.deadline <= now) {
-      std::move(it->second.done)(ErrTimeout());
-      it = waiters_.erase(it);
-    } else {
-      ++it;
+  std::vector<ProposeDone> expired;
+  {
+    absl::MutexLock lock(&waiters_mu_);
+    for (auto it = waiters_.begin(); it != waiters_.end();) {
+      if (it->second.deadline <= now) {
+        expired.push_back(std::move(it->second.done));
+        it = waiters_.erase(it);
+      } else {
+        ++it;
+      }
     }
   }
+  for (auto& done : expired) std::move(done)(ErrTimeout());
   for (auto it = cc_waiters_.begin(); it != cc_waiters_.end();) {
     const bool move_done = it->first == ~leader_.load() && leader_.load() != 0;
     if (move_done || it->second.second <= now) {
@@ -338,36 +352,10 @@ void RaftMember::IssueReadIndex(Clock::time_point now) {
   reads_to_issue_.clear();
 }
 
-void RaftMember::ServeReads() {
-  const uint64_t applied = applied_.load();
-  std::vector<std::pair<uint64_t, std::vector<PendingRead>>> keep;
-  for (auto& [index, reads] : reads_ready_) {
-    if (index <= applied) {
-      // One task per ReadIndex round, not per read: fewer wake-ups.
-      read_pool_.Schedule([reads = std::move(reads)]() mutable {
-        for (auto& r : reads) std::move(r.fn)(absl::OkStatus());
-      });
-    } else {
-      keep.emplace_back(index, std::move(reads));
-    }
-  }
-  reads_ready_.swap(keep);
-}
-
 void RaftMember::ProcessReady() {
   while (node_->HasReady()) {
     raft::Ready rd = node_->GetReady();
-    if (rd.soft_state) {
-      if (leader_.load() != rd.soft_state->lead) {
-        spdlog::info("member {} sees leader {}", util::IdToHex(opts_.id),
-                     util::IdToHex(rd.soft_state->lead));
-      }
-      const bool was_leader = leader_.load() == opts_.id;
-      leader_ = rd.soft_state->lead;
-      if (was_leader && rd.soft_state->lead != opts_.id && opts_.on_leader_change) {
-        opts_.on_leader_change(false);
-      }
-    }
+    if (rd.soft_state) SetLeader(rd.soft_state->lead);
     if (rd.hard_state) {
       term_ = rd.hard_state->term();
       committed_ = rd.hard_state->commit();
@@ -398,24 +386,45 @@ void RaftMember::ProcessReady() {
       std::abort();
     }
     if (!late.empty()) transport_->Send(std::move(late));
-    if (!raft::IsEmptySnap(rd.snapshot)) {
-      if (auto st = InstallSnapshot(rd.snapshot); !st.ok()) {
-        spdlog::critical("cannot install snapshot: {}", std::string(st.message()));
-        std::abort();
-      }
-    }
+    ApplyJob job;
     for (const auto& rs : rd.read_states) {
       auto it = reads_in_flight_.find(rs.request_ctx);
       if (it == reads_in_flight_.end()) continue;
-      reads_ready_.emplace_back(rs.index, std::move(it->second.first));
+      job.reads.emplace_back(rs.index, std::move(it->second.first));
       reads_in_flight_.erase(it);
     }
-    ApplyEntries(rd.committed_entries);
+    const bool has_conf_change =
+        std::any_of(rd.committed_entries.begin(), rd.committed_entries.end(),
+                    [](const raft::Entry& e) { return e.type() == raftpb::EntryConfChange; });
+    if (!raft::IsEmptySnap(rd.snapshot) || has_conf_change) {
+      // These change raft's and the transport's view of the cluster, which
+      // belong to this thread: apply them here, in order, once the apply
+      // thread has caught up.
+      DrainApply();
+      if (!raft::IsEmptySnap(rd.snapshot)) {
+        if (auto st = InstallSnapshot(rd.snapshot); !st.ok()) {
+          spdlog::critical("cannot install snapshot: {}", std::string(st.message()));
+          std::abort();
+        }
+      }
+      ApplyEntries(rd.committed_entries);
+    } else {
+      job.ents = std::move(rd.committed_entries);
+    }
+    if (!job.ents.empty() || !job.reads.empty()) QueueApply(std::move(job));
     node_->Advance();
     for (auto& m : to_self) node_->Step(std::move(m)).IgnoreError();
-    ServeReads();
-    MaybeSnapshot();
   }
+}
+
+void RaftMember::SetLeader(uint64_t lead) {
+  absl::MutexLock lock(&leader_mu_);
+  if (leader_.load() != lead) {
+    spdlog::info("member {} sees leader {}", util::IdToHex(opts_.id), util::IdToHex(lead));
+  }
+  const bool was_leader = leader_.load() == opts_.id;
+  leader_ = lead;
+  if (was_leader && lead != opts_.id && opts_.on_leader_change) opts_.on_leader_change(false);
 }
 
 absl::Status RaftMember::InstallSnapshot(const raft::Snapshot& snap) {
@@ -451,13 +460,8 @@ void RaftMember::ApplyEntries(const raft::EntryVec& ents) {
     }
   }
   applied_ = std::max(applied_.load(), last.index());
-  // Answer clients off the raft thread: gRPC's Finish is not free, and the
-  // next Ready should not wait for it.
-  if (!replies.empty()) {
-    reply_pool_.Schedule([replies = std::move(replies)]() mutable {
-      for (auto& [done, result] : replies) std::move(done)(std::move(result));
-    });
-  }
+  // The raft thread is not waiting for this one: answer clients directly.
+  for (auto& [done, result] : replies) std::move(done)(std::move(result));
   for (auto& [id, st] : cc_replies) {
     auto it = cc_waiters_.find(id);
     if (it == cc_waiters_.end()) continue;
@@ -469,9 +473,11 @@ void RaftMember::ApplyEntries(const raft::EntryVec& ents) {
 void RaftMember::ApplyNormal(
     const raft::Entry& e,
     std::vector<std::pair<ProposeDone, absl::StatusOr<InternalResponse>>>* replies) {
-  if (e.data().empty() && e.term() == term_.load() && leader_.load() == opts_.id &&
-      opts_.on_leader_change) {
-    opts_.on_leader_change(true);  // our term's empty entry: etcd promotes the lessor here
+  if (e.data().empty() && opts_.on_leader_change) {
+    absl::MutexLock lock(&leader_mu_);
+    if (e.term() == term_.load() && leader_.load() == opts_.id) {
+      opts_.on_leader_change(true);  // our term's empty entry: etcd promotes the lessor here
+    }
   }
   if (e.index() <= store_->ConsistentIndex() || e.data().empty()) return;
   InternalRequest req;
@@ -501,6 +507,7 @@ void RaftMember::ApplyNormal(
       result = applier_->Apply(req);
   }
   if (req.header().member_id() != opts_.id) return;
+  absl::MutexLock lock(&waiters_mu_);
   auto it = waiters_.find(req.header().id());
   if (it == waiters_.end()) return;
   replies->emplace_back(std::move(it->second.done), std::move(result));
@@ -556,46 +563,6 @@ void RaftMember::ApplyConfChangeEntry(const raft::Entry& e,
   }
 }
 
-void RaftMember::MaybeSnapshot() {
-  const uint64_t applied = applied_.load();
-  if (opts_.snapshot_count == 0 || applied < snapshot_index_ + opts_.snapshot_count) return;
-  if (applied != store_->ConsistentIndex()) return;  // only at a committed group boundary
-  // The state file must not claim more than the durable database holds.
-  if (auto st = backend_->SyncWal(); !st.ok()) {
-    spdlog::error("snapshot skipped: {}", std::string(st.message()));
-    return;
-  }
-  std::error_code ec;
-  std::filesystem::create_directories(opts_.snapshot_dir, ec);
-  char name[64];
-  snprintf(name, sizeof(name), "%016llx-%016llx.snap", static_cast<unsigned long long>(Term()),
-           static_cast<unsigned long long>(applied));
-  const std::string path = (std::filesystem::path(opts_.snapshot_dir) / name).string();
-  if (auto st = WriteStateSnapshot(*backend_, path); !st.ok()) {
-    spdlog::error("snapshot failed: {}", std::string(st.message()));
-    return;
-  }
-  if (auto st = storage_->CreateSnapshot(applied, conf_state_, path); !st.ok()) {
-    spdlog::error("snapshot failed: {}", std::string(st.message()));
-    return;
-  }
-  const uint64_t previous = snapshot_index_;
-  snapshot_index_ = applied;
-  if (applied > opts_.snapshot_catchup_entries) {
-    const uint64_t compact_to = applied - opts_.snapshot_catchup_entries;
-    if (compact_to >= storage_->FirstIndex()) storage_->Compact(compact_to).IgnoreError();
-  }
-  spdlog::info("member {} snapshot at index {} (previous {})", util::IdToHex(opts_.id), applied,
-               previous);
-  // Keep the two newest snapshot files (one may be streaming to a peer).
-  std::vector<std::filesystem::path> files;
-  for (auto& f : std::filesystem::directory_iterator(opts_.snapshot_dir, ec)) {
-    if (f.path().extension() == ".snap") files.push_back(f.path());
-  }
-  std::sort(files.begin(), files.end());
-  for (size_t i = 0; i + 2 < files.size(); ++i) std::filesystem::remove(files[i], ec);
-}
-
 void RaftMember::MaybePublishAttributes() {
   if (attributes_published_ || leader_.load() == 0 || removed_) return;
   const auto now = Clock::now();
@@ -612,15 +579,19 @@ void RaftMember::MaybePublishAttributes() {
   const uint64_t id = next_id_.fetch_add(1);
   req.mutable_header()->set_id(id);
   req.mutable_header()->set_member_id(opts_.id);
-  waiters_[id] = Waiter{[this](absl::StatusOr<InternalResponse> r) mutable {
-                          if (r.ok()) attributes_published_ = true;
-                        },
-                        now + std::chrono::milliseconds(opts_.request_timeout_ms)};
+  {
+    absl::MutexLock lock(&waiters_mu_);
+    waiters_[id] = Waiter{[this](absl::StatusOr<InternalResponse> r) mutable {
+                            if (r.ok()) attributes_published_ = true;
+                          },
+                          now + std::chrono::milliseconds(opts_.request_timeout_ms)};
+  }
   ProposeData(id, req.SerializeAsString());
 }
 
 void RaftMember::SyncTransportPeers() {
   if (transport_ == nullptr) return;
+  absl::MutexLock lock(&peers_mu_);
   std::map<uint64_t, std::vector<std::string>> want;
   for (const auto& m : membership_->List()) {
     if (m.id != opts_.id) want[m.id] = m.peer_urls;
@@ -640,8 +611,13 @@ void RaftMember::SyncTransportPeers() {
 }
 
 void RaftMember::FailEverything(const absl::Status& s) {
-  for (auto& [id, w] : waiters_) std::move(w.done)(s);
-  waiters_.clear();
+  StopApply();
+  std::map<uint64_t, Waiter> waiters;
+  {
+    absl::MutexLock lock(&waiters_mu_);
+    waiters.swap(waiters_);
+  }
+  for (auto& [id, w] : waiters) std::move(w.done)(s);
   parked_.clear();
   for (auto& [id, w] : cc_waiters_) std::move(w.first)(s);
   cc_waiters_.clear();
@@ -651,6 +627,16 @@ void RaftMember::FailEverything(const absl::Status& s) {
     for (auto& r : rs.first) std::move(r.fn)(s);
   }
   reads_in_flight_.clear();
+  std::vector<ApplyJob> unapplied;  // the apply thread is gone
+  {
+    absl::MutexLock lock(&apply_mu_);
+    unapplied.swap(apply_queue_);
+  }
+  for (auto& job : unapplied) {
+    for (auto& [idx, rs] : job.reads) {
+      for (auto& r : rs) std::move(r.fn)(s);
+    }
+  }
   for (auto& [idx, rs] : reads_ready_) {
     for (auto& r : rs) std::move(r.fn)(s);
   }

@@ -1,20 +1,30 @@
-// RaftMember: the one thread that drives this member's raft node, and the
-// Proposer the services use when the member runs raft (issue #4).
+// RaftMember: drives this member's raft node, and is the Proposer the
+// services use when the member runs raft (issue #4).
 //
-// Loop, per iteration (raw_node.h's contract):
-//   run queued inputs (peer messages, proposals, reads, conf changes) ->
-//   tick when due -> for each Ready: persist (one WriteBatch, fsynced when
-//   must_sync) -> send -> install a snapshot -> apply committed entries
-//   (one KvStore group commit, unsynced: the raft log is the durable
-//   record) -> answer waiters -> serve ReadIndex reads -> Advance.
+// Two threads, pipelined (etcd's raftNode/applyAll split):
+//   raft thread, per iteration (raw_node.h's contract): run queued inputs
+//     (peer messages, proposals, reads, conf changes) -> tick when due ->
+//     for each Ready: send appends early (leader) -> persist (one
+//     WriteBatch, fsynced when must_sync) -> send the rest -> hand committed
+//     entries and ReadIndex results to the apply thread -> Advance.
+//   apply thread: applies committed entries in log order (one KvStore group
+//     commit per batch, unsynced: the raft log is the durable record),
+//     answers waiters, serves ReadIndex reads whose index is applied, and
+//     writes state snapshots.
+// So the raft thread persists and replicates batch N+1 while batch N is
+// applied. Conf changes and received snapshots change raft's own state:
+// for those the raft thread first waits until the apply thread is idle and
+// then applies (or installs) them itself, so no two threads ever touch the
+// store at once.
 // Writes are acknowledged only after their entry is committed (durable on a
-// quorum) and applied here. Linearizable reads go through ReadBarrier():
-// one ReadIndex round serves every read queued while it was in flight.
+// quorum) and applied. Linearizable reads go through ReadBarrier(): one
+// ReadIndex round serves every read queued while it was in flight, once the
+// apply index reaches the read index.
 //
 // Thread-safety: public methods are thread-safe; they enqueue closures for
-// the loop thread. Callbacks (ProposeDone, barrier and conf-change
-// callbacks) run on the loop thread and must not block; ReadBarrier
-// callbacks run on a small read pool, so reads never stall raft.
+// the raft thread. ProposeDone callbacks run on the apply thread (or the
+// raft thread for conf-change batches), barrier callbacks on a small read
+// pool, conf-change callbacks on the raft thread; none may block.
 #ifndef QUORUM_SERVER_MEMBER_RAFT_MEMBER_H_
 #define QUORUM_SERVER_MEMBER_RAFT_MEMBER_H_
 
@@ -55,16 +65,17 @@ struct RaftMemberOptions {
   std::string snapshot_dir;
   // etcd's request timeout: 5 s + 2 election timeouts.
   int request_timeout_ms = 7000;
-  // Called (on the loop thread, must not block) once this member has been
+  // Called (on the raft thread, must not block) once this member has been
   // removed from the cluster; etcd exits then, and so do we.
   std::function<void()> on_removed;
-  // Called on the loop thread (must not block) with true once this member,
-  // as leader, applies the empty entry of its term (everything committed
-  // before is applied: the lessor may take over), and with false when it
-  // stops being leader.
+  // Called (must not block) with true once this member, as leader, applies
+  // the empty entry of its term (everything committed before is applied:
+  // the lessor may take over; apply thread), and with false when it stops
+  // being leader (raft thread). Calls never overlap.
   std::function<void(bool is_leader)> on_leader_change;
-  // Called on the loop thread after a state snapshot replaced the store's
-  // column families (state derived from them must be rebuilt).
+  // Called on the raft thread (the apply thread idle) after a state snapshot
+  // replaced the store's column families (state derived from them must be
+  // rebuilt).
   std::function<void()> on_state_reloaded;
   // Test only: partitions (see peer_faults.h).
   std::shared_ptr<PeerFaults> peer_faults;
@@ -122,31 +133,49 @@ class RaftMember final : public Proposer, public transport::Handler {
     std::string data;
     uint64_t id;
   };
+  using ReadyReads = std::vector<std::pair<uint64_t, std::vector<PendingRead>>>;  // (index, reads)
+  // Work for the apply thread: committed entries (no conf changes) and the
+  // reads that may run once the apply index reaches their read index.
+  struct ApplyJob {
+    raft::EntryVec ents;
+    ReadyReads reads;
+  };
 
   RaftMember(RaftMemberOptions opts, mvcc::Backend* backend, mvcc::KvStore* store,
              Applier* applier, Membership* membership, std::unique_ptr<RaftStorage> storage);
 
-  // A unit of work for the loop thread; `stopped` is true when the loop is
+  // A unit of work for the raft thread; `stopped` is true when the loop is
   // gone, and the task must then only fail its callback.
   using Task = absl::AnyInvocable<void(bool stopped) &&>;
   void Enqueue(Task fn);
   void Loop();
   void OnTick(Clock::time_point now);
   void ProcessReady();
+  void SetLeader(uint64_t lead);
   absl::Status InstallSnapshot(const raft::Snapshot& snap);
+  // Applies `ents` and answers their waiters. Runs on the apply thread, or
+  // on the raft thread while the apply thread is idle (DrainApply).
   void ApplyEntries(const raft::EntryVec& ents);
   void ApplyNormal(const raft::Entry& e, std::vector<std::pair<ProposeDone,
                    absl::StatusOr<internalpb::InternalResponse>>>* replies);
   void ApplyConfChangeEntry(const raft::Entry& e, std::vector<std::pair<uint64_t, absl::Status>>* cc_replies);
-  void MaybeSnapshot();
   void IssueReadIndex(Clock::time_point now);
-  void ServeReads();
   // Queues a proposal for this loop iteration (parked when leaderless).
   void ProposeData(uint64_t id, std::string data);
   void FlushProposals();
   void MaybePublishAttributes();
   void SyncTransportPeers();
   void FailEverything(const absl::Status& s);
+
+  // Apply pipeline (raft_member_apply.cc).
+  void StartApply();
+  void StopApply();                 // raft thread; unapplied jobs stay unapplied
+  void QueueApply(ApplyJob job);    // raft thread; waits while the queue is long
+  void DrainApply();                // raft thread; returns when the apply thread is idle
+  void ApplyLoop();
+  void ServeReadyReads();           // apply thread: reads whose index is applied
+  void MaybeSnapshot();             // apply thread: writes the state file
+  void RegisterSnapshot(uint64_t index, raft::ConfState cs, std::string path);  // raft thread
 
   RaftMemberOptions opts_;
   mvcc::Backend* backend_;
@@ -160,30 +189,46 @@ class RaftMember final : public Proposer, public transport::Handler {
   std::atomic<uint64_t> term_{0}, applied_{0}, committed_{0}, leader_{0};
   std::atomic<uint64_t> next_id_;
 
-  // Loop-thread state.
-  raft::ConfState conf_state_;
-  uint64_t snapshot_index_ = 0;
-  std::map<uint64_t, Waiter> waiters_;
+  // Raft-thread state.
+  raft::ConfState conf_state_;  // written only while the apply thread is idle
+  std::atomic<uint64_t> snapshot_index_{0};
   std::deque<ParkedProposal> parked_;
   std::vector<ParkedProposal> to_propose_;
   std::map<uint64_t, std::pair<StatusCallback, Clock::time_point>> cc_waiters_;
   std::vector<PendingRead> reads_to_issue_;
   std::map<std::string, std::pair<std::vector<PendingRead>, Clock::time_point>> reads_in_flight_;
-  std::vector<std::pair<uint64_t, std::vector<PendingRead>>> reads_ready_;  // (index, reads)
   uint64_t next_read_ctx_ = 1;
   std::atomic<bool> attributes_published_{false};  // set by a reply callback
   Clock::time_point attributes_retry_at_{};
   bool removed_ = false;
-  std::map<uint64_t, std::vector<std::string>> known_peers_;  // as given to the transport
+
+  // Proposals awaiting their apply: registered by the raft thread, answered
+  // by whichever thread applies.
+  absl::Mutex waiters_mu_;
+  std::map<uint64_t, Waiter> waiters_ ABSL_GUARDED_BY(waiters_mu_);
+
+  // leader_ changes and the lessor callbacks, which must not interleave.
+  absl::Mutex leader_mu_;
+
+  absl::Mutex peers_mu_;
+  std::map<uint64_t, std::vector<std::string>> known_peers_ ABSL_GUARDED_BY(peers_mu_);
 
   absl::Mutex mu_;
   std::vector<Task> inbox_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
-  // Serves reads whose ReadIndex is applied, off the raft loop thread.
+
+  // Apply pipeline.
+  absl::Mutex apply_mu_;
+  std::vector<ApplyJob> apply_queue_ ABSL_GUARDED_BY(apply_mu_);
+  size_t apply_queued_entries_ ABSL_GUARDED_BY(apply_mu_) = 0;
+  bool apply_busy_ ABSL_GUARDED_BY(apply_mu_) = false;
+  bool apply_stop_ ABSL_GUARDED_BY(apply_mu_) = false;
+  std::thread apply_thread_;
+  ReadyReads reads_ready_;            // apply thread
+  std::atomic<bool> snapshot_pending_{false};  // a state file awaits RegisterSnapshot
+  // Serves reads whose ReadIndex is applied, off the apply thread.
   util::ThreadPool read_pool_{2};
-  // Delivers write results to clients, in apply order, off the raft thread.
-  util::ThreadPool reply_pool_{1};
 };
 
 }  // namespace quorum::server

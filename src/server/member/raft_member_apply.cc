@@ -1,0 +1,168 @@
+// RaftMember's apply pipeline: the apply thread, its queue, and the state
+// snapshots it writes (see raft_member.h for the division of work).
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "server/member/raft_member.h"
+#include "server/member/state_snapshot.h"
+#include "util/member_id.h"
+
+namespace quorum::server {
+namespace {
+
+// Bounds the memory of committed-but-unapplied entries: the raft thread
+// waits (it has nothing better to do) when the apply thread falls this far
+// behind.
+constexpr size_t kMaxQueuedEntries = 16384;
+
+}  // namespace
+
+void RaftMember::StartApply() {
+  apply_thread_ = std::thread([this] { ApplyLoop(); });
+}
+
+void RaftMember::StopApply() {
+  if (!apply_thread_.joinable()) return;
+  {
+    absl::MutexLock lock(&apply_mu_);
+    apply_stop_ = true;
+  }
+  apply_thread_.join();
+}
+
+void RaftMember::QueueApply(ApplyJob job) {
+  absl::MutexLock lock(&apply_mu_);
+  if (!apply_thread_.joinable()) {
+    // Not started (tests that drive the member without Start): nothing to
+    // hand over to; keep the reads for FailEverything.
+    apply_queue_.push_back(std::move(job));
+    return;
+  }
+  apply_mu_.Await(absl::Condition(
+      +[](RaftMember* m) ABSL_EXCLUSIVE_LOCKS_REQUIRED(m->apply_mu_) {
+        return m->apply_queued_entries_ < kMaxQueuedEntries;
+      },
+      this));
+  apply_queued_entries_ += job.ents.size();
+  apply_queue_.push_back(std::move(job));
+}
+
+void RaftMember::DrainApply() {
+  absl::MutexLock lock(&apply_mu_);
+  if (!apply_thread_.joinable()) return;
+  apply_mu_.Await(absl::Condition(
+      +[](RaftMember* m) ABSL_EXCLUSIVE_LOCKS_REQUIRED(m->apply_mu_) {
+        return m->apply_stop_ || (m->apply_queue_.empty() && !m->apply_busy_);
+      },
+      this));
+}
+
+void RaftMember::ApplyLoop() {
+  std::vector<ApplyJob> jobs;
+  raft::EntryVec ents;
+  for (;;) {
+    {
+      absl::MutexLock lock(&apply_mu_);
+      apply_busy_ = false;
+      apply_mu_.Await(absl::Condition(
+          +[](RaftMember* m) ABSL_EXCLUSIVE_LOCKS_REQUIRED(m->apply_mu_) {
+            return m->apply_stop_ || !m->apply_queue_.empty();
+          },
+          this));
+      if (apply_stop_) return;
+      jobs.swap(apply_queue_);
+      apply_queued_entries_ = 0;
+      apply_busy_ = true;
+    }
+    // Everything queued meanwhile is applied as one group commit.
+    if (jobs.size() == 1) {
+      ents.swap(jobs[0].ents);
+    } else {
+      for (auto& job : jobs) {
+        for (auto& e : job.ents) ents.push_back(std::move(e));
+      }
+    }
+    ApplyEntries(ents);
+    ents.clear();
+    for (auto& job : jobs) {
+      for (auto& r : job.reads) reads_ready_.push_back(std::move(r));
+    }
+    jobs.clear();
+    ServeReadyReads();
+    MaybeSnapshot();
+  }
+}
+
+void RaftMember::ServeReadyReads() {
+  if (reads_ready_.empty()) return;
+  const uint64_t applied = applied_.load();
+  ReadyReads keep;
+  for (auto& [index, reads] : reads_ready_) {
+    if (index <= applied) {
+      // One task per ReadIndex round, not per read: fewer wake-ups.
+      read_pool_.Schedule([reads = std::move(reads)]() mutable {
+        for (auto& r : reads) std::move(r.fn)(absl::OkStatus());
+      });
+    } else {
+      keep.emplace_back(index, std::move(reads));
+    }
+  }
+  reads_ready_.swap(keep);
+}
+
+void RaftMember::MaybeSnapshot() {
+  const uint64_t applied = applied_.load();
+  if (opts_.snapshot_count == 0 || applied < snapshot_index_.load() + opts_.snapshot_count) return;
+  if (snapshot_pending_.load()) return;
+  if (applied != store_->ConsistentIndex()) return;  // only at a committed group boundary
+  // The state file must not claim more than the durable database holds.
+  if (auto st = backend_->SyncWal(); !st.ok()) {
+    spdlog::error("snapshot skipped: {}", std::string(st.message()));
+    return;
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(opts_.snapshot_dir, ec);
+  char name[64];
+  snprintf(name, sizeof(name), "%016llx-%016llx.snap", static_cast<unsigned long long>(Term()),
+           static_cast<unsigned long long>(applied));
+  const std::string path = (std::filesystem::path(opts_.snapshot_dir) / name).string();
+  if (auto st = WriteStateSnapshot(*backend_, path); !st.ok()) {
+    spdlog::error("snapshot failed: {}", std::string(st.message()));
+    return;
+  }
+  // conf_state_ changes only while this thread is idle, so it is the one at
+  // `applied`. The raft log itself belongs to the raft thread.
+  snapshot_pending_ = true;
+  Enqueue([this, applied, cs = conf_state_, path](bool stopped) mutable {
+    if (!stopped) RegisterSnapshot(applied, std::move(cs), std::move(path));
+    snapshot_pending_ = false;
+  });
+}
+
+void RaftMember::RegisterSnapshot(uint64_t index, raft::ConfState cs, std::string path) {
+  if (index <= snapshot_index_.load()) return;  // a received snapshot overtook it
+  if (auto st = storage_->CreateSnapshot(index, cs, path); !st.ok()) {
+    spdlog::error("snapshot failed: {}", std::string(st.message()));
+    return;
+  }
+  const uint64_t previous = snapshot_index_.load();
+  snapshot_index_ = index;
+  if (index > opts_.snapshot_catchup_entries) {
+    const uint64_t compact_to = index - opts_.snapshot_catchup_entries;
+    if (compact_to >= storage_->FirstIndex()) storage_->Compact(compact_to).IgnoreError();
+  }
+  spdlog::info("member {} snapshot at index {} (previous {})", util::IdToHex(opts_.id), index,
+               previous);
+  // Keep the two newest snapshot files (one may be streaming to a peer).
+  std::error_code ec;
+  std::vector<std::filesystem::path> files;
+  for (auto& f : std::filesystem::directory_iterator(opts_.snapshot_dir, ec)) {
+    if (f.path().extension() == ".snap") files.push_back(f.path());
+  }
+  std::sort(files.begin(), files.end());
+  for (size_t i = 0; i + 2 < files.size(); ++i) std::filesystem::remove(files[i], ec);
+}
+
+}  // namespace quorum::server
