@@ -57,6 +57,7 @@ class Context {
 std::vector<FlagSpec> GlobalFlagSpecs();
 std::vector<CommandSpec> KvCommands();
 std::vector<CommandSpec> ClusterCommands();
+std::vector<CommandSpec> MaintenanceCommands();
 
 }  // namespace quorum::ctl
 

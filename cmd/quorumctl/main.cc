@@ -205,6 +205,7 @@ namespace {
 std::vector<CommandSpec> Commands() {
   std::vector<CommandSpec> all = KvCommands();
   for (auto& c : ClusterCommands()) all.push_back(std::move(c));
+  for (auto& c : MaintenanceCommands()) all.push_back(std::move(c));
   all.push_back({"version",
                  "Prints the version of quorumctl",
                  "version",
@@ -221,6 +222,8 @@ const std::map<std::string, std::string>& Groups() {
   static const auto* g = new std::map<std::string, std::string>{
       {"member", "Membership related commands"},
       {"endpoint", "Endpoint related commands"},
+      {"snapshot", "Manages etcd node snapshots"},
+      {"alarm", "Alarm related commands"},
   };
   return *g;
 }

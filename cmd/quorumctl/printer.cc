@@ -79,6 +79,8 @@ std::string Upper(std::string s) {
   return s;
 }
 
+}  // namespace
+
 // olekukonko/tablewriter with etcdctl's settings: centred upper-case header,
 // right-aligned cells, borders, no row separators.
 std::string RenderTable(const std::vector<std::string>& hdr, const Rows& rows) {
@@ -108,6 +110,8 @@ std::string RenderTable(const std::vector<std::string>& hdr, const Rows& rows) {
   if (!rows.empty()) out += line;
   return out;
 }
+
+namespace {
 
 // Formats that etcdctl does not support for a response end here.
 class UnsupportedBase : public Printer {

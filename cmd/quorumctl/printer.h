@@ -61,6 +61,10 @@ class Printer {
 // nullptr for an unknown format name.
 std::unique_ptr<Printer> NewPrinter(const std::string& format, bool hex);
 
+// etcdctl's table layout (olekukonko/tablewriter settings) for any rows.
+std::string RenderTable(const std::vector<std::string>& hdr,
+                        const std::vector<std::vector<std::string>>& rows);
+
 // Writes raw bytes to stdout.
 void Out(const std::string& s);
 

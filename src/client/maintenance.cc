@@ -70,4 +70,66 @@ absl::StatusOr<etcdserverpb::AlarmResponse> MaintenanceClient::AlarmList() {
       });
 }
 
+absl::StatusOr<etcdserverpb::AlarmResponse> MaintenanceClient::AlarmDisarm(
+    const etcdserverpb::AlarmMember& am) {
+  if (am.memberid() == 0 && am.alarm() == etcdserverpb::NONE) {
+    auto list = AlarmList();
+    if (!list.ok()) return list.status();
+    etcdserverpb::AlarmResponse all;
+    for (const auto& a : list->alarms()) {
+      auto one = AlarmDisarm(a);
+      if (!one.ok()) return one.status();
+      for (const auto& d : one->alarms()) *all.add_alarms() = d;
+    }
+    return all;
+  }
+  etcdserverpb::AlarmRequest req;
+  req.set_action(etcdserverpb::AlarmRequest::DEACTIVATE);
+  req.set_memberid(am.memberid());
+  req.set_alarm(am.alarm());
+  return client_.Invoke<etcdserverpb::AlarmResponse>(
+      Idempotency::kNonIdempotent,
+      [&](const Channel& ch, grpc::ClientContext* ctx, etcdserverpb::AlarmResponse* resp) {
+        return Stub::NewStub(ch)->Alarm(ctx, req, resp);
+      });
+}
+
+absl::StatusOr<etcdserverpb::HashResponse> MaintenanceClient::Hash(const std::string& endpoint) {
+  absl::StatusOr<size_t> i = Index(endpoint);
+  if (!i.ok()) return i.status();
+  etcdserverpb::HashRequest req;
+  return client_.InvokeOn<etcdserverpb::HashResponse>(
+      *i, [&](const Channel& ch, grpc::ClientContext* ctx, etcdserverpb::HashResponse* resp) {
+        return Stub::NewStub(ch)->Hash(ctx, req, resp);
+      });
+}
+
+absl::Status MaintenanceClient::Snapshot(
+    const std::string& endpoint,
+    const std::function<absl::Status(const etcdserverpb::SnapshotResponse&)>& on_message) {
+  absl::StatusOr<size_t> i = Index(endpoint);
+  if (!i.ok()) return i.status();
+  bool started = false;
+  absl::Status consumer_error;
+  auto r = client_.InvokeOn<etcdserverpb::SnapshotResponse>(
+      *i, [&](const Channel& ch, grpc::ClientContext* ctx, etcdserverpb::SnapshotResponse* msg) {
+        // A stream that delivered data is never restarted: the consumer
+        // would get the data twice.
+        if (started) return grpc::Status(grpc::StatusCode::ABORTED, "snapshot stream restarted");
+        etcdserverpb::SnapshotRequest req;
+        auto reader = Stub::NewStub(ch)->Snapshot(ctx, req);
+        while (reader->Read(msg)) {
+          started = true;
+          consumer_error = on_message(*msg);
+          if (!consumer_error.ok()) {
+            ctx->TryCancel();
+            break;
+          }
+        }
+        return reader->Finish();
+      });
+  if (!consumer_error.ok()) return consumer_error;
+  return r.status();
+}
+
 }  // namespace quorum::client

@@ -21,6 +21,8 @@ absl::Status ErrRequestTooLarge();   // InvalidArgument "etcdserver: request is 
 absl::Status ErrLeaseNotFound();     // NotFound "etcdserver: requested lease not found"
 absl::Status ErrStopped();           // Unavailable "etcdserver: server stopped"
 absl::Status ErrTimeout();           // Unavailable "etcdserver: request timed out"
+absl::Status ErrNoSpace();           // ResourceExhausted "etcdserver: mvcc: database space exceeded"
+absl::Status ErrCorrupt();           // DataLoss "etcdserver: corrupt cluster"
 
 // Maps internal errors to what etcd sends: mvcc errors gain the
 // "etcdserver: " prefix, server errors pass through, anything unexpected

@@ -3,6 +3,7 @@
 #include <grpcpp/grpcpp.h>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
@@ -20,7 +21,10 @@
 #include "mvcc/lessor.h"
 #include "server/api/watch_service.h"
 #include "mvcc/watchable_store.h"
+#include "server/api/quota_gate.h"
 #include "server/api/service_deps.h"
+#include "server/apply/alarm_store.h"
+#include "server/apply/backend_quota.h"
 #include "server/apply/applier.h"
 #include "server/member/cluster_discovery.h"
 #include "server/member/membership.h"
@@ -48,6 +52,10 @@ struct Server::Impl {
   std::unique_ptr<mvcc::Lessor> lessor;
   std::unique_ptr<mvcc::WatchableStore> watchable;
   std::unique_ptr<Membership> membership;
+  std::unique_ptr<AlarmStore> alarms;
+  std::unique_ptr<BackendQuota> quota;
+  // True while this member's own NOSPACE proposal is in flight.
+  std::atomic<bool> raising_nospace{false};
   std::unique_ptr<Applier> applier;
   std::unique_ptr<RaftMember> member;
   std::unique_ptr<transport::Transport> transport;
@@ -220,6 +228,27 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerConfig config) {
   mvcc::Lessor* lessor_ptr = impl->lessor.get();
   impl->applier = std::make_unique<Applier>(
       impl->store.get(), [lessor_ptr](int64_t id) { return lessor_ptr->Lookup(id); }, lessor_ptr);
+  impl->alarms = std::make_unique<AlarmStore>(impl->backend.get());
+  if (auto st = impl->alarms->Load(); !st.ok()) return st;
+  for (const auto& a : impl->alarms->Get(etcdserverpb::NONE)) {
+    spdlog::warn("alarm {} of member {:x} is active", etcdserverpb::AlarmType_Name(a.alarm()),
+                 a.memberid());
+  }
+  impl->quota = std::make_unique<BackendQuota>(impl->backend.get(), cfg.quota_backend_bytes);
+  if (!impl->quota->enabled()) {
+    spdlog::warn("disabled backend quota (--quota-backend-bytes {})", cfg.quota_backend_bytes);
+  } else if (impl->quota->limit() > kMaxQuotaBytes) {
+    spdlog::warn("quota exceeds the maximum value: --quota-backend-bytes {} > {}",
+                 impl->quota->limit(), kMaxQuotaBytes);
+  }
+  {
+    Impl* self = impl.get();
+    impl->applier->SetAlarms(impl->alarms.get(), impl->quota.get(), [self] {
+      // Apply thread: only queue the proposal (once at a time).
+      if (self->raising_nospace.exchange(true)) return;
+      RaiseNoSpaceAlarm(&self->deps, [self] { self->raising_nospace = false; });
+    });
+  }
   RaftMemberOptions mo;
   mo.id = impl->self_id;
   mo.name = cfg.name;
@@ -242,7 +271,12 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerConfig config) {
     }
   };
   mvcc::WatchableStore* watchable_ptr = impl->watchable.get();
-  mo.on_state_reloaded = [lessor_ptr, watchable_ptr] {
+  AlarmStore* alarms_ptr = impl->alarms.get();
+  mo.on_state_reloaded = [lessor_ptr, watchable_ptr, alarms_ptr] {
+    if (auto st = alarms_ptr->Load(); !st.ok()) {
+      spdlog::critical("cannot reload alarms after a snapshot: {}", std::string(st.message()));
+      std::abort();
+    }
     if (auto st = lessor_ptr->Reload(); !st.ok()) {
       spdlog::critical("cannot rebuild leases after a snapshot: {}", std::string(st.message()));
       std::abort();
@@ -275,6 +309,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerConfig config) {
   impl->deps.member = impl->member.get();
   impl->deps.membership = impl->membership.get();
   impl->deps.self_id = impl->self_id;
+  impl->deps.alarms = impl->alarms.get();
+  impl->deps.quota = impl->quota.get();
   impl->kv = std::make_unique<KvService>(&impl->deps);
   impl->maintenance = std::make_unique<MaintenanceService>(&impl->deps);
   impl->cluster = std::make_unique<ClusterService>(&impl->deps);

@@ -28,6 +28,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
 import harness  # noqa: E402
+from maintenance_cases import maintenance_cases  # noqa: E402
 
 
 def C(name, args, stdin=None, setup=(), rev=False, etcd=True, binary=False, stdout=True,
@@ -202,6 +203,8 @@ CASES = [
         ("endpoint", "health"), ("endpoint", "status"), ("endpoint", "hashkv"), ("move-leader",),
         ("version",))],
 ]
+
+CASES += maintenance_cases(C)
 
 _IDS = [(re.compile(r'"ID":\d+'), '"ID":<id>'), (re.compile(r'"ID" : \d+'), '"ID" : <id>'),
         (re.compile(r'Member [0-9a-f ]{16} '), 'Member <id> '),

@@ -81,6 +81,8 @@ struct ClusterOptions {
   uint64_t snapshot_count = 100000;
   // Tests that need speed turn fsync off; durability tests keep it on.
   bool unsafe_no_fsync = true;
+  // --quota-backend-bytes of every member (0: etcd's 2 GiB default).
+  int64_t quota_backend_bytes = 0;
   // Every wait (leader, catch-up, member start) uses this bound.
   Millis wait_timeout{15000};
 };

@@ -157,6 +157,45 @@ absl::Status Backend::Scan(
   return ToStatus(it->status(), "scan");
 }
 
+absl::Status Backend::ScanConsistent(
+    const std::vector<Cf>& cfs,
+    const std::function<bool(Cf, std::string_view, std::string_view)>& fn) const {
+  const rocksdb::Snapshot* snap = db_->GetSnapshot();
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = false;
+  ro.snapshot = snap;
+  absl::Status result;
+  for (Cf cf : cfs) {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, Handle(cf)));
+    bool go_on = true;
+    for (it->SeekToFirst(); go_on && it->Valid(); it->Next()) {
+      go_on = fn(cf, std::string_view(it->key().data(), it->key().size()),
+                 std::string_view(it->value().data(), it->value().size()));
+    }
+    result = ToStatus(it->status(), "scan");
+    if (!go_on || !result.ok()) break;
+  }
+  db_->ReleaseSnapshot(snap);
+  return result;
+}
+
+int64_t Backend::ColumnFamilyBytes(const std::vector<Cf>& cfs) const {
+  // Approximate key+value bytes of the whole key space, SST files and
+  // memtables alike (memtable arena sizes would count whole 2 MiB blocks).
+  // Every key of ours sorts below 0xFF... (revision keys, ids, names).
+  static const std::string kEnd(16, '\xff');
+  rocksdb::SizeApproximationOptions o;
+  o.include_memtables = true;
+  o.include_files = true;
+  const rocksdb::Range all{rocksdb::Slice(), rocksdb::Slice(kEnd)};
+  uint64_t total = 0;
+  for (Cf cf : cfs) {
+    uint64_t size = 0;
+    if (db_->GetApproximateSizes(o, Handle(cf), &all, 1, &size).ok()) total += size;
+  }
+  return static_cast<int64_t>(total);
+}
+
 int64_t Backend::SizeOnDisk() const {
   int64_t total = 0;
   std::error_code ec;

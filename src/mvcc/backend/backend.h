@@ -93,6 +93,16 @@ class Backend {
   absl::Status Scan(Cf cf, std::string_view begin, std::string_view end,
                     const std::function<bool(std::string_view, std::string_view)>& fn) const;
 
+  // Visits every key of each of `cfs` (in order, each in key order) as of
+  // one RocksDB snapshot taken on entry: a consistent point-in-time view
+  // however many batches commit meanwhile, without blocking writers.
+  absl::Status ScanConsistent(
+      const std::vector<Cf>& cfs,
+      const std::function<bool(Cf, std::string_view, std::string_view)>& fn) const;
+  // Estimated key+value bytes held by `cfs` (SST files + memtables): what the space
+  // quota counts (the raft log is excluded, as etcd's WAL is from its db).
+  int64_t ColumnFamilyBytes(const std::vector<Cf>& cfs) const;
+
   // Bytes on disk (SST + WAL), as dbSize; and live data estimate (dbSizeInUse).
   int64_t SizeOnDisk() const;
   int64_t LiveDataSize() const;

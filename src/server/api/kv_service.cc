@@ -1,5 +1,6 @@
 #include "server/api/kv_service.h"
 
+#include "server/api/quota_gate.h"
 #include "server/errors.h"
 #include "server/request_validation.h"
 
@@ -76,6 +77,7 @@ grpc::ServerUnaryReactor* KvService::Put(grpc::CallbackServerContext* ctx,
     reactor->Finish(ws);
     return reactor;
   }
+  if (RejectOverQuota(deps_, *req, reactor)) return reactor;
   if (auto s = CheckPutRequest(*req); !s.ok()) {
     reactor->Finish(ToGrpcStatus(s));
     return reactor;
@@ -120,6 +122,7 @@ grpc::ServerUnaryReactor* KvService::Txn(grpc::CallbackServerContext* ctx,
     reactor->Finish(ws);
     return reactor;
   }
+  if (RejectOverQuota(deps_, *req, reactor)) return reactor;
   if (auto s = CheckTxnRequest(*req, deps_->config->max_txn_ops); !s.ok()) {
     reactor->Finish(ToGrpcStatus(s));
     return reactor;

@@ -7,6 +7,7 @@
 
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "server/api/quota_gate.h"
 #include "server/errors.h"
 #include "server/tls.h"
 #include "server/url.h"
@@ -214,6 +215,7 @@ grpc::ServerUnaryReactor* LeaseService::LeaseGrant(grpc::CallbackServerContext* 
                                                    etcdserverpb::LeaseGrantResponse* resp) {
   auto* reactor = ctx->DefaultReactor();
   if (deps_->RejectOnLearner(reactor)) return reactor;
+  if (RejectOverQuota(deps_, *req, reactor)) return reactor;
   InternalRequest ir;
   *ir.mutable_lease_grant() = *req;
   if (req->id() == mvcc::kNoLease) ir.mutable_lease_grant()->set_id(NextLeaseId());

@@ -1,5 +1,6 @@
-// etcdserverpb.Maintenance: Status, Defragment, HashKV, MoveLeader; Alarm, Hash,
-// Snapshot and Downgrade answer Unimplemented until their issues.
+// etcdserverpb.Maintenance: Status, Defragment, HashKV, Hash, MoveLeader,
+// Alarm (replicated through raft, as etcd's), Snapshot (snapshot_stream.h).
+// Downgrade (an etcd 3.5 RPC) answers Unimplemented.
 #ifndef QUORUM_SERVER_API_MAINTENANCE_SERVICE_H_
 #define QUORUM_SERVER_API_MAINTENANCE_SERVICE_H_
 
@@ -27,6 +28,14 @@ class MaintenanceService final : public etcdserverpb::Maintenance::CallbackServi
   grpc::ServerUnaryReactor* HashKV(grpc::CallbackServerContext* ctx,
                                    const etcdserverpb::HashKVRequest* req,
                                    etcdserverpb::HashKVResponse* resp) override;
+  grpc::ServerUnaryReactor* Hash(grpc::CallbackServerContext* ctx,
+                                 const etcdserverpb::HashRequest* req,
+                                 etcdserverpb::HashResponse* resp) override;
+  grpc::ServerUnaryReactor* Alarm(grpc::CallbackServerContext* ctx,
+                                  const etcdserverpb::AlarmRequest* req,
+                                  etcdserverpb::AlarmResponse* resp) override;
+  grpc::ServerWriteReactor<etcdserverpb::SnapshotResponse>* Snapshot(
+      grpc::CallbackServerContext* ctx, const etcdserverpb::SnapshotRequest* req) override;
 
  private:
   const ServiceDeps* deps_;

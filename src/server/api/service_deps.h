@@ -11,7 +11,9 @@
 
 #include "etcdserverpb/rpc.pb.h"
 #include "mvcc/kv_store.h"
+#include "server/apply/alarm_store.h"
 #include "server/apply/applier.h"
+#include "server/apply/backend_quota.h"
 #include "server/config.h"
 #include "server/member/membership.h"
 #include "server/member/raft_member.h"
@@ -27,6 +29,8 @@ struct ServiceDeps {
   Proposer* proposer = nullptr;
   RaftMember* member = nullptr;
   Membership* membership = nullptr;
+  AlarmStore* alarms = nullptr;
+  const BackendQuota* quota = nullptr;
   uint64_t self_id = 0;
 
   // Fills cluster/member id and raft term; keeps the revision set by apply,

@@ -7,7 +7,7 @@ namespace quorum::server {
 using internalpb::InternalRequest;
 using internalpb::InternalResponse;
 
-absl::StatusOr<InternalResponse> Applier::Apply(const InternalRequest& req) {
+absl::StatusOr<InternalResponse> Applier::ApplyOp(const InternalRequest& req) {
   InternalResponse out;
   if (req.op_case() == InternalRequest::kCompaction) {
     auto r = Compact(req.compaction());

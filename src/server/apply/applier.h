@@ -7,6 +7,7 @@
 #ifndef QUORUM_SERVER_APPLY_APPLIER_H_
 #define QUORUM_SERVER_APPLY_APPLIER_H_
 
+#include <functional>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -14,6 +15,8 @@
 #include "internal/internal.pb.h"
 #include "mvcc/kv_store.h"
 #include "mvcc/lessor.h"
+#include "server/apply/alarm_store.h"
+#include "server/apply/backend_quota.h"
 #include "server/apply/txn_executor.h"
 
 namespace quorum::server {
@@ -25,8 +28,20 @@ class Applier {
   Applier(mvcc::KvStore* store, LeaseLookup leases, mvcc::Lessor* lessor = nullptr)
       : store_(store), leases_(std::move(leases)), lessor_(lessor) {}
 
+  // Alarms and the space quota (applier_alarms.cc); unset in KV-only tests.
+  // While CORRUPT is active writes fail with ErrCorrupt, while NOSPACE is
+  // active puts / txns with puts / lease grants fail with ErrNoSpace (etcd's
+  // corrupt and capped appliers). A Put, Txn or LeaseGrant applied while the
+  // backend is over the quota still applies but answers ErrNoSpace, and
+  // `on_no_space` (apply thread, must not block) is asked to raise the alarm.
+  void SetAlarms(AlarmStore* alarms, const BackendQuota* quota, std::function<void()> on_no_space) {
+    alarms_ = alarms;
+    quota_ = quota;
+    on_no_space_ = std::move(on_no_space);
+  }
+
   // Apply thread. A non-OK status is the client's error (e.g. key not
-  // found); the request then changed nothing.
+  // found); the request then changed nothing (except over the quota, above).
   absl::StatusOr<internalpb::InternalResponse> Apply(const internalpb::InternalRequest& req);
 
   // Any thread: reads at the published revision.
@@ -34,6 +49,9 @@ class Applier {
   absl::StatusOr<etcdserverpb::TxnResponse> ReadOnlyTxn(const etcdserverpb::TxnRequest& r) const;
 
  private:
+  // The request itself, without the alarm gates and the quota (applier.cc).
+  absl::StatusOr<internalpb::InternalResponse> ApplyOp(const internalpb::InternalRequest& req);
+  absl::StatusOr<etcdserverpb::AlarmResponse> ApplyAlarm(const etcdserverpb::AlarmRequest& r);
   absl::StatusOr<etcdserverpb::CompactionResponse> Compact(const etcdserverpb::CompactionRequest& r);
   absl::StatusOr<etcdserverpb::LeaseGrantResponse> LeaseGrant(
       const etcdserverpb::LeaseGrantRequest& r);
@@ -41,6 +59,9 @@ class Applier {
   mvcc::KvStore* store_;
   LeaseLookup leases_;
   mvcc::Lessor* lessor_;
+  AlarmStore* alarms_ = nullptr;
+  const BackendQuota* quota_ = nullptr;
+  std::function<void()> on_no_space_;
 };
 
 }  // namespace quorum::server

@@ -49,21 +49,24 @@ absl::Status WriteStateSnapshot(const mvcc::Backend& backend, const std::string&
   uint32_t crc = 0;
   uint64_t count = 0;
   std::string rec;
-  for (Cf cf : kStateCfs) {
-    auto st = backend.Scan(cf, "", "", [&](std::string_view k, std::string_view v) {
-      rec.clear();
-      rec.push_back(static_cast<char>(cf));
-      PutFixed32BE(&rec, static_cast<uint32_t>(k.size()));
-      rec.append(k);
-      PutFixed32BE(&rec, static_cast<uint32_t>(v.size()));
-      rec.append(v);
-      crc = util::Crc32c(crc, rec);
-      out.write(rec.data(), static_cast<std::streamsize>(rec.size()));
-      ++count;
-      return true;
-    });
-    if (!st.ok()) return st;
-  }
+  // One RocksDB snapshot for every column family: the file is the state at
+  // one applied index even if apply commits meanwhile (Maintenance.Snapshot
+  // writes it off the apply thread).
+  auto st = backend.ScanConsistent(
+      {std::begin(kStateCfs), std::end(kStateCfs)},
+      [&](Cf cf, std::string_view k, std::string_view v) {
+        rec.clear();
+        rec.push_back(static_cast<char>(cf));
+        PutFixed32BE(&rec, static_cast<uint32_t>(k.size()));
+        rec.append(k);
+        PutFixed32BE(&rec, static_cast<uint32_t>(v.size()));
+        rec.append(v);
+        crc = util::Crc32c(crc, rec);
+        out.write(rec.data(), static_cast<std::streamsize>(rec.size()));
+        ++count;
+        return true;
+      });
+  if (!st.ok()) return st;
   std::string trailer(1, static_cast<char>(kTrailerTag));
   util::PutFixed64BE(&trailer, count);
   PutFixed32BE(&trailer, crc);

@@ -20,7 +20,8 @@
 namespace quorum::server {
 
 // Writes the state column families to `path` (via a temp file + rename,
-// fsynced). The caller guarantees no concurrent writes to them.
+// fsynced), read through one RocksDB snapshot: consistent (the state at one
+// applied index) even while apply commits, so any thread may call it.
 absl::Status WriteStateSnapshot(const mvcc::Backend& backend, const std::string& path);
 
 // Replaces the state column families with the file's content.

@@ -1,0 +1,141 @@
+"""Maintenance: `etcdctl alarm list/disarm`, the NOSPACE alarm raised by a small
+--quota-backend-bytes (etcd's exact errors for put, txn and lease grant; deletes and
+reads still work; compaction + defrag + disarm restore writes), and `etcdctl snapshot
+save` (the file ends with the SHA-256 of the rest on both servers; its body is each
+server's own format)."""
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+import time
+
+import harness
+from framework import Check, Ctl, Group
+from test_etcdctl_kv import Txn, put
+
+E_NOSPACE = "Error: etcdserver: mvcc: database space exceeded"
+QUOTA = "1000000"
+BIG = "x" * 130000
+
+
+def _mask_member(text):
+    return re.sub(r"(memberID\"?:\s*)\d+", lambda m: m.group(1) + "<id>", text)
+
+
+QUORUMCTL_BIN = os.environ.get(
+    "QUORUMCTL_BIN", os.path.join(harness.REPO_ROOT, "build", "bin", "quorumctl"))
+
+
+def quorumctl_same_as_etcdctl(*args):
+    def check(server):
+        import subprocess
+        want = harness.etcdctl(server.endpoint, list(args))
+        try:
+            p = subprocess.run([QUORUMCTL_BIN, "--endpoints=" + server.endpoint] + list(args),
+                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, timeout=20)
+        except (OSError, subprocess.TimeoutExpired) as e:
+            return "quorumctl failed to run: %s" % e
+        got = p.stdout.decode("utf-8", "replace")
+        # etcdctl's zap warn lines aside, the error lines must match too
+        errs = lambda t: [l for l in t.splitlines() if l.startswith("Error:")]  # noqa: E731
+        got_err = errs(p.stderr.decode("utf-8", "replace"))
+        if got_err != errs(want.err):
+            return "quorumctl %s stderr differs: %r vs %r" % (" ".join(args), got_err, errs(want.err))
+        if p.returncode == want.rc and got == want.out:
+            return "quorumctl %s: same as etcdctl (rc=%s)" % (" ".join(args), p.returncode)
+        return "quorumctl %s differs: rc %s vs %s, out %r vs %r" % (
+            " ".join(args), p.returncode, want.rc, got, want.out)
+    check.__doc__ = "quorumctl %s prints what etcdctl prints" % " ".join(args)
+    return check
+
+
+def fill_until_nospace(server):
+    """put 130 kB values under one key until the quota refuses one (at most 40)"""
+    accepted = 0
+    for _ in range(40):
+        r = harness.etcdctl(server.endpoint, ["put", "big"], stdin=BIG)
+        if r.rc != 0:
+            last = r.err.strip().splitlines()[-1] if r.err.strip() else ""
+            return "accepted some=%s then rc=%s %s" % (accepted > 0, r.rc, last)
+        accepted += 1
+    return "40 puts accepted, quota never hit"
+
+
+def compact_and_defrag(server):
+    """compaction at the current revision + defrag (revision masked)"""
+    r = harness.etcdctl(server.endpoint, ["get", "nothing", "-w", "json"])
+    rev = json.loads(r.out)["header"]["revision"]
+    c = harness.etcdctl(server.endpoint, ["compaction", "--physical", str(rev)])
+    d = harness.etcdctl(server.endpoint, ["defrag"])
+    time.sleep(0.3)  # quorum samples its backend size at most every 20 ms
+    return "compaction rc=%s %s | defrag rc=%s %s" % (
+        c.rc, c.out.strip().replace(str(rev), "<rev>"), d.rc,
+        d.out.strip().replace(server.endpoint, "<ep>"))
+
+
+NOSPACE = Group("alarm-nospace", extra_args=["--quota-backend-bytes", QUOTA], steps=[
+    Ctl("alarm list, none", ["alarm", "list"], rc=0),
+    Ctl("alarm list -w json, none", ["alarm", "list", "-w", "json"], expect=["{}"], rc=0),
+    Ctl("alarm disarm, none", ["alarm", "disarm"], rc=0),
+    put("small", "v"),
+    Check("fill until NOSPACE", fill_until_nospace,
+          expect=["accepted some=True then rc=1 " + E_NOSPACE]),
+    Ctl("alarm list shows NOSPACE", ["alarm", "list"], mask=_mask_member,
+        expect=["memberID:<id> alarm:NOSPACE "], rc=0),
+    Ctl("alarm list -w json shows NOSPACE", ["alarm", "list", "-w", "json"], mask=_mask_member,
+        expect=['   "memberID": <id>'], rc=0),
+    Check("quorumctl alarm list", quorumctl_same_as_etcdctl("alarm", "list"),
+          expect=["quorumctl alarm list: same as etcdctl (rc=0)"]),
+    Check("quorumctl alarm list -w json", quorumctl_same_as_etcdctl("alarm", "list", "-w", "json"),
+          expect=["quorumctl alarm list -w json: same as etcdctl (rc=0)"]),
+    Check("quorumctl put while NOSPACE", quorumctl_same_as_etcdctl("put", "k", "v"),
+          expect=["quorumctl put k v: same as etcdctl (rc=1)"]),
+    Ctl("put while NOSPACE", ["put", "k", "v"], expect=[E_NOSPACE], rc=1),
+    Ctl("small put of an existing key while NOSPACE", ["put", "small", "w"], expect=[E_NOSPACE], rc=1),
+    Txn("txn with a put while NOSPACE", [], ["put t v"], [], expect=[E_NOSPACE], rc=1),
+    Ctl("lease grant while NOSPACE", ["lease", "grant", "100"],
+        expect=["Error: failed to grant lease (etcdserver: mvcc: database space exceeded)"], rc=1),
+    Ctl("get still works", ["get", "small"], expect=["v"], rc=0),
+    Ctl("del still works", ["del", "big"], expect=["1"], rc=0),
+    Check("compaction and defrag", compact_and_defrag),
+    Ctl("alarm disarm", ["alarm", "disarm"], mask=_mask_member,
+        expect=["memberID:<id> alarm:NOSPACE "], rc=0),
+    Ctl("alarm list after disarm", ["alarm", "list"], rc=0),
+    Ctl("put after disarm", ["put", "k", "v"], expect=["OK"], rc=0),
+    Ctl("alarm disarm again finds nothing", ["alarm", "disarm"], rc=0),
+    # revisions differ: each server accepts as many big puts as its own size allows
+    Ctl("state", ["get", "", "--prefix", "-w", "json"], rev=True, rc=0),
+])
+
+
+def snapshot_save(server):
+    """etcdctl snapshot save FILE: rc, stdout, .part gone, and the last 32 bytes are the
+    SHA-256 of everything before them"""
+    d = tempfile.mkdtemp(prefix="e2e-snap-")
+    try:
+        path = os.path.join(d, "snap.db")
+        r = harness.etcdctl(server.endpoint, ["snapshot", "save", path])
+        out = r.out.replace(path, "<file>").strip()
+        if not os.path.exists(path):
+            return "rc=%s out=%s err=%s no file" % (r.rc, out, r.err.strip()[-300:])
+        data = open(path, "rb").read()
+        digest_ok = len(data) > 32 and hashlib.sha256(data[:-32]).digest() == data[-32:]
+        return "rc=%s out=%s part_left=%s sha256_trailer_ok=%s" % (
+            r.rc, out, os.path.exists(path + ".part"), digest_ok)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+SNAPSHOT = Group("snapshot-save", steps=[
+    put("a", "1"),
+    put("b", "2"),
+    Check("etcdctl snapshot save", snapshot_save,
+          expect=["rc=0 out=Snapshot saved at <file> part_left=False sha256_trailer_ok=True"]),
+    Ctl("still serving after the snapshot", ["get", "", "--prefix"], rc=0),
+])
+
+GROUPS = [NOSPACE, SNAPSHOT]
