@@ -73,6 +73,7 @@ int ParseFlags(int argc, char** argv, server::ServerConfig* cfg) {
   add("election-timeout", &cfg->election_timeout_ms, "Time (in milliseconds) for an election to timeout.");
   add("snapshot-count", &cfg->snapshot_count, "Number of committed transactions to trigger a snapshot.");
   add("quota-backend-bytes", &cfg->quota_backend_bytes, "Raise alarms when backend size exceeds the given quota (0 defaults to low space quota).");
+  add("restore-snapshot", &cfg->restore_snapshot, "Start a new member from a file saved by 'snapshot save' (ignored once the data dir has raft state).");
   add("log-level", &cfg->log_level, "Configures log level. Only supports debug, info, warn, error, panic, or fatal.");
   add("cert-file", &cfg->cert_file, "Path to the client server TLS cert file.");
   add("key-file", &cfg->key_file, "Path to the client server TLS key file.");

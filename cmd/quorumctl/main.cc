@@ -224,6 +224,7 @@ const std::map<std::string, std::string>& Groups() {
       {"endpoint", "Endpoint related commands"},
       {"snapshot", "Manages etcd node snapshots"},
       {"alarm", "Alarm related commands"},
+      {"check", "commands for checking properties of the etcd cluster"},
   };
   return *g;
 }

@@ -16,6 +16,7 @@
 #include "absl/strings/str_join.h"
 #include "client/maintenance.h"
 #include "client/snapshot_file.h"
+#include "cmd/quorumctl/check_perf.h"
 #include "cmd/quorumctl/ctl.h"
 #include "cmd/quorumctl/gofmt.h"
 #include "cmd/quorumctl/json.h"
@@ -247,6 +248,7 @@ std::vector<CommandSpec> MaintenanceCommands() {
        RunSnapshotStatus},
       {"alarm list", "Lists all alarms", "alarm list", "", {Help("list")}, RunAlarmList},
       {"alarm disarm", "Disarms all alarms", "alarm disarm", "", {Help("disarm")}, RunAlarmDisarm},
+      CheckPerfCommand(),
   };
 }
 

@@ -31,6 +31,9 @@ struct ServerConfig {
   int64_t quota_backend_bytes = 0;                    // --quota-backend-bytes (0 = 2 GiB)
   std::string log_level = "info";                     // --log-level
   bool unsafe_no_fsync = false;                       // --unsafe-no-fsync (tests only)
+  // --restore-snapshot FILE (Quorum only): seed a new data dir from a file
+  // saved by `snapshot save` (server/snapshot_restore.h).
+  std::string restore_snapshot;
   // --experimental-watch-progress-notify-interval (etcd's default: 10m)
   int64_t watch_progress_notify_interval_ms = 10 * 60 * 1000;
 

@@ -30,6 +30,7 @@
 #include "server/member/membership.h"
 #include "server/member/raft_member.h"
 #include "server/member/raft_storage.h"
+#include "server/snapshot_restore.h"
 #include "server/tls.h"
 #include "server/transport/server_options.h"
 #include "server/transport/transport.h"
@@ -152,6 +153,13 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerConfig config) {
   auto backend = mvcc::Backend::Open((member_dir / "db").string(), bo);
   if (!backend.ok()) return backend.status();
   impl->backend = std::move(*backend);
+  if (!cfg.restore_snapshot.empty()) {
+    if (auto st = SeedFromClientSnapshot(impl->backend.get(), cfg.restore_snapshot,
+                                         (member_dir / "snap").string());
+        !st.ok()) {
+      return st;
+    }
+  }
   auto store = mvcc::KvStore::Open(impl->backend.get());
   if (!store.ok()) return store.status();
   impl->store = std::move(*store);
