@@ -185,11 +185,17 @@ TEST(MaintenanceTest, QuotaRaisesNoSpaceUntilCompactDefragAndDisarm) {
   ASSERT_FALSE(last.ok()) << "60 puts of 100 kB never exceeded a 1 MiB quota";
   ExpectNoSpace(last, "put over the quota");
   EXPECT_GE(accepted, 5);
-  // The member that refused the put raised NOSPACE, as etcd's does (others
-  // may have raised their own while applying).
+  // Some member raised NOSPACE for itself: the one whose gRPC check refused,
+  // or one whose apply of the last put found it over the quota (then the
+  // capped apply refused the next put, and no further alarm is raised —
+  // etcd's rule).
   auto alarms = AlarmList(*c, 1);
-  EXPECT_NE(std::find(alarms.begin(), alarms.end(), absl::StrCat(c->Id(0), ":NOSPACE")), alarms.end())
-      << ::testing::PrintToString(alarms);
+  ASSERT_FALSE(alarms.empty());
+  for (const auto& a : alarms) {
+    bool known = false;
+    for (int i = 0; i < 3; ++i) known |= a == absl::StrCat(c->Id(i), ":NOSPACE");
+    EXPECT_TRUE(known) << a;
+  }
   ExpectNoSpace(PutRaw(*c, 2, "small", "v"), "small put while NOSPACE");
   EXPECT_TRUE(DeleteRaw(*c, 2, "nothing").ok());
 
@@ -310,21 +316,80 @@ TEST(MaintenanceTest, SnapshotDuringWritesIsTheStateAtOneRevision) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(MaintenanceTest, NewClusterRestoredFromASnapshotHasItsKeysAndHistory) {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                                    absl::StrCat("maint-restore-", ::getpid());
+  std::filesystem::create_directories(dir);
+  const std::string file = (dir / "saved.db").string();
+  int64_t rev = 0;
+  {
+    auto a = StartOrDie(ClusterOptions{});
+    ASSERT_NE(a, nullptr);
+    for (int i = 0; i < 30; ++i) ASSERT_TRUE(a->Put(i % 3, absl::StrCat("r", i % 10), absl::StrCat("v", i)).ok());
+    std::string data;
+    ASSERT_GT(FetchSnapshot(*a, 2, &data), 1);
+    std::ofstream(file, std::ios::binary) << data;
+    auto g = a->Get(0, "r0");
+    ASSERT_TRUE(g.ok());
+    rev = g->revision;
+    etcdserverpb::AlarmResponse resp;
+    ASSERT_TRUE(Alarm(*a, 0, etcdserverpb::AlarmRequest::ACTIVATE, a->Id(0), etcdserverpb::NOSPACE, &resp).ok());
+  }
+  ClusterOptions o;
+  o.restore_snapshot = file;
+  auto b = StartOrDie(o);
+  ASSERT_NE(b, nullptr);
+  ASSERT_TRUE(b->WaitConverged().ok()) << b->Describe();
+  for (int i = 0; i < 3; ++i) {
+    auto g = b->Get(i, "r9");
+    ASSERT_TRUE(g.ok()) << g.status();
+    EXPECT_EQ(g->value, std::optional<std::string>("v29")) << "member " << i;
+    EXPECT_EQ(g->revision, rev) << "revisions continue from the snapshot";
+    EXPECT_TRUE(AlarmList(*b, i).empty()) << "the old cluster's alarms are not carried over";
+  }
+  // History below the snapshot's revision is there too, and writes go on.
+  etcdserverpb::RangeRequest rr;
+  rr.set_key("r0");
+  rr.set_revision(2);
+  etcdserverpb::RangeResponse old;
+  ASSERT_TRUE(b->Kv(1)->Range(Ctx().get(), rr, &old).ok());
+  ASSERT_EQ(old.kvs_size(), 1);
+  EXPECT_EQ(old.kvs(0).value(), "v0");
+  auto put = b->Put(2, "new", "x");
+  ASSERT_TRUE(put.ok()) << put.status();
+  EXPECT_EQ(*put, rev + 1);
+  // A restart keeps the data (the flag applies to an empty data dir only).
+  ASSERT_OK(b->Stop(1));
+  ASSERT_OK(b->Restart(1));
+  ASSERT_TRUE(b->WaitConverged().ok()) << b->Describe();
+  b.reset();
+  std::filesystem::remove_all(dir);
+}
+
 TEST(MaintenanceTest, HashAgreesAcrossMembersAndFollowsWrites) {
   ClusterOptions o;
   auto c = StartOrDie(o);
   ASSERT_NE(c, nullptr);
   for (int i = 0; i < 20; ++i) ASSERT_TRUE(c->Put(i % 3, absl::StrCat("h", i), "v").ok());
   ASSERT_TRUE(c->WaitConverged().ok());
+  // Each founding member records its own client URLs at bootstrap; the
+  // others learn them when its attributes entry applies. Until every
+  // member has published, the members column family (and so Hash) may
+  // differ; after that, members with the same applied log agree.
   std::vector<uint32_t> hashes;
-  for (int i = 0; i < 3; ++i) {
-    etcdserverpb::HashResponse hr;
-    ASSERT_TRUE(c->Maintenance(i)->Hash(Ctx().get(), {}, &hr).ok());
-    EXPECT_GT(hr.header().revision(), 20);
-    hashes.push_back(hr.hash());
-  }
-  EXPECT_EQ(hashes[0], hashes[1]);
-  EXPECT_EQ(hashes[0], hashes[2]);
+  const bool agreed = PollUntil(
+      [&] {
+        hashes.clear();
+        for (int i = 0; i < 3; ++i) {
+          etcdserverpb::HashResponse hr;
+          if (!c->Maintenance(i)->Hash(Ctx().get(), {}, &hr).ok()) return false;
+          EXPECT_GT(hr.header().revision(), 20);
+          hashes.push_back(hr.hash());
+        }
+        return hashes[0] == hashes[1] && hashes[0] == hashes[2];
+      },
+      Millis(5000), Millis(100));
+  ASSERT_TRUE(agreed) << ::testing::PrintToString(hashes);
   ASSERT_TRUE(c->Put(0, "h0", "changed").ok());
   ASSERT_TRUE(c->WaitConverged().ok());
   etcdserverpb::HashResponse hr;

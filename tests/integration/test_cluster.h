@@ -83,6 +83,8 @@ struct ClusterOptions {
   bool unsafe_no_fsync = true;
   // --quota-backend-bytes of every member (0: etcd's 2 GiB default).
   int64_t quota_backend_bytes = 0;
+  // --restore-snapshot of every member (empty: none).
+  std::string restore_snapshot;
   // Every wait (leader, catch-up, member start) uses this bound.
   Millis wait_timeout{15000};
 };
