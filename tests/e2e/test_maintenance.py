@@ -53,6 +53,18 @@ def quorumctl_same_as_etcdctl(*args):
     return check
 
 
+def status_errors(server):
+    """endpoint status -w json: its Errors while NOSPACE (member id masked), and
+    endpoint health (etcdctl 3.4 asks for alarms with an already-canceled context, so
+    it reports healthy)"""
+    r = harness.etcdctl(server.endpoint, ["endpoint", "status", "-w", "json"])
+    errs = json.loads(r.out)[0]["Status"].get("errors", [])
+    h = harness.etcdctl(server.endpoint, ["endpoint", "health"])
+    text = (h.out + harness.norm_stderr(h.err)).replace(server.endpoint, "<ep>").strip()
+    health = re.sub(r"took = \S+", "took = <t>", text)
+    return "errors=%s health=%s rc=%s" % (_mask_member(json.dumps(errs)), health, h.rc)
+
+
 def fill_until_nospace(server):
     """put 130 kB values under one key until the quota refuses one (at most 40)"""
     accepted = 0
@@ -94,6 +106,9 @@ NOSPACE = Group("alarm-nospace", extra_args=["--quota-backend-bytes", QUOTA], st
           expect=["quorumctl alarm list -w json: same as etcdctl (rc=0)"]),
     Check("quorumctl put while NOSPACE", quorumctl_same_as_etcdctl("put", "k", "v"),
           expect=["quorumctl put k v: same as etcdctl (rc=1)"]),
+    Check("endpoint status and health while NOSPACE", status_errors,
+          expect=['errors=["memberID:<id> alarm:NOSPACE "] health=<ep> is healthy: '
+                  'successfully committed proposal: took = <t> rc=0']),
     Ctl("put while NOSPACE", ["put", "k", "v"], expect=[E_NOSPACE], rc=1),
     Ctl("small put of an existing key while NOSPACE", ["put", "small", "w"], expect=[E_NOSPACE], rc=1),
     Txn("txn with a put while NOSPACE", [], ["put t v"], [], expect=[E_NOSPACE], rc=1),

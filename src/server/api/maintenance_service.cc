@@ -15,6 +15,15 @@ grpc::ServerUnaryReactor* MaintenanceService::Status(grpc::CallbackServerContext
   resp->set_raftterm(deps_->proposer->Term());
   resp->set_raftappliedindex(deps_->proposer->AppliedIndex());
   resp->set_islearner(deps_->member->IsLearner());
+  // etcd lists "no leader" and every active alarm (AlarmMember's text form,
+  // which `endpoint status` shows in its ERRORS column).
+  if (resp->leader() == 0) resp->add_errors("etcdserver: no leader");
+  if (deps_->alarms != nullptr) {
+    for (const auto& a : deps_->alarms->Get(etcdserverpb::NONE)) {
+      resp->add_errors("memberID:" + std::to_string(a.memberid()) +
+                       " alarm:" + etcdserverpb::AlarmType_Name(a.alarm()) + " ");
+    }
+  }
   deps_->Stamp(resp->mutable_header());
   auto* reactor = ctx->DefaultReactor();
   reactor->Finish(grpc::Status::OK);
