@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <pthread.h>
+
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
@@ -9,6 +11,7 @@
 #include "absl/time/time.h"
 #include "raft/errors.h"
 #include "server/errors.h"
+#include "server/member/message_coalescer.h"
 #include "server/member/state_snapshot.h"
 #include "util/coding.h"
 #include "util/member_id.h"
@@ -74,7 +77,10 @@ void RaftMember::Start(transport::Transport* transport) {
   transport_ = transport;
   SyncTransportPeers();
   StartApply();
-  thread_ = std::thread([this] { Loop(); });
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "raft");
+    Loop();
+  });
 }
 
 void RaftMember::Stop() {
@@ -366,6 +372,7 @@ void RaftMember::ProcessReady() {
     // only after this Save returns. Everything else — votes, append acks —
     // promises durability and waits for the fsync.
     std::vector<raftpb::Message> to_self, late;
+    CoalesceMessages(&rd.messages);
     if (!rd.messages.empty() && transport_ != nullptr) {
       std::vector<raftpb::Message> early;
       const bool leading = leader_.load() == opts_.id;

@@ -2,6 +2,8 @@
 // snapshots it writes (see raft_member.h for the division of work).
 #include <spdlog/spdlog.h>
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <filesystem>
 
@@ -20,7 +22,10 @@ constexpr size_t kMaxQueuedEntries = 16384;
 }  // namespace
 
 void RaftMember::StartApply() {
-  apply_thread_ = std::thread([this] { ApplyLoop(); });
+  apply_thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "raft-apply");
+    ApplyLoop();
+  });
 }
 
 void RaftMember::StopApply() {

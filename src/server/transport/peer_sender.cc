@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <utility>
 
@@ -13,7 +15,10 @@ PeerSender::PeerSender(SenderConfig cfg, std::vector<std::string> urls, size_t m
     : cfg_(std::move(cfg)),
       max_queued_(std::max<size_t>(max_queued, 1)),
       dialer_(cfg_.peer_id, std::move(urls), cfg_.tls_creds) {
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "peer-send");
+    Run();
+  });
 }
 
 PeerSender::~PeerSender() { Stop(); }
