@@ -187,7 +187,7 @@ absl::Status KvStore::Commit(uint64_t consistent_index, uint64_t term, bool sync
     index_.Compact(compact_rev_for_apply_);
   }
   if (observer_ != nullptr && !pending_changes_.empty()) {
-    observer_->OnCommit(pending_changes_, current_rev_);
+    observer_->OnCommit(std::move(pending_changes_), current_rev_);
   }
   pending_changes_.clear();
   return absl::OkStatus();

@@ -59,7 +59,8 @@ struct Change {
 class CommitObserver {
  public:
   virtual ~CommitObserver() = default;
-  virtual void OnCommit(const std::vector<Change>& changes, int64_t rev) = 0;
+  // `changes` is handed over (the store keeps no copy).
+  virtual void OnCommit(std::vector<Change> changes, int64_t rev) = 0;
 };
 
 class KvStore {

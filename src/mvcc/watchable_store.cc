@@ -118,7 +118,33 @@ void WatchableStore::OnStateReplaced() {
   notified_rev_ = std::max(notified_rev_, store_->Rev());
 }
 
-void WatchableStore::OnCommit(const std::vector<Change>& changes, int64_t rev) {
+template <typename OnResult>
+void WatchableStore::DeliverLocked(const std::shared_ptr<const EventGroup>& group,
+                                   std::vector<Watcher*>* ws, OnResult on_result) {
+  // One sink call per sink: sort by sink, then hand over each run.
+  std::sort(ws->begin(), ws->end(),
+            [](const Watcher* a, const Watcher* b) { return a->sink < b->sink; });
+  for (size_t b = 0; b < ws->size();) {
+    WatchSink* sink = (*ws)[b]->sink;
+    size_t e = b;
+    deliveries_.clear();
+    for (; e < ws->size() && (*ws)[e]->sink == sink; ++e) {
+      Watcher* w = (*ws)[e];
+      Delivery& d = deliveries_.emplace_back();
+      d.id = w->id;
+      d.events.group = group;
+      d.events.events = std::move(w->pending);
+      w->pending.clear();
+    }
+    sink->Deliver(absl::MakeSpan(deliveries_));
+    for (size_t i = b; i < e; ++i) on_result((*ws)[i], deliveries_[i - b].accepted);
+    b = e;
+  }
+  deliveries_.clear();
+  ws->clear();
+}
+
+void WatchableStore::OnCommit(std::vector<Change> changes, int64_t rev) {
   absl::MutexLock lock(&mu_);
   if (changes.empty()) return;
   // Every revision bump comes with changes and so with a notification; a
@@ -139,33 +165,38 @@ void WatchableStore::OnCommit(const std::vector<Change>& changes, int64_t rev) {
     }
   }
   notified_rev_ = std::max(notified_rev_, rev);
-  if (watchers_.empty()) return;
-  absl::flat_hash_map<Watcher*, std::vector<Change>> batches;
-  for (const Change& c : changes) {
+  if (synced_keys_.empty() && synced_ranges_.empty()) return;
+  touched_.clear();
+  for (uint32_t i = 0; i < changes.size(); ++i) {
+    const Change& c = changes[i];
+    auto collect = [&](Watcher* w) {
+      if (c.kv.mod_revision() >= w->next_rev && Wanted(*w, c)) {
+        if (w->pending.empty()) touched_.push_back(w);
+        w->pending.push_back(i);
+      }
+    };
     auto it = synced_keys_.find(c.kv.key());
     if (it != synced_keys_.end()) {
-      for (Watcher* w : it->second) {
-        if (c.kv.mod_revision() >= w->next_rev && Wanted(*w, c)) batches[w].push_back(c);
-      }
+      for (Watcher* w : it->second) collect(w);
     }
-    for (Watcher* w : synced_ranges_) {
-      if (c.kv.mod_revision() >= w->next_rev && Wanted(*w, c)) batches[w].push_back(c);
-    }
+    for (Watcher* w : synced_ranges_) collect(w);
   }
-  for (auto& [w, events] : batches) {
-    if (w->sink->Deliver(w->id, std::move(events), rev)) {
+  if (touched_.empty()) return;
+  auto group = std::make_shared<const EventGroup>(std::move(changes), rev, store_);
+  DeliverLocked(group, &touched_, [&](Watcher* w, bool accepted) {
+    if (accepted) {
       w->next_rev = rev + 1;
-    } else {
-      // Full: replay this and later revisions from storage when it drains.
-      // A synced watcher has been given every event it wanted before this
-      // group, but next_rev only moves on delivery, so on a quiet key it
-      // may lag far behind; without this bump a compaction of other keys'
-      // history would wrongly report it compacted (and replay would rescan).
-      w->next_rev = std::max(w->next_rev, changes.front().kv.mod_revision());
-      RemoveSyncedLocked(w);
-      unsynced_.insert(w);
+      return;
     }
-  }
+    // Full: replay this and later revisions from storage when it drains.
+    // A synced watcher has been given every event it wanted before this
+    // group, but next_rev only moves on delivery, so on a quiet key it
+    // may lag far behind; without this bump a compaction of other keys'
+    // history would wrongly report it compacted (and replay would rescan).
+    w->next_rev = std::max(w->next_rev, first);
+    RemoveSyncedLocked(w);
+    unsynced_.insert(w);
+  });
 }
 
 void WatchableStore::ReplayLoop() {
@@ -224,6 +255,14 @@ bool WatchableStore::ReplayOnce() {
   }
   absl::MutexLock lock(&mu_);
   const int64_t compact = store_->CompactRev();
+  auto group = std::make_shared<const EventGroup>(std::move(history), cur, store_);
+  // Caught up with everything published: commits after this point are
+  // notified to synced watchers (OnCommit takes mu_ after publishing).
+  auto advance = [&](Watcher* w) {
+    w->next_rev = max_rev + 1;
+    if (w->next_rev > store_->Rev()) AddSyncedLocked(w);
+  };
+  touched_.clear();
   for (WatchId id : ids) {
     auto it = watchers_.find(id);
     if (it == watchers_.end() || it->second->synced) continue;
@@ -233,16 +272,20 @@ bool WatchableStore::ReplayOnce() {
       if (w->next_rev > store_->Rev()) AddSyncedLocked(w);
       continue;
     }
-    std::vector<Change> events;
-    for (const Change& c : history) {
-      if (c.kv.mod_revision() >= w->next_rev && Wanted(*w, c)) events.push_back(c);
+    for (uint32_t i = 0; i < group->size(); ++i) {
+      const Change& c = group->change(i);
+      if (c.kv.mod_revision() >= w->next_rev && Wanted(*w, c)) w->pending.push_back(i);
     }
-    if (!events.empty() && !w->sink->Deliver(w->id, std::move(events), cur)) continue;
-    w->next_rev = max_rev + 1;
-    // Caught up with everything published: commits after this point are
-    // notified to synced watchers (OnCommit takes mu_ after publishing).
-    if (w->next_rev > store_->Rev()) AddSyncedLocked(w);
+    if (w->pending.empty()) {
+      advance(w);
+    } else {
+      touched_.push_back(w);
+    }
   }
+  // A refused delivery leaves the watcher unsynced at the same next_rev.
+  DeliverLocked(group, &touched_, [&](Watcher* w, bool accepted) {
+    if (accepted) advance(w);
+  });
   return !unsynced_.empty();
 }
 

@@ -8,7 +8,10 @@
 //                      from the backend in bounded batches (kMaxRevsPerPass
 //                      revisions) and moves them to synced once caught up.
 //
-// A sink that cannot take events (Deliver returns false) never blocks apply:
+// Events reach sinks as shared EventGroups (one per commit or replay scan)
+// plus, per watcher, the indexes of the changes it wants: no per-watcher
+// copies. Each sink gets one call per group with all of its watchers.
+// A sink that cannot take events (refuses a delivery) never blocks apply:
 // its watcher simply becomes unsynced and is replayed later. Each watcher
 // sees events in revision order, without gaps or duplicates: `next_rev` is
 // the first revision it has not been given. A watcher whose next_rev falls
@@ -31,18 +34,30 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/types/span.h"
+#include "mvcc/event_group.h"
 #include "mvcc/kv_store.h"
 
 namespace quorum::mvcc {
 
 using WatchId = int64_t;
 
+// Events of one watcher from one group (events.group->rev() is the store
+// revision they were read at).
+struct Delivery {
+  WatchId id = 0;
+  EventRef events;
+  bool accepted = false;  // set by the sink
+};
+
 class WatchSink {
  public:
   virtual ~WatchSink() = default;
-  // Events of watcher `id` (revision order); `rev` is the store revision
-  // they were read at. Returns false when the sink is full right now.
-  virtual bool Deliver(WatchId id, std::vector<Change> events, int64_t rev) = 0;
+  // Deliveries of one group for watchers of this sink, each in revision
+  // order. The sink sets `accepted` on those it takes; leaving it false
+  // means "full right now" (the watcher is replayed later). Called with the
+  // store's lock held: must not block or call back into the store.
+  virtual void Deliver(absl::Span<Delivery> deliveries) = 0;
   // The watcher's next revision was compacted away; it has been removed.
   virtual void Compacted(WatchId id, int64_t compact_rev) = 0;
   // Whether the sink can take events now (replay waits otherwise).
@@ -75,7 +90,7 @@ class WatchableStore final : public CommitObserver {
   bool IsSynced(WatchId id) const;
   size_t WatcherCount() const;
 
-  void OnCommit(const std::vector<Change>& changes, int64_t rev) override;
+  void OnCommit(std::vector<Change> changes, int64_t rev) override;
   // The store's state was replaced (snapshot installed): every synced
   // watcher is replayed from the new state right away (etcd's Restore).
   void OnStateReplaced();
@@ -88,11 +103,19 @@ class WatchableStore final : public CommitObserver {
     bool no_put, no_delete;
     WatchSink* sink;
     bool synced;
+    // Scratch while one group is matched: indexes of the changes it wants.
+    absl::InlinedVector<uint32_t, 2> pending;
   };
   bool Matches(const Watcher& w, const std::string& key) const;
   bool Wanted(const Watcher& w, const Change& c) const;
   void AddSyncedLocked(Watcher* w) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RemoveSyncedLocked(Watcher* w) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Hands every watcher in `ws` its `pending` events of `group`, one sink
+  // call per sink, then calls on_result(watcher, accepted) for each. Empties
+  // `ws` and every watcher's `pending`.
+  template <typename OnResult>
+  void DeliverLocked(const std::shared_ptr<const EventGroup>& group, std::vector<Watcher*>* ws,
+                     OnResult on_result) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ReplayLoop();
   // One replay pass; returns true when unsynced watchers remain.
   bool ReplayOnce();
@@ -103,6 +126,9 @@ class WatchableStore final : public CommitObserver {
   absl::flat_hash_map<std::string, absl::flat_hash_set<Watcher*>> synced_keys_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_set<Watcher*> synced_ranges_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_set<Watcher*> unsynced_ ABSL_GUARDED_BY(mu_);
+  // Scratch reused across groups (no allocation per commit once warm).
+  std::vector<Watcher*> touched_ ABSL_GUARDED_BY(mu_);
+  std::vector<Delivery> deliveries_ ABSL_GUARDED_BY(mu_);
   // The last revision OnCommit was told about; a group starting beyond
   // notified_rev_ + 1 reveals a state reload (see OnCommit).
   int64_t notified_rev_ ABSL_GUARDED_BY(mu_) = 0;

@@ -37,19 +37,27 @@ std::string Describe(const Change& c) {
 // say no), like a stream whose queue is full.
 class FakeSink : public WatchSink {
  public:
-  bool Deliver(WatchId id, std::vector<Change> events, int64_t rev) override {
+  void Deliver(absl::Span<Delivery> ds) override {
     absl::MutexLock lock(&mu_);
     ++calls_;
-    if (full_) {
-      ++refused_;
-      return false;
+    for (Delivery& d : ds) {
+      if (full_) {
+        ++refused_;
+        continue;
+      }
+      auto& got = events_[d.id];
+      groups_[d.id].push_back(d.events.group.get());
+      const EventGroup& g = *d.events.group;
+      int64_t last = 0;
+      for (uint32_t i : d.events.events) {
+        const Change& c = g.change(i);
+        EXPECT_LE(c.kv.mod_revision(), g.rev()) << "event after the response revision";
+        EXPECT_GE(c.kv.mod_revision(), last) << "events out of revision order";
+        last = c.kv.mod_revision();
+        got.push_back(Describe(c));
+      }
+      d.accepted = true;
     }
-    auto& got = events_[id];
-    for (auto& c : events) {
-      EXPECT_LE(c.kv.mod_revision(), rev) << "event after the response revision";
-      got.push_back(Describe(c));
-    }
-    return true;
   }
   void Compacted(WatchId id, int64_t compact_rev) override {
     absl::MutexLock lock(&mu_);
@@ -80,6 +88,10 @@ class FakeSink : public WatchSink {
     absl::MutexLock lock(&mu_);
     return refused_;
   }
+  int Calls() {
+    absl::MutexLock lock(&mu_);
+    return calls_;
+  }
 
  private:
   absl::Mutex mu_;
@@ -88,16 +100,27 @@ class FakeSink : public WatchSink {
   int refused_ = 0;
   std::map<WatchId, std::vector<std::string>> events_;
   std::map<WatchId, int64_t> compacted_;
+
+ public:
+  std::vector<const EventGroup*> Groups(WatchId id) {
+    absl::MutexLock lock(&mu_);
+    return groups_[id];
+  }
+
+ private:
+  std::map<WatchId, std::vector<const EventGroup*>> groups_;
 };
 
 // Counts events only (for the 10k-watcher test: no per-event memory).
 class CountingSink : public WatchSink {
  public:
   explicit CountingSink(size_t n) : counts_(n + 1, 0) {}
-  bool Deliver(WatchId id, std::vector<Change> events, int64_t) override {
+  void Deliver(absl::Span<Delivery> ds) override {
     absl::MutexLock lock(&mu_);
-    counts_[static_cast<size_t>(id)] += events.size();
-    return true;
+    for (Delivery& d : ds) {
+      counts_[static_cast<size_t>(d.id)] += d.events.events.size();
+      d.accepted = true;
+    }
   }
   void Compacted(WatchId, int64_t) override {}
   bool Ready() override { return true; }
@@ -229,6 +252,34 @@ TEST_F(WatchableStoreTest, SyncedKeyRangeFromKeyPrefix) {
             (Strs{"4 PUT c=3", "5 PUT d=4", "6 PUT p/x=5", "7 PUT p0=6", "10 PUT p/y=8"}));
   EXPECT_EQ(sink_.Events(prefix), (Strs{"6 PUT p/x=5", "10 PUT p/y=8"}));
   EXPECT_EQ(sink_.Events(all).size(), 9u);
+}
+
+// Every watcher of a commit gets the same shared group (no per-watcher copy
+// of the events), and a sink gets one call per group for all its watchers.
+TEST_F(WatchableStoreTest, OneSharedGroupAndOneSinkCallPerCommit) {
+  FakeSink other;
+  std::vector<WatchId> ids;
+  for (int i = 0; i < 50; ++i) ids.push_back(Watch("k", "", 0, i % 2 ? &other : &sink_));
+  WatchId range = Watch("a", "z", 0, &sink_);
+  const int calls0 = sink_.Calls(), other0 = other.Calls();
+  {
+    auto txn = store_->Write();
+    txn->Put("j", "0", 0);
+    txn->Put("k", "1", 0);
+    txn->End();
+  }
+  Commit();  // revision 2
+  EXPECT_EQ(sink_.Calls(), calls0 + 1);
+  EXPECT_EQ(other.Calls(), other0 + 1);
+  const EventGroup* g = sink_.Groups(ids[0]).at(0);
+  for (size_t i = 0; i < ids.size(); ++i) {
+    FakeSink& s = i % 2 ? other : sink_;
+    ASSERT_EQ(s.Groups(ids[i]).size(), 1u);
+    EXPECT_EQ(s.Groups(ids[i])[0], g) << "watcher " << i << " got its own copy";
+    EXPECT_EQ(s.Events(ids[i]), (Strs{"2 PUT k=1"}));
+  }
+  EXPECT_EQ(sink_.Groups(range).at(0), g);
+  EXPECT_EQ(sink_.Events(range), (Strs{"2 PUT j=0", "2 PUT k=1"}));
 }
 
 TEST_F(WatchableStoreTest, SeveralChangesOfOneTxnInSubOrder) {

@@ -202,6 +202,23 @@ class WatchSession:
                 break
         return got
 
+    def take_events(self, n, timeout=MAX_WAIT, watch_id=None):
+        """Responses until they carry n events (of `watch_id`, or of any watcher)
+        or the timeout. A response may carry several revisions' events (both
+        servers batch when a watcher is behind), so count events, not responses."""
+        got = []
+        seen = 0
+        deadline = time.monotonic() + timeout
+        while seen < n and time.monotonic() < deadline:
+            try:
+                r = self._resp.get(timeout=max(0.01, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            got.append(r)
+            if not isinstance(r, Exception) and (watch_id is None or r.watch_id == watch_id):
+                seen += len(r.events)
+        return got
+
     def log(self, title, resps=None, render=None, sort=False):
         """Renders drained responses into the step output. sort=True where the order
         across watchers is unspecified (etcd fans one event out in Go map order)."""
@@ -461,8 +478,8 @@ class SlowConsumer(Step):
             created = 0
             deadline = time.monotonic() + 60
             while len(revs) < SLOW_EVENTS and time.monotonic() < deadline:
-                need = SLOW_EVENTS - len(revs) + (0 if created else 1)
-                for r in s.take(need, timeout=max(0.1, deadline - time.monotonic())):
+                need = SLOW_EVENTS - len(revs)
+                for r in s.take_events(need, timeout=max(0.1, deadline - time.monotonic())):
                     if isinstance(r, Exception):
                         return "STREAM ERROR %s" % _rpc_error(r), None
                     created += r.created
@@ -585,7 +602,8 @@ def scale_check(server):
             deadline = time.monotonic() + 60
             n = 0
             while n < total_want and time.monotonic() < deadline:
-                for r in s.take(total_want - n, timeout=max(0.1, deadline - time.monotonic())):
+                for r in s.take_events(total_want - n,
+                                       timeout=max(0.1, deadline - time.monotonic())):
                     if isinstance(r, Exception):
                         continue
                     got[r.watch_id] = got.get(r.watch_id, 0) + len(r.events)

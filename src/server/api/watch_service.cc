@@ -6,8 +6,7 @@ namespace quorum::server {
 namespace {
 
 // Learners refuse watch streams, as etcd's do.
-class RejectedStream final
-    : public grpc::ServerBidiReactor<etcdserverpb::WatchRequest, etcdserverpb::WatchResponse> {
+class RejectedStream final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
  public:
   RejectedStream() {
     Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "etcdserver: rpc not supported for learner"));
@@ -31,8 +30,7 @@ WatchService::~WatchService() {
   progress_thread_.join();
 }
 
-grpc::ServerBidiReactor<etcdserverpb::WatchRequest, etcdserverpb::WatchResponse>*
-WatchService::Watch(grpc::CallbackServerContext* ctx) {
+grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* WatchService::Watch(grpc::CallbackServerContext* ctx) {
   if (deps_->member->IsLearner()) return new RejectedStream();
   auto* s = new WatchStream(this, deps_, watchable_);
   Register(s);

@@ -3,8 +3,11 @@
 // responses (created, events, compacted, canceled, progress) leave through a
 // per-stream queue with one write in flight. Events come from the
 // WatchableStore; a stream whose queue is full makes the store replay its
-// watchers from storage later instead of blocking apply. prev_kv lookups
-// and fragmentation happen off the apply thread, on a small pool.
+// watchers from storage later instead of blocking apply. prev_kv lookups,
+// encoding and fragmentation happen off the apply thread, on a small pool.
+// The method is registered "raw" (grpc::ByteBuffer in and out): requests are
+// parsed here, and event responses are encoded straight from the events'
+// shared wire form instead of through per-watcher protobuf objects.
 #ifndef QUORUM_SERVER_API_WATCH_SERVICE_H_
 #define QUORUM_SERVER_API_WATCH_SERVICE_H_
 
@@ -23,7 +26,8 @@ namespace quorum::server {
 
 class WatchStream;
 
-class WatchService final : public etcdserverpb::Watch::CallbackService {
+class WatchService final
+    : public etcdserverpb::Watch::WithRawCallbackMethod_Watch<etcdserverpb::Watch::Service> {
  public:
   // progress_interval: how often progress_notify watchers get an empty
   // response when idle (etcd's --experimental-watch-progress-notify-interval).
@@ -31,7 +35,7 @@ class WatchService final : public etcdserverpb::Watch::CallbackService {
                std::chrono::milliseconds progress_interval);
   ~WatchService() override;
 
-  grpc::ServerBidiReactor<etcdserverpb::WatchRequest, etcdserverpb::WatchResponse>* Watch(
+  grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* Watch(
       grpc::CallbackServerContext* ctx) override;
 
  private:

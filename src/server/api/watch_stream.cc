@@ -1,6 +1,10 @@
 #include "server/api/watch_stream.h"
 
-#include <google/protobuf/io/coded_stream.h>
+#include <grpcpp/support/proto_buffer_reader.h>
+
+#include <utility>
+
+#include "server/api/watch_response_encoder.h"
 
 namespace quorum::server {
 
@@ -10,7 +14,7 @@ using etcdserverpb::WatchResponse;
 WatchStream::WatchStream(WatchService* service, const ServiceDeps* deps,
                          mvcc::WatchableStore* watchable)
     : service_(service), deps_(deps), watchable_(watchable) {
-  StartRead(&req_);
+  StartRead(&in_);
 }
 
 etcdserverpb::ResponseHeader WatchStream::Header(int64_t rev) const {
@@ -21,14 +25,16 @@ etcdserverpb::ResponseHeader WatchStream::Header(int64_t rev) const {
 }
 
 void WatchStream::OnReadDone(bool ok) {
-  if (!ok) {
-    // The client closed its side (or the call broke): stop everything.
+  grpc::Status parsed;
+  if (ok) {
+    parsed = grpc::SerializationTraits<etcdserverpb::WatchRequest>::Deserialize(&in_, &req_);
+  }
+  if (!ok || !parsed.ok()) {
+    // The client closed its side (or the call broke, or sent garbage): stop.
     CancelAllWatchers();
     absl::MutexLock lock(&mu_);
-    closing_ = true;
-    queue_.clear();
-    built_.clear();
-    MaybeFinishLocked();
+    if (!parsed.ok()) finish_status_ = parsed;
+    CloseLocked();
     return;
   }
   switch (req_.request_union_case()) {
@@ -44,23 +50,23 @@ void WatchStream::OnReadDone(bool ok) {
     default:
       break;
   }
-  StartRead(&req_);
+  StartRead(&in_);
 }
 
 void WatchStream::HandleCreate(const WatchCreateRequest& r) {
   const std::string& end = r.range_end();
   const bool from_key = end.size() == 1 && end[0] == '\0';
   const int64_t rev = deps_->store->Rev();
-  Item created;
-  created.resp.set_created(true);
-  *created.resp.mutable_header() = Header(rev);
+  WatchResponse created;
+  created.set_created(true);
+  *created.mutable_header() = Header(rev);
   // etcd's checks: a non-empty range must not be empty; ids are unique per
   // stream (0 asks for the next free one).
   if (!end.empty() && !from_key && r.key() >= end) {
-    created.resp.set_watch_id(-1);
-    created.resp.set_canceled(true);
-    created.resp.set_cancel_reason("mvcc: watcher range is empty");
-    Enqueue(std::move(created));
+    created.set_watch_id(-1);
+    created.set_canceled(true);
+    created.set_cancel_reason("mvcc: watcher range is empty");
+    EnqueueControl(std::move(created));
     return;
   }
   const mvcc::WatchId store_id = watchable_->NewWatchId();
@@ -70,10 +76,10 @@ void WatchStream::HandleCreate(const WatchCreateRequest& r) {
     int64_t stream_id = r.watch_id();
     if (stream_id != 0) {
       if (by_stream_id_.contains(stream_id)) {
-        created.resp.set_watch_id(-1);
-        created.resp.set_canceled(true);
-        created.resp.set_cancel_reason("mvcc: duplicate watch ID provided on the WatchStream");
-        EnqueueLocked(std::move(created));
+        created.set_watch_id(-1);
+        created.set_canceled(true);
+        created.set_cancel_reason("mvcc: duplicate watch ID provided on the WatchStream");
+        EnqueueControlLocked(std::move(created));
         return;
       }
     } else {
@@ -87,9 +93,9 @@ void WatchStream::HandleCreate(const WatchCreateRequest& r) {
     info.progress_notify = r.progress_notify();
     by_store_id_[store_id] = info;
     by_stream_id_[stream_id] = store_id;
-    created.resp.set_watch_id(stream_id);
+    created.set_watch_id(stream_id);
     // Queued before the watcher exists, so "created" precedes its events.
-    EnqueueLocked(std::move(created));
+    EnqueueControlLocked(std::move(created));
   }
   mvcc::WatchOptions o;
   o.key = r.key();
@@ -125,54 +131,74 @@ void WatchStream::HandleCancel(const etcdserverpb::WatchCancelRequest& r) {
     by_store_id_.erase(store_id);
   }
   watchable_->Cancel(store_id);
-  Item item;
-  *item.resp.mutable_header() = Header(deps_->store->Rev());
-  item.resp.set_watch_id(r.watch_id());
-  item.resp.set_canceled(true);
-  Enqueue(std::move(item));
+  WatchResponse resp;
+  *resp.mutable_header() = Header(deps_->store->Rev());
+  resp.set_watch_id(r.watch_id());
+  resp.set_canceled(true);
+  EnqueueControl(std::move(resp));
 }
 
 void WatchStream::HandleProgress() {
-  Item item;
-  *item.resp.mutable_header() = Header(deps_->store->Rev());
-  item.resp.set_watch_id(-1);
-  Enqueue(std::move(item));
+  WatchResponse resp;
+  *resp.mutable_header() = Header(deps_->store->Rev());
+  resp.set_watch_id(-1);
+  EnqueueControl(std::move(resp));
 }
 
-bool WatchStream::Deliver(mvcc::WatchId id, std::vector<mvcc::Change> events, int64_t rev) {
+void WatchStream::Deliver(absl::Span<mvcc::Delivery> deliveries) {
   absl::MutexLock lock(&mu_);
-  if (closing_) return true;  // dropped: the stream is going away
-  auto it = by_store_id_.find(id);
-  if (it == by_store_id_.end()) return true;  // cancelled meanwhile
-  if (queue_.size() >= kMaxQueued) return false;
-  Item item;
-  *item.resp.mutable_header() = Header(rev);
-  item.resp.set_watch_id(it->second.stream_id);
-  item.events = std::move(events);
-  item.prev_kv = it->second.prev_kv;
-  item.fragment = it->second.fragment;
-  EnqueueLocked(std::move(item));
-  return true;
+  bool added = false;
+  for (mvcc::Delivery& d : deliveries) {
+    auto it = closing_ ? by_store_id_.end() : by_store_id_.find(d.id);
+    if (it == by_store_id_.end()) {
+      d.accepted = true;  // dropped: cancelled meanwhile, or the stream is going away
+      continue;
+    }
+    if (queue_.size() >= kMaxQueued || queued_bytes_ >= kMaxQueuedBytes) continue;  // refused
+    WatcherInfo& info = it->second;
+    const mvcc::EventGroup& g = *d.events.group;
+    size_t bytes = 0;
+    for (uint32_t i : d.events.events) bytes += g.ApproxBytes(i, info.prev_kv);
+    Entry* tail = info.tail_seq >= front_seq_ ? &queue_[info.tail_seq - front_seq_] : nullptr;
+    if (tail != nullptr && tail->bytes + bytes <= kMaxMergeBytes) {
+      tail->rev = g.rev();
+      tail->bytes += bytes;
+      tail->events.push_back(std::move(d.events));
+    } else {
+      Entry& e = queue_.emplace_back();
+      e.stream_id = info.stream_id;
+      e.prev_kv = info.prev_kv;
+      e.fragment = info.fragment;
+      e.rev = g.rev();
+      e.bytes = bytes;
+      e.events.push_back(std::move(d.events));
+      info.tail_seq = front_seq_ + queue_.size() - 1;
+    }
+    queued_bytes_ += bytes;
+    d.accepted = true;
+    added = true;
+  }
+  if (added) ScheduleWriteLocked();
 }
 
 void WatchStream::Compacted(mvcc::WatchId id, int64_t compact_rev) {
   absl::MutexLock lock(&mu_);
   auto it = by_store_id_.find(id);
   if (it == by_store_id_.end() || closing_) return;
-  Item item;
+  WatchResponse resp;
   // etcd's compacted response carries no store revision (header revision 0).
-  deps_->Stamp(item.resp.mutable_header(), /*with_revision=*/false);
-  item.resp.set_watch_id(it->second.stream_id);
-  item.resp.set_canceled(true);
-  item.resp.set_compact_revision(compact_rev);
+  deps_->Stamp(resp.mutable_header(), /*with_revision=*/false);
+  resp.set_watch_id(it->second.stream_id);
+  resp.set_canceled(true);
+  resp.set_compact_revision(compact_rev);
   by_stream_id_.erase(it->second.stream_id);
   by_store_id_.erase(it);
-  EnqueueLocked(std::move(item));
+  EnqueueControlLocked(std::move(resp));
 }
 
 bool WatchStream::Ready() {
   absl::MutexLock lock(&mu_);
-  return closing_ || queue_.size() < kMaxQueued / 2;
+  return closing_ || (queue_.size() < kMaxQueued / 2 && queued_bytes_ < kMaxQueuedBytes / 2);
 }
 
 void WatchStream::SendProgress() {
@@ -186,21 +212,21 @@ void WatchStream::SendProgress() {
   }
   for (const auto& [sid, stream_id] : candidates) {
     if (!watchable_->IsSynced(sid)) continue;
-    Item item;
-    *item.resp.mutable_header() = Header(deps_->store->Rev());
-    item.resp.set_watch_id(stream_id);
-    Enqueue(std::move(item));
+    WatchResponse resp;
+    *resp.mutable_header() = Header(deps_->store->Rev());
+    resp.set_watch_id(stream_id);
+    EnqueueControl(std::move(resp));
   }
 }
 
-void WatchStream::Enqueue(Item item) {
+void WatchStream::EnqueueControl(WatchResponse resp) {
   absl::MutexLock lock(&mu_);
-  EnqueueLocked(std::move(item));
+  EnqueueControlLocked(std::move(resp));
 }
 
-void WatchStream::EnqueueLocked(Item item) {
+void WatchStream::EnqueueControlLocked(WatchResponse resp) {
   if (closing_) return;
-  queue_.push_back(std::move(item));
+  queue_.emplace_back().control = std::move(resp);
   ScheduleWriteLocked();
 }
 
@@ -211,13 +237,11 @@ void WatchStream::ScheduleWriteLocked() {
 }
 
 void WatchStream::WriteNext() {
-  Item item;
+  std::vector<Entry> entries;
   {
     absl::MutexLock lock(&mu_);
     if (!closing_ && !built_.empty()) {
-      out_ = std::move(built_.front());
-      built_.pop_front();
-      StartWrite(&out_);
+      StartNextWriteLocked();
       return;
     }
     if (closing_ || queue_.empty()) {
@@ -225,78 +249,64 @@ void WatchStream::WriteNext() {
       MaybeFinishLocked();
       return;
     }
-    item = std::move(queue_.front());
-    queue_.pop_front();
+    const size_t n = std::min(queue_.size(), kMaxEntriesPerTurn);
+    entries.reserve(n);
+    for (size_t i = 0; i < n; ++i) {
+      queued_bytes_ -= queue_.front().bytes;
+      entries.push_back(std::move(queue_.front()));
+      queue_.pop_front();
+    }
+    front_seq_ += n;  // taken entries accept no more events
   }
-  auto resps = Build(std::move(item));
+  std::vector<grpc::ByteBuffer> out;
+  out.reserve(entries.size());
+  Encode(&entries, &out);
   absl::MutexLock lock(&mu_);
   if (closing_) {
     writing_ = false;
     MaybeFinishLocked();
     return;
   }
-  for (auto& r : resps) built_.push_back(std::move(r));
-  out_ = std::move(built_.front());
-  built_.pop_front();
-  StartWrite(&out_);
+  for (auto& b : out) built_.push_back(std::move(b));
+  StartNextWriteLocked();
 }
 
-std::vector<WatchResponse> WatchStream::Build(Item item) {
-  for (auto& c : item.events) {
-    mvccpb::Event* ev = item.resp.add_events();
-    ev->set_type(c.deleted ? mvccpb::Event::DELETE : mvccpb::Event::PUT);
-    if (item.prev_kv) {
-      mvcc::RangeOptions ro;
-      ro.rev = c.kv.mod_revision() - 1;
-      auto prev = deps_->store->Range(c.kv.key(), "", ro);
-      if (prev.ok() && !prev->kvs.empty()) *ev->mutable_prev_kv() = std::move(prev->kvs[0]);
-    }
-    *ev->mutable_kv() = std::move(c.kv);
-  }
-  std::vector<WatchResponse> out;
+void WatchStream::StartNextWriteLocked() {
+  out_ = std::move(built_.front());
+  built_.pop_front();
+  // Cork while more responses follow at once; the last one flushes them all.
+  grpc::WriteOptions opts;
+  if (!built_.empty()) opts.set_buffer_hint();
+  StartWrite(&out_, opts);
+}
+
+void WatchStream::Encode(std::vector<Entry>* entries, std::vector<grpc::ByteBuffer>* out) const {
   // etcd's watch server allows --max-request-bytes plus its gRPC overhead
   // allowance (grpcOverheadBytes, 512 KiB) per response before fragmenting.
   const size_t limit =
       static_cast<size_t>(deps_->config->max_request_bytes + ServiceDeps::kGrpcOverheadBytes);
-  if (!item.fragment || item.resp.events_size() < 2 || item.resp.ByteSizeLong() < limit) {
-    out.push_back(std::move(item.resp));
-    return out;
-  }
-  // Fragments as etcd's sendFragments cuts them: add events while the
-  // response (measured with fragment=true) stays under the limit; a fragment
-  // always carries at least one event; all but the last are marked fragment.
-  WatchResponse base = item.resp;
-  base.clear_events();
-  base.set_fragment(true);
-  const size_t base_size = base.ByteSizeLong();
-  WatchResponse cur = base;
-  size_t cur_size = base_size;
-  for (auto& ev : *item.resp.mutable_events()) {
-    const size_t ev_size = ev.ByteSizeLong();
-    const size_t field_size =
-        1 + google::protobuf::io::CodedOutputStream::VarintSize64(ev_size) + ev_size;
-    if (cur.events_size() > 0 && cur_size + field_size >= limit) {
-      out.push_back(std::move(cur));
-      cur = base;
-      cur_size = base_size;
+  etcdserverpb::ResponseHeader stamp;
+  deps_->Stamp(&stamp, /*with_revision=*/false);
+  WatchHeader h;
+  h.cluster_id = stamp.cluster_id();
+  h.member_id = stamp.member_id();
+  h.raft_term = stamp.raft_term();
+  for (Entry& e : *entries) {
+    if (e.control) {
+      out->push_back(EncodeResponse(*e.control));
+      continue;
     }
-    *cur.add_events() = std::move(ev);
-    cur_size += field_size;
+    h.revision = e.rev;
+    EncodeEventResponses(h, e.stream_id, e.events, e.prev_kv, e.fragment, limit, out);
   }
-  cur.set_fragment(false);
-  out.push_back(std::move(cur));
-  return out;
 }
 
 void WatchStream::OnWriteDone(bool ok) {
   if (!ok) {
     CancelAllWatchers();
     absl::MutexLock lock(&mu_);
-    closing_ = true;
-    queue_.clear();
-    built_.clear();
     writing_ = false;
-    MaybeFinishLocked();
+    CloseLocked();
     return;
   }
   WriteNext();
@@ -305,8 +315,14 @@ void WatchStream::OnWriteDone(bool ok) {
 void WatchStream::OnCancel() {
   CancelAllWatchers();
   absl::MutexLock lock(&mu_);
+  CloseLocked();
+}
+
+void WatchStream::CloseLocked() {
   closing_ = true;
+  front_seq_ += queue_.size();
   queue_.clear();
+  queued_bytes_ = 0;
   built_.clear();
   MaybeFinishLocked();
 }
@@ -325,7 +341,7 @@ void WatchStream::CancelAllWatchers() {
 void WatchStream::MaybeFinishLocked() {
   if (closing_ && !writing_ && !finished_) {
     finished_ = true;
-    Finish(grpc::Status::OK);
+    Finish(finish_status_);
   }
 }
 

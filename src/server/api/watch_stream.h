@@ -2,6 +2,26 @@
 // Lifetime: created by WatchService::Watch, deleted in OnDone. Every
 // watcher is cancelled in the store before the reactor finishes, so the
 // store never calls a dead sink.
+//
+// Outgoing path (the hot one): the store hands over, once per commit, the
+// events of all this stream's watchers as references into a shared
+// mvcc::EventGroup (Deliver, on the apply thread: a few pointer copies under
+// mu_, never blocking). They wait in `queue_`, where a watcher's events of
+// later revisions join its entry still waiting there (so one response can
+// carry several revisions, in order, as etcd's catch-up responses do), up to
+// kMaxMergeBytes. The writer (pool or gRPC callback thread, one at a time)
+// takes many entries at once, encodes each into one gRPC slice from the
+// shared event encodings (watch_response_encoder.h), and writes them with
+// the buffer hint set on all but the last, so gRPC sends them in as few
+// socket writes as it can. A queue over kMaxQueued entries or
+// kMaxQueuedBytes refuses deliveries: the store parks those watchers and
+// replays them from storage later, so apply never waits for a slow client.
+//
+// Ordering: one watcher's responses leave in the order they were queued
+// ("created" first, then events in revision order without gaps or
+// duplicates, then "canceled"); merging only moves events earlier, never
+// past a response of the same watcher queued before them.
+//
 // Locking: store mu -> stream mu_ (Deliver is called under the store's lock);
 // the stream never calls the store while holding mu_.
 #ifndef QUORUM_SERVER_API_WATCH_STREAM_H_
@@ -9,8 +29,11 @@
 
 #include <deque>
 #include <map>
+#include <optional>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/inlined_vector.h"
 #include "absl/synchronization/mutex.h"
 #include "etcdserverpb/rpc.grpc.pb.h"
 #include "mvcc/watchable_store.h"
@@ -18,12 +41,17 @@
 
 namespace quorum::server {
 
-class WatchStream final
-    : public grpc::ServerBidiReactor<etcdserverpb::WatchRequest, etcdserverpb::WatchResponse>,
-      public mvcc::WatchSink {
+class WatchStream final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>,
+                          public mvcc::WatchSink {
  public:
-  // Responses queued beyond this make Deliver refuse (the store replays).
+  // Bounds of the queue of responses not yet handed to gRPC; past either,
+  // Deliver refuses (the store replays those watchers when Ready()).
   static constexpr size_t kMaxQueued = 1024;
+  static constexpr size_t kMaxQueuedBytes = 16 << 20;
+  // A watcher's queued events merge into one response up to this size.
+  static constexpr size_t kMaxMergeBytes = 256 << 10;
+  // Entries the writer encodes per turn (bounds the work between writes).
+  static constexpr size_t kMaxEntriesPerTurn = 256;
 
   WatchStream(WatchService* service, const ServiceDeps* deps, mvcc::WatchableStore* watchable);
 
@@ -34,7 +62,7 @@ class WatchStream final
   void OnCancel() override;
 
   // mvcc::WatchSink
-  bool Deliver(mvcc::WatchId id, std::vector<mvcc::Change> events, int64_t rev) override;
+  void Deliver(absl::Span<mvcc::Delivery> deliveries) override;
   void Compacted(mvcc::WatchId id, int64_t compact_rev) override;
   bool Ready() override;
 
@@ -47,44 +75,57 @@ class WatchStream final
     bool prev_kv = false;
     bool fragment = false;
     bool progress_notify = false;
+    // Sequence number of this watcher's newest events entry (0: none); it
+    // can still take more events while it is in queue_ (>= front_seq_).
+    uint64_t tail_seq = 0;
   };
-  // A response to build and write: events are turned into protos (prev_kv,
-  // fragments) on the pool, not on the thread that delivered them.
-  struct Item {
-    etcdserverpb::WatchResponse resp;  // header/ids set; events empty
-    std::vector<mvcc::Change> events;
+  // One response to write: either a finished control response or the
+  // events of one watcher (encoded by the writer, off the apply thread).
+  struct Entry {
+    std::optional<etcdserverpb::WatchResponse> control;
+    int64_t stream_id = 0;
     bool prev_kv = false;
     bool fragment = false;
-    int64_t forget_store_id = 0;  // compacted: drop this watcher's mapping
+    int64_t rev = 0;     // header revision: that of the newest group
+    size_t bytes = 0;    // approximate payload
+    absl::InlinedVector<mvcc::EventRef, 1> events;
   };
 
   void HandleCreate(const etcdserverpb::WatchCreateRequest& r);
   void HandleCancel(const etcdserverpb::WatchCancelRequest& r);
   void HandleProgress();
-  void EnqueueLocked(Item item) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void Enqueue(Item item);
+  void EnqueueControlLocked(etcdserverpb::WatchResponse resp) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void EnqueueControl(etcdserverpb::WatchResponse resp);
   void ScheduleWriteLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void WriteNext();
-  std::vector<etcdserverpb::WatchResponse> Build(Item item);
+  void StartNextWriteLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Encode(std::vector<Entry>* entries, std::vector<grpc::ByteBuffer>* out) const;
   void CancelAllWatchers();
+  void CloseLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void MaybeFinishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   etcdserverpb::ResponseHeader Header(int64_t rev) const;
 
   WatchService* service_;
   const ServiceDeps* deps_;
   mvcc::WatchableStore* watchable_;
+  grpc::ByteBuffer in_;   // the request being read
+  grpc::ByteBuffer out_;  // the response being written
   etcdserverpb::WatchRequest req_;
-  etcdserverpb::WatchResponse out_;
 
   absl::Mutex mu_;
-  std::map<mvcc::WatchId, WatcherInfo> by_store_id_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<mvcc::WatchId, WatcherInfo> by_store_id_ ABSL_GUARDED_BY(mu_);
   std::map<int64_t, mvcc::WatchId> by_stream_id_ ABSL_GUARDED_BY(mu_);
   int64_t next_stream_id_ ABSL_GUARDED_BY(mu_) = 0;
-  std::deque<Item> queue_ ABSL_GUARDED_BY(mu_);
-  std::deque<etcdserverpb::WatchResponse> built_ ABSL_GUARDED_BY(mu_);
-  bool writing_ ABSL_GUARDED_BY(mu_) = false;  // a write or build is in progress
+  // queue_[i] has sequence number front_seq_ + i.
+  std::deque<Entry> queue_ ABSL_GUARDED_BY(mu_);
+  uint64_t front_seq_ ABSL_GUARDED_BY(mu_) = 1;
+  size_t queued_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  // Encoded responses waiting for the write in flight to finish.
+  std::deque<grpc::ByteBuffer> built_ ABSL_GUARDED_BY(mu_);
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;  // a write or encode is in progress
   bool closing_ ABSL_GUARDED_BY(mu_) = false;  // reads ended or call cancelled
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  grpc::Status finish_status_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace quorum::server
