@@ -143,8 +143,10 @@ TEST(MaintenanceTest, AlarmsReplicateGateWritesAndSurviveRestart) {
     ASSERT_OK(c->Restart(i));
   }
   ASSERT_TRUE(c->WaitForLeader().ok());
+  ASSERT_TRUE(c->WaitConverged().ok()) << c->Describe();
   for (int i = 0; i < 3; ++i) {
-    EXPECT_EQ(AlarmList(*c, i), std::vector<std::string>{expected}) << "after restart, member " << i;
+    EXPECT_EQ(AlarmList(*c, i), std::vector<std::string>{expected}) << "after restart, member " << i
+                                                                    << "\n" << c->Describe();
   }
   ExpectNoSpace(PutRaw(*c, 1, "x", "y"), "put after restart");
 

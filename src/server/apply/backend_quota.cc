@@ -38,12 +38,15 @@ int64_t BackendQuota::Size() const {
   const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
                           std::chrono::steady_clock::now().time_since_epoch())
                           .count();
-  const int64_t at = sampled_at_ns_.load(std::memory_order_acquire);
-  if (at == 0 || now - at > std::chrono::nanoseconds(kSizeRefresh).count()) {
-    size_.store(backend_->ColumnFamilyBytes(kQuotaCfs), std::memory_order_relaxed);
-    sampled_at_ns_.store(now, std::memory_order_release);
+  int64_t at = sampled_at_ns_.load(std::memory_order_acquire);
+  // One caller refreshes (the one that claims the new sample time); the
+  // others keep using the previous size meanwhile.
+  if ((at == 0 || now - at > std::chrono::nanoseconds(kSizeRefresh).count()) &&
+      sampled_at_ns_.compare_exchange_strong(at, now, std::memory_order_acq_rel)) {
+    size_.store(backend_->ColumnFamilyBytes(kQuotaCfs), std::memory_order_release);
+    if (at == 0) return size_.load(std::memory_order_acquire);
   }
-  return size_.load(std::memory_order_relaxed);
+  return size_.load(std::memory_order_acquire);
 }
 
 bool BackendQuota::Available(int64_t cost) const {

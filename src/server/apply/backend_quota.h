@@ -6,7 +6,8 @@
 // cost nothing), 64 bytes per lease.
 // Size counts the replicated state's column families (SST files + memtables),
 // not the raft log: etcd counts its bbolt file, not its WAL. It is sampled at
-// most every kSizeRefresh so the check stays cheap on the write path.
+// most every kSizeRefresh (by one caller at a time) so the check stays cheap
+// on the write path; the quota is a soft limit, as etcd's is.
 // Thread-safety: all methods, any thread.
 #ifndef QUORUM_SERVER_APPLY_BACKEND_QUOTA_H_
 #define QUORUM_SERVER_APPLY_BACKEND_QUOTA_H_
@@ -43,7 +44,7 @@ class BackendQuota {
   // The sampled size (refreshed when older than kSizeRefresh).
   int64_t Size() const;
 
-  static constexpr std::chrono::milliseconds kSizeRefresh{20};
+  static constexpr std::chrono::milliseconds kSizeRefresh{50};
 
  private:
   const mvcc::Backend* backend_;
