@@ -415,6 +415,15 @@ void RaftMember::ProcessReady() {
         }
       }
       ApplyEntries(rd.committed_entries);
+    } else if (!rd.committed_entries.empty() &&
+               rd.committed_entries.size() <= kInlineApplyEntries && ApplyIdle() && InboxEmpty()) {
+      // Nothing else to do here and the apply thread idle: waking it would
+      // only add a thread hand-off to this request's latency (one client).
+      ApplyEntries(rd.committed_entries);
+      if (opts_.snapshot_count != 0 && !snapshot_pending_.load() &&
+          applied_.load() >= snapshot_index_.load() + opts_.snapshot_count) {
+        QueueApply(ApplyJob{});  // the apply thread takes snapshots
+      }
     } else {
       job.ents = std::move(rd.committed_entries);
     }
@@ -422,6 +431,11 @@ void RaftMember::ProcessReady() {
     node_->Advance();
     for (auto& m : to_self) node_->Step(std::move(m)).IgnoreError();
   }
+}
+
+bool RaftMember::InboxEmpty() {
+  absl::MutexLock lock(&mu_);
+  return inbox_.empty();
 }
 
 void RaftMember::SetLeader(uint64_t lead) {

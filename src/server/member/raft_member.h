@@ -15,7 +15,9 @@
 // applied. Conf changes and received snapshots change raft's own state:
 // for those the raft thread first waits until the apply thread is idle and
 // then applies (or installs) them itself, so no two threads ever touch the
-// store at once.
+// store at once. Likewise a small batch found with the apply thread idle and
+// nothing else queued is applied on the raft thread (a hand-off would only
+// add latency to a lone request).
 // Writes are acknowledged only after their entry is committed (durable on a
 // quorum) and applied. Linearizable reads go through ReadBarrier(): one
 // ReadIndex round serves every read queued while it was in flight, once the
@@ -172,6 +174,11 @@ class RaftMember final : public Proposer, public transport::Handler {
   void StopApply();                 // raft thread; unapplied jobs stay unapplied
   void QueueApply(ApplyJob job);    // raft thread; waits while the queue is long
   void DrainApply();                // raft thread; returns when the apply thread is idle
+  bool ApplyIdle();                 // raft thread: nothing queued, nothing applying
+  bool InboxEmpty();
+  // Committed batches up to this size are applied on the raft thread when
+  // the apply thread is idle and no other work is queued.
+  static constexpr size_t kInlineApplyEntries = 8;
   void ApplyLoop();
   void ServeReadyReads();           // apply thread: reads whose index is applied
   void MaybeSnapshot();             // apply thread: writes the state file

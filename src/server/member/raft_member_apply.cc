@@ -54,6 +54,11 @@ void RaftMember::QueueApply(ApplyJob job) {
   apply_queue_.push_back(std::move(job));
 }
 
+bool RaftMember::ApplyIdle() {
+  absl::MutexLock lock(&apply_mu_);
+  return apply_thread_.joinable() && apply_queue_.empty() && !apply_busy_;
+}
+
 void RaftMember::DrainApply() {
   absl::MutexLock lock(&apply_mu_);
   if (!apply_thread_.joinable()) return;
