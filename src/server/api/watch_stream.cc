@@ -239,9 +239,11 @@ void WatchStream::ScheduleWriteLocked() {
 void WatchStream::WriteNext() {
   std::vector<Entry> entries;
   {
-    absl::MutexLock lock(&mu_);
+    absl::ReleasableMutexLock lock(&mu_);
     if (!closing_ && !built_.empty()) {
-      StartNextWriteLocked();
+      const grpc::WriteOptions opts = TakeNextLocked();
+      lock.Release();
+      StartWrite(&out_, opts);  // outside mu_: Deliver (apply thread) never waits on gRPC
       return;
     }
     if (closing_ || queue_.empty()) {
@@ -249,6 +251,21 @@ void WatchStream::WriteNext() {
       MaybeFinishLocked();
       return;
     }
+    const auto now = std::chrono::steady_clock::now();
+    if (!coalesced_ && turn_responses_ >= kBusyTurnResponses &&
+        now < turn_start_ + kCoalesceWindow) {
+      // Busy stream: let more revisions join the queued entries first.
+      // writing_ stays true, so nothing else starts a turn meanwhile.
+      coalesced_ = true;
+      const auto wait = std::chrono::duration_cast<std::chrono::microseconds>(
+          turn_start_ + kCoalesceWindow - now);
+      coalesce_alarm_.Set(gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
+                                       gpr_time_from_micros(wait.count(), GPR_TIMESPAN)),
+                          [this](bool) { WriteNext(); });
+      return;
+    }
+    coalesced_ = false;
+    turn_start_ = now;
     const size_t n = std::min(queue_.size(), kMaxEntriesPerTurn);
     entries.reserve(n);
     for (size_t i = 0; i < n; ++i) {
@@ -261,23 +278,30 @@ void WatchStream::WriteNext() {
   std::vector<grpc::ByteBuffer> out;
   out.reserve(entries.size());
   Encode(&entries, &out);
-  absl::MutexLock lock(&mu_);
-  if (closing_) {
-    writing_ = false;
-    MaybeFinishLocked();
-    return;
+  grpc::WriteOptions opts;
+  {
+    absl::MutexLock lock(&mu_);
+    if (closing_) {
+      writing_ = false;
+      MaybeFinishLocked();
+      return;
+    }
+    turn_responses_ = out.size();
+    for (auto& b : out) built_.push_back(std::move(b));
+    opts = TakeNextLocked();
   }
-  for (auto& b : out) built_.push_back(std::move(b));
-  StartNextWriteLocked();
+  StartWrite(&out_, opts);
 }
 
-void WatchStream::StartNextWriteLocked() {
+// out_ belongs to the writer: writing_ is true from here until OnWriteDone,
+// so the call cannot finish (nor the reactor go away) under StartWrite.
+grpc::WriteOptions WatchStream::TakeNextLocked() {
   out_ = std::move(built_.front());
   built_.pop_front();
   // Cork while more responses follow at once; the last one flushes them all.
   grpc::WriteOptions opts;
   if (!built_.empty()) opts.set_buffer_hint();
-  StartWrite(&out_, opts);
+  return opts;
 }
 
 void WatchStream::Encode(std::vector<Entry>* entries, std::vector<grpc::ByteBuffer>* out) const {

@@ -13,7 +13,12 @@
 // takes many entries at once, encodes each into one gRPC slice from the
 // shared event encodings (watch_response_encoder.h), and writes them with
 // the buffer hint set on all but the last, so gRPC sends them in as few
-// socket writes as it can. A queue over kMaxQueued entries or
+// socket writes as it can. Under sustained fan-out (a turn of at least
+// kBusyTurnResponses responses) the next turn starts no sooner than
+// kCoalesceWindow after the previous one, so each watcher's events of the
+// revisions committed meanwhile share one response: per-message costs (gRPC
+// call batch, completion hand-off, client parse) are paid once for several
+// events. At low rates every event leaves at once. A queue over kMaxQueued entries or
 // kMaxQueuedBytes refuses deliveries: the store parks those watchers and
 // replays them from storage later, so apply never waits for a slow client.
 //
@@ -27,6 +32,9 @@
 #ifndef QUORUM_SERVER_API_WATCH_STREAM_H_
 #define QUORUM_SERVER_API_WATCH_STREAM_H_
 
+#include <grpcpp/alarm.h>
+
+#include <chrono>
 #include <deque>
 #include <map>
 #include <optional>
@@ -52,6 +60,10 @@ class WatchStream final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc:
   static constexpr size_t kMaxMergeBytes = 256 << 10;
   // Entries the writer encodes per turn (bounds the work between writes).
   static constexpr size_t kMaxEntriesPerTurn = 256;
+  // A turn this large marks the stream busy: the next turn waits until
+  // kCoalesceWindow after this one started (see the file comment).
+  static constexpr size_t kBusyTurnResponses = 32;
+  static constexpr std::chrono::microseconds kCoalesceWindow{3000};
 
   WatchStream(WatchService* service, const ServiceDeps* deps, mvcc::WatchableStore* watchable);
 
@@ -98,7 +110,8 @@ class WatchStream final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc:
   void EnqueueControl(etcdserverpb::WatchResponse resp);
   void ScheduleWriteLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void WriteNext();
-  void StartNextWriteLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Moves the next built response into out_; returns its write options.
+  grpc::WriteOptions TakeNextLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Encode(std::vector<Entry>* entries, std::vector<grpc::ByteBuffer>* out) const;
   void CancelAllWatchers();
   void CloseLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -122,7 +135,11 @@ class WatchStream final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc:
   size_t queued_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   // Encoded responses waiting for the write in flight to finish.
   std::deque<grpc::ByteBuffer> built_ ABSL_GUARDED_BY(mu_);
-  bool writing_ ABSL_GUARDED_BY(mu_) = false;  // a write or encode is in progress
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;  // a write, encode or coalescing wait is in progress
+  std::chrono::steady_clock::time_point turn_start_ ABSL_GUARDED_BY(mu_);
+  size_t turn_responses_ ABSL_GUARDED_BY(mu_) = 0;  // responses of the last turn
+  bool coalesced_ ABSL_GUARDED_BY(mu_) = false;     // this turn already waited
+  grpc::Alarm coalesce_alarm_;  // wakes the writer after a coalescing wait
   bool closing_ ABSL_GUARDED_BY(mu_) = false;  // reads ended or call cancelled
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
   grpc::Status finish_status_ ABSL_GUARDED_BY(mu_);
