@@ -41,6 +41,9 @@ class Context {
   FlagValues global;
   std::unique_ptr<Printer> printer;
   bool interactive_txn = false;
+  // The command line as given (without the binary), for commands that look
+  // at it raw as etcdctl does with os.Args (watch's "--").
+  std::vector<std::string> raw_args;
 
   // The client for --endpoints (exits with ExitBadConnection on bad options).
   client::Client& Client();
@@ -58,6 +61,9 @@ std::vector<FlagSpec> GlobalFlagSpecs();
 std::vector<CommandSpec> KvCommands();
 std::vector<CommandSpec> ClusterCommands();
 std::vector<CommandSpec> MaintenanceCommands();
+std::vector<CommandSpec> WatchCommands();       // watch_command.cc
+std::vector<CommandSpec> LeaseCommands();       // lease_commands.cc
+std::vector<CommandSpec> LockElectCommands();   // lock_elect_commands.cc
 
 }  // namespace quorum::ctl
 

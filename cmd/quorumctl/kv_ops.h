@@ -35,6 +35,11 @@ GetOp BuildGetOp(const FlagValues& f, const std::vector<std::string>& args);
 PutOp BuildPutOp(const FlagValues& f, const std::vector<std::string>& args, bool stdin_ok);
 DelOp BuildDelOp(const FlagValues& f, const std::vector<std::string>& args);
 
+// etcdctl's argify (txn_command.cc): splits a line into arguments, honouring
+// "double quoted" (Go escapes) and 'single quoted' words. Also used by
+// `watch -i`.
+std::vector<std::string> Argify(const std::string& s);
+
 // The txn command (txn_command.cc).
 void RunTxn(Context& ctx, const FlagValues& f, const std::vector<std::string>& args);
 

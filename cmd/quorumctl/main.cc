@@ -206,6 +206,9 @@ std::vector<CommandSpec> Commands() {
   std::vector<CommandSpec> all = KvCommands();
   for (auto& c : ClusterCommands()) all.push_back(std::move(c));
   for (auto& c : MaintenanceCommands()) all.push_back(std::move(c));
+  for (auto* more : {WatchCommands, LeaseCommands, LockElectCommands}) {
+    for (auto& c : more()) all.push_back(std::move(c));
+  }
   all.push_back({"version",
                  "Prints the version of quorumctl",
                  "version",
@@ -225,6 +228,7 @@ const std::map<std::string, std::string>& Groups() {
       {"snapshot", "Manages etcd node snapshots"},
       {"alarm", "Alarm related commands"},
       {"check", "commands for checking properties of the etcd cluster"},
+      {"lease", "Lease related commands"},
   };
   return *g;
 }
@@ -319,8 +323,10 @@ std::string EnvName(const std::string& flag) {
 
 // etcd's flags.SetPflagsFromEnv: an env var fills a global flag not given on
 // the command line; one that a flag shadows is fatal; unknown ones warn.
-void ApplyEnv(FlagValues* global, const std::vector<FlagSpec>& specs) {
+void ApplyEnv(FlagValues* global, const std::vector<FlagSpec>& specs, const std::string& cmd) {
   std::vector<std::string> known = {"ETCDCTL_API"};
+  // watch reads these itself.
+  if (cmd == "watch") known.insert(known.end(), {"ETCDCTL_WATCH_KEY", "ETCDCTL_WATCH_RANGE_END"});
   for (const FlagSpec& s : specs) known.push_back(EnvName(s.name));
   for (char** e = environ; *e != nullptr; ++e) {
     std::string kv = *e;
@@ -441,7 +447,8 @@ int Main(int argc, char** argv) {
     Out(CommandHelp(*cmd));
     return 0;
   }
-  ApplyEnv(&ctx.global, globals);
+  ApplyEnv(&ctx.global, globals, cmd->path);
+  ctx.raw_args = args;
   if (!ctx.global.Bool("debug")) {
     // gRPC core logs (e.g. a TLS handshake cancelled at exit) are not part of
     // the command's output; --debug keeps them.

@@ -183,6 +183,8 @@ bool ParseCompare(const std::string& line, client::Cmp* cmp, std::string* err) {
   return false;
 }
 
+}  // namespace
+
 // etcdctl's argify: "double quoted" (Go escapes), 'single quoted', or bare.
 std::vector<std::string> Argify(const std::string& s) {
   std::vector<std::string> raw;
@@ -228,6 +230,8 @@ std::vector<std::string> Argify(const std::string& s) {
   }
   return raw;
 }
+
+namespace {
 
 bool ParseRequestOp(const std::string& line, client::Op* op, std::string* err) {
   std::vector<std::string> args = Argify(line);

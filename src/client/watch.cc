@@ -41,6 +41,19 @@ int Watcher::Reconnects() const {
   return reconnects_;
 }
 
+std::optional<etcdserverpb::WatchResponse> Watcher::EndResponse() const {
+  absl::MutexLock l(&mu_);
+  return end_resp_;
+}
+
+absl::Status Watcher::RequestProgress() {
+  absl::MutexLock l(&mu_);
+  etcdserverpb::WatchRequest req;
+  req.mutable_progress_request();
+  if (stream_ == nullptr || !stream_->Write(req)) progress_pending_ = true;
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::optional<etcdserverpb::WatchResponse>> Watcher::Next(absl::Duration timeout) {
   absl::MutexLock l(&mu_);
   auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !queue_.empty() || !end_.ok(); };
@@ -119,16 +132,28 @@ absl::Status Watcher::RunStream() {
   std::unique_ptr<grpc::ClientReaderWriter<etcdserverpb::WatchRequest, etcdserverpb::WatchResponse>>
       stream = stub->Watch(&ctx);
   absl::Status end;
-  if (stream->Write(req)) {
+  bool written;
+  {
+    absl::MutexLock l(&mu_);
+    written = stream->Write(req);
+    if (written) stream_ = stream.get();
+    if (written && progress_pending_) {
+      etcdserverpb::WatchRequest progress;
+      progress.mutable_progress_request();
+      progress_pending_ = !stream->Write(progress);
+    }
+  }
+  if (written) {
     etcdserverpb::WatchResponse resp;
     while (stream->Read(&resp)) {
-      if (resp.compact_revision() > 0) {
-        end = absl::OutOfRangeError("mvcc: required revision has been compacted");
-        break;
-      }
-      if (resp.canceled()) {
-        end = absl::CancelledError(resp.cancel_reason().empty() ? "watch canceled by the server"
-                                                                : resp.cancel_reason());
+      if (resp.compact_revision() > 0 || resp.canceled()) {
+        end = resp.compact_revision() > 0
+                  ? absl::OutOfRangeError("mvcc: required revision has been compacted")
+                  : absl::CancelledError(resp.cancel_reason().empty()
+                                             ? "watch canceled by the server"
+                                             : resp.cancel_reason());
+        absl::MutexLock l(&mu_);
+        end_resp_ = resp;
         break;
       }
       const bool has_events = resp.events_size() > 0;
@@ -149,6 +174,7 @@ absl::Status Watcher::RunStream() {
   {
     absl::MutexLock l(&mu_);
     ctx_ = nullptr;
+    stream_ = nullptr;
   }
   ctx.TryCancel();
   stream->Finish();

@@ -67,6 +67,13 @@ class Watcher {
       ABSL_LOCKS_EXCLUDED(mu_);
   // Ends the watch; Next() then reports Cancelled "watch closed". Idempotent.
   void Close() ABSL_LOCKS_EXCLUDED(mu_);
+  // The server's final response (compact_revision or canceled set) once the
+  // watch ended that way; nullopt otherwise. For callers that print it.
+  std::optional<etcdserverpb::WatchResponse> EndResponse() const ABSL_LOCKS_EXCLUDED(mu_);
+  // Asks the server for a progress notification on the live stream (etcd's
+  // ProgressRequest); it arrives through Next() as a response without events.
+  // Asked before the stream is up, it is sent right after the watch is created.
+  absl::Status RequestProgress() ABSL_LOCKS_EXCLUDED(mu_);
   // Revision from which a resumed watch would start.
   int64_t NextRevision() const ABSL_LOCKS_EXCLUDED(mu_);
   // Number of times the stream was re-created after a failure (for tests).
@@ -87,6 +94,13 @@ class Watcher {
   bool closing_ ABSL_GUARDED_BY(mu_) = false;
   // The live stream's context, to cancel it from Close().
   grpc::ClientContext* ctx_ ABSL_GUARDED_BY(mu_) = nullptr;
+  // The live stream, for RequestProgress (writes are serialised by mu_; only
+  // the reader thread reads).
+  grpc::ClientReaderWriter<etcdserverpb::WatchRequest, etcdserverpb::WatchResponse>* stream_
+      ABSL_GUARDED_BY(mu_) = nullptr;
+  std::optional<etcdserverpb::WatchResponse> end_resp_ ABSL_GUARDED_BY(mu_);
+  // A RequestProgress() that found no stream up.
+  bool progress_pending_ ABSL_GUARDED_BY(mu_) = false;
   std::deque<etcdserverpb::WatchResponse> queue_ ABSL_GUARDED_BY(mu_);
   absl::Status end_ ABSL_GUARDED_BY(mu_);  // non-OK once ended
   // Invariant: every event below next_rev_ has been queued exactly once.
