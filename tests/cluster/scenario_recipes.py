@@ -1,17 +1,19 @@
 """Lock and election on a 3-member cluster (issue #6), run against etcd 3.4 and quorum.
 
-mutex: processes mixing `etcdctl lock --ttl=3` holders and C++ Mutex users
-(bin/quorum-recipe counter) increment a shared counter under one lock while the raft
-leader is killed -9. Every increment is a compare-and-swap of "ctr" that also writes
-hist/<count> = the holder's fencing revision (ETCD_LOCK_REV for etcdctl, the
-Mutex's header revision for C++): the final count must be exact, no holder may find
+mutex: processes mixing `etcdctl lock --ttl=3` holders (etcdctl's client-side
+recipe), `quorumctl lock --ttl=3` holders (the server's v3lockpb.Lock service) and
+C++ Mutex users (bin/quorum-recipe counter) increment a shared counter under one lock
+while the raft leader is killed -9. Every increment is a compare-and-swap of "ctr"
+that also writes hist/<count> = the holder's fencing revision (ETCD_LOCK_REV for
+etcdctl and quorumctl, the Mutex's header revision for C++): the final count must be
+exact, no holder may find
 the counter moved while it held the lock ("overlap"), and the fencing revisions in
 hist/ must strictly increase with the count.
 
 election: a C++ candidate (session TTL 3 s) leads; an `etcdctl elect` candidate waits
 and an `etcdctl elect -l` observer watches. kill -9 of the leader's process: the
-waiting candidate leads within TTL + election bound, and the observer saw both
-leaders in order.
+waiting candidate leads within TTL + election bound, and the observers (`etcdctl
+elect -l` and `quorumctl elect -l`) saw both leaders in order.
 
 Every wait is bounded; processes are killed by pid.
 """
@@ -72,16 +74,20 @@ _TRANSIENT = ("request timed out", "leader changed", "no leader", "context deadl
               "Unavailable", "connection refused")
 
 
-def _ctl_lock_loop(eps, recipe, rounds, results, idx):
-    """Until `rounds` increments are done (at most rounds + 6 attempts): etcdctl lock
-    --ttl=3 ctr-lock -- quorum-recipe incr (fence from ETCD_LOCK_REV). Records
+def _quorumctl_bin(ctx):
+    return os.path.join(os.path.dirname(_recipe_bin(ctx)), "quorumctl")
+
+
+def _ctl_lock_loop(eps, recipe, rounds, results, idx, ctl_bin=None):
+    """Until `rounds` increments are done (at most rounds + 6 attempts): etcdctl (or
+    quorumctl) lock --ttl=3 ctr-lock -- quorum-recipe incr (fence from ETCD_LOCK_REV). Records
     (rc, output) per attempt. Around the leader kill an attempt may fail transiently
     (e.g. the unlock after the command times out), with etcd as with quorum."""
     done = 0
     for _ in range(rounds + 6):
         if done >= rounds:
             break
-        argv = [harness.ETCDCTL_BIN, "--endpoints=" + eps, "--dial-timeout=3s", "lock",
+        argv = [ctl_bin or harness.ETCDCTL_BIN, "--endpoints=" + eps, "--dial-timeout=3s", "lock",
                 "--ttl=%d" % _TTL, "ctr-lock", "--", recipe, "incr", "--endpoints=" + eps]
         try:
             p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -102,6 +108,8 @@ def scenario_recipes(ctx):
     """Mutual exclusion through a leader kill; election failover after kill -9 of the leader."""
     recipe = _recipe_bin(ctx)
     ctx.require("quorum-recipe is built (%s)" % recipe, os.access(recipe, os.X_OK))
+    quorumctl = _quorumctl_bin(ctx)
+    ctx.require("quorumctl is built (%s)" % quorumctl, os.access(quorumctl, os.X_OK))
     c = ctx.cluster()
     leader, sts = c.leader(timeout=10)
     ctx.require("a leader is elected", leader is not None, repr(sts))
@@ -109,15 +117,18 @@ def scenario_recipes(ctx):
     ok, r = put(leader, "ctr", "0")
     ctx.require("put ctr=0", ok, repr(r))
 
-    # --- mutual exclusion: 2 C++ Mutex users + 2 etcdctl lock loops
+    # --- mutual exclusion: 2 C++ Mutex users + 2 etcdctl lock loops + 2 quorumctl lock loops
     cpp = [_Proc([recipe, "counter", "--endpoints=" + eps, "--name=ctr-lock",
                   "--rounds=%d" % _ROUNDS_CPP, "--ttl=%d" % _TTL]) for _ in range(2)]
-    ctl_results = [[], []]
-    ctl = [threading.Thread(target=_ctl_lock_loop, args=(eps, recipe, _ROUNDS_CTL, ctl_results, i),
-                            daemon=True) for i in range(2)]
+    ctl_bins = [None, None, quorumctl, quorumctl]
+    ctl_names = ["etcdctl", "etcdctl", "quorumctl", "quorumctl"]
+    ctl_results = [[] for _ in ctl_bins]
+    ctl = [threading.Thread(target=_ctl_lock_loop,
+                            args=(eps, recipe, _ROUNDS_CTL, ctl_results, i, ctl_bins[i]), daemon=True)
+           for i in range(len(ctl_bins))]
     for t in ctl:
         t.start()
-    total = 2 * _ROUNDS_CPP + 2 * _ROUNDS_CTL
+    total = 2 * _ROUNDS_CPP + len(ctl_bins) * _ROUNDS_CTL
 
     def count():
         v = get_value(c.live()[0], "ctr")
@@ -143,7 +154,7 @@ def scenario_recipes(ctx):
     for i, res in enumerate(ctl_results):
         bad = [x for x in res if x[0] != 0 and not any(t in x[1] for t in _TRANSIENT)]
         failed = [x for x in res if x[0] != 0]
-        ctx.check("etcdctl lock loop %d: %d increments, failures only transient" % (i, _ROUNDS_CTL),
+        ctx.check("%s lock loop %d: %d increments, failures only transient" % (ctl_names[i], i, _ROUNDS_CTL),
                   _incs(res) == _ROUNDS_CTL and not bad, repr(bad[:3] or res[-2:]),
                   info="%d transient failures" % len(failed) if failed else "")
     survivors = c.live()
@@ -172,8 +183,12 @@ def scenario_recipes(ctx):
     ctx.require("C++ candidate leads", v, repr(holder.lines))
     ctl_argv = [harness.ETCDCTL_BIN, "--endpoints=" + live_eps, "--dial-timeout=3s", "elect"]
     observer = _Proc(ctl_argv + ["-l", "el"])
+    qobserver = _Proc([quorumctl, "--endpoints=" + live_eps, "--dial-timeout=3s", "elect", "-l", "el"])
     v, _ = poll(lambda: len(observer.lines) >= 2, timeout=15)
     ctx.check("observer sees the first leader", v and observer.lines[1:2] == ["first"], repr(observer.lines))
+    v, _ = poll(lambda: len(qobserver.lines) >= 2, timeout=15)
+    ctx.check("quorumctl observer sees the first leader", v and qobserver.lines[1:2] == ["first"],
+              repr(qobserver.lines))
     second = _Proc(ctl_argv + ["el", "second"])
     time.sleep(1.0)
     ctx.check("second candidate waits while the first leads", not second.lines, repr(second.lines))
@@ -188,5 +203,9 @@ def scenario_recipes(ctx):
     ctx.check("observer saw both leaders in order",
               v and observer.lines[1] == "first" and observer.lines[3] == "second"
               and observer.lines[0] != observer.lines[2], repr(observer.lines))
-    for p in (second, observer):
+    v, _ = poll(lambda: len(qobserver.lines) >= 4, timeout=10)
+    ctx.check("quorumctl observer saw both leaders in order",
+              v and qobserver.lines[1] == "first" and qobserver.lines[3] == "second"
+              and qobserver.lines[0] != qobserver.lines[2], repr(qobserver.lines))
+    for p in (second, observer, qobserver):
         p.kill(signal.SIGINT)

@@ -32,12 +32,34 @@ from maintenance_cases import maintenance_cases  # noqa: E402
 
 
 def C(name, args, stdin=None, setup=(), rev=False, etcd=True, binary=False, stdout=True,
-      env=None, ids=False, after=None, keep_err=None):
+      env=None, ids=False, after=None, keep_err=None, bg=None, mask=False, norm=(), drop=None,
+      pb=None):
     """stdout=False: compare rc and stderr only (flag errors print the command's
-    help, which lists quorumctl's extra 3.5 flags)."""
+    help, which lists quorumctl's extra 3.5 flags).
+    bg: run the tool in the background (long-running commands: watch, lock,
+    elect, keep-alive): dict(actions=[etcdctl args | ("spawn", args) |
+    ("sleep", s)], stdin=text kept open); after the actions the tool gets
+    SIGINT (Ctrl-C) unless it ended by itself.
+    mask: lease ids / lease-derived keys / remaining TTLs are masked.
+    norm: extra (regex, replacement) pairs for both outputs.
+    drop: lines matching this regex are dropped (quorumctl's extra 3.5 flags in help).
+    pb: stdout is one protobuf message of this etcdserverpb type; it is compared
+    decoded, with revisions/leases masked."""
     return dict(name=name, args=args, stdin=stdin, setup=list(setup), rev=rev, etcd=etcd,
                 binary=binary, stdout=stdout, env=env or {}, ids=ids, after=after,
-                keep_err=keep_err)
+                keep_err=keep_err, bg=bg, mask=mask, norm=list(norm), drop=drop, pb=pb)
+
+
+def W(name, args, actions, stdin=None, **kw):
+    """A background case (see C's bg)."""
+    return C(name, args, bg=dict(actions=actions, stdin=stdin), **kw)
+
+
+# Lease cases start from no leases (so `lease list` is deterministic) and one
+# fresh lease {LEASE} with keys attached.
+LEASE_SETUP = [["revoke-all-leases"], ["lease", "grant", "100"],
+               ["put", "lk1", "a", "--lease={LEASE}"], ["put", "lk2", "b", "--lease={LEASE}"]]
+WPUTS = [["put", "w", "v1"], ["put", "w", "v2"], ["del", "w"]]
 
 
 def txn_in(cmps=(), ok=(), fail=()):
@@ -91,6 +113,12 @@ CASES = [
     C("unknown command", ["bogus"]),
     # --debug: the ETCDCTL_* dump must match; gRPC's own debug logs differ.
     C("debug flag dump", ["--debug", "get", "foo"], keep_err="ETCDCTL_"),
+    # ---- watch replaying history (identical bytes for both tools: fixed revisions)
+    *[W("watch foo --rev 1 --prev-kv -w %s" % w, ["watch", "foo", "--rev", "1", "--prev-kv", "-w", w], [],
+        binary=(w == "protobuf"), etcd=(w in ("json", "protobuf")))
+      for w in ("simple", "json", "fields", "protobuf")],
+    W("watch prefix --rev 1 --hex", ["watch", "--prefix", "fo", "--rev", "1", "--hex"], [], etcd=False),
+    W("watch range --rev 1", ["watch", "a", "fop", "--rev", "1", "-w", "fields"], [], etcd=False),
     # ---- put
     C("put", ["put", "k", "v1"], setup=RESET_K, rev=True),
     C("put prev-kv", ["put", "k", "v1", "--prev-kv"], setup=RESET_K, rev=True),
@@ -146,6 +174,8 @@ CASES = [
     C("compaction physical", ["compaction", "--physical", "{REV}"], setup=[["put", "c", "1"]], rev=True),
     C("compaction compacted", ["compaction", "1"]),
     C("get compacted rev", ["get", "foo", "--rev", "1"]),
+    *[C("watch compacted rev -w %s" % w, ["watch", "foo", "--rev", "1", "-w", w], binary=(w == "protobuf"),
+        etcd=(w in ("simple", "json"))) for w in ("simple", "json", "fields", "protobuf")],
     # ---- member / endpoint / maintenance
     C("member list", ["member", "list"]),
     *[C("member list -w %s" % w, ["member", "list", "-w", w], binary=(w == "protobuf"))
@@ -196,7 +226,113 @@ CASES = [
       setup=[["member", "add", "l5", "--learner", "--peer-urls=http://127.0.0.1:{FREE}"]],
       after="remove-learners"),
     C("member add duplicate peer url", ["member", "add", "x", "--learner", "--peer-urls={PEER}"]),
+
+    # ---- watch: live events, then Ctrl-C (rc -2 for both: neither catches SIGINT)
+    *[W("watch live --prev-kv -w %s" % w, ["watch", "w", "--prev-kv", "-w", w], WPUTS, rev=True,
+        etcd=(w == "json")) for w in ("simple", "json", "fields")],
+    W("watch table", ["watch", "w", "-w", "table"], WPUTS, etcd=False),
+    W("watch --prefix", ["watch", "--prefix", "wp/"], [["put", "wp/1", "a"], ["put", "wpx", "no"],
+                                                      ["del", "wp/", "--prefix"]], rev=True),
+    W("watch range", ["watch", "wa", "wc"], [["put", "wb", "1"], ["put", "wc", "1"], ["put", "wa", "2"]],
+      etcd=False),
+    W("watch 3 args (range ignored)", ["watch", "wa", "wc", "zz"], [["put", "wb", "1"], ["put", "wa", "3"]],
+      etcd=False),
+    W("watch exec", ["watch", "x", "--", "sh", "-c",
+                     "echo ev $ETCD_WATCH_REVISION $ETCD_WATCH_EVENT_TYPE $ETCD_WATCH_KEY $ETCD_WATCH_VALUE"],
+      [["put", "x", "a b\"c"], ["del", "x"]], norm=[(r"ev \d+ ", "ev <rev> ")]),
+    W("watch exec with flags after key", ["watch", "x", "--prev-kv", "--", "echo", "got"],
+      [["put", "x", "1"]], setup=[["put", "x", "0"]], etcd=False),
+    W("watch exec failing command", ["watch", "x", "--", "false"], [["put", "x", "1"]], etcd=False),
+    W("watch exec missing command", ["watch", "x", "--", "no-such-cmd-q", "a"], [["put", "x", "1"]],
+      etcd=False),
+    W("watch env key", ["watch", "--prev-kv"], [["put", "x", "e1"]], env={"ETCDCTL_WATCH_KEY": "x"},
+      setup=[["put", "x", "0"]], etcd=False),
+    W("watch env key + range", ["watch"], [["put", "wb", "e2"]],
+      env={"ETCDCTL_WATCH_KEY": "wa", "ETCDCTL_WATCH_RANGE_END": "wc"}, etcd=False),
+    W("watch env key + exec", ["watch", "--", "echo", "hi"], [["put", "x", "e3"]],
+      env={"ETCDCTL_WATCH_KEY": "x"}, etcd=False),
+    W("watch -i", ["watch", "-i"], [["put", "x", "i1"], ["put", "y", "i2"], ["put", "x", "i3"]],
+      stdin="watch x\nwatch y --prev-kv\nbogus\n\nwatch\nwatch a b --prefix\n", setup=[["del", "y"]]),
+    W("watch -i progress", ["watch", "-i"], [["put", "x", "p1"]], stdin="watch x\nwatch y\nprogress\n",
+      norm=[(r"progress notify: \d+", "progress notify: <rev>")]),
+    W("watch -i exec", ["watch", "-i"], [["put", "x", "e1"]], stdin="watch x -- echo ran\n", etcd=False),
+    C("watch -i EOF", ["watch", "-i"], stdin="watch x\n"),
+    C("watch no args", ["watch"]),
+    C("watch range + prefix", ["watch", "a", "b", "--prefix"]),
+    C("watch -- only", ["watch", "--"]),
+    C("watch key --", ["watch", "a", "--"]),
+    C("watch env key conflict", ["watch", "x"], env={"ETCDCTL_WATCH_KEY": "x"}),
+    C("watch env range without key", ["watch", "x"], env={"ETCDCTL_WATCH_RANGE_END": "y"}),
+    # ---- lease
+    *[C("lease grant -w %s" % w, ["lease", "grant", "100", "-w", w], mask=True, rev=True,
+        pb=("ResponseHeader" if w == "protobuf" else None)) for w in ("simple", "json", "fields", "protobuf")],
+    C("lease grant table", ["lease", "grant", "100", "-w", "table"], etcd=False),
+    C("lease grant no ttl", ["lease", "grant"]),
+    C("lease grant bad ttl", ["lease", "grant", "x"]),
+    *[C("lease timetolive %s -w %s" % (k, w), ["lease", "timetolive", "{LEASE}", "-w", w] + ([k] if k else []),
+        setup=LEASE_SETUP, mask=True, rev=True, pb=("ResponseHeader" if w == "protobuf" else None))
+      for w in ("simple", "json", "fields", "protobuf") for k in ("", "--keys")],
+    C("lease timetolive unknown", ["lease", "timetolive", "1234"], rev=True),
+    C("lease timetolive unknown json", ["lease", "timetolive", "1234", "-w", "json"], rev=True),
+    C("lease timetolive bad id", ["lease", "timetolive", "zz"]),
+    C("lease timetolive no id", ["lease", "timetolive"]),
+    *[C("lease list -w %s" % w, ["lease", "list", "-w", w], setup=LEASE_SETUP + [["lease", "grant", "50"]],
+        mask=True, rev=True, pb=("ResponseHeader" if w == "protobuf" else None))
+      for w in ("simple", "json", "fields", "protobuf")],
+    C("lease list none", ["lease", "list", "-w", "json"], setup=[["revoke-all-leases"]], rev=True),
+    *[C("lease revoke -w %s" % w, ["lease", "revoke", "{LEASE}", "-w", w], setup=LEASE_SETUP,
+        mask=True, rev=True, norm=[(r"revision:\d+", "revision:<rev>")])
+      for w in ("simple", "json", "fields", "protobuf")],
+    C("lease revoke unknown", ["lease", "revoke", "1234"]),
+    C("lease revoke bad id", ["lease", "revoke", "zz"]),
+    C("lease revoke no id", ["lease", "revoke"]),
+    *[C("lease keep-alive --once -w %s" % w, ["lease", "keep-alive", "--once", "{LEASE}", "-w", w],
+        setup=LEASE_SETUP, mask=True, rev=True, pb=("ResponseHeader" if w == "protobuf" else None))
+      for w in ("simple", "json", "fields", "protobuf")],
+    C("lease keep-alive --once unknown", ["lease", "keep-alive", "--once", "1234"]),
+    C("lease keep-alive unknown", ["lease", "keep-alive", "1234"]),
+    C("lease keep-alive no id", ["lease", "keep-alive"]),
+    W("lease keep-alive until Ctrl-C", ["lease", "keep-alive", "{LEASE}"], [], setup=LEASE_SETUP, mask=True),
+    W("lease keep-alive until revoked", ["lease", "keep-alive", "{LEASE}"], [["lease", "revoke", "{LEASE}"]],
+      setup=LEASE_SETUP, mask=True, etcd=False),
+    C("lease (group help)", ["lease"]),
+    # ---- lock
+    C("lock with command", ["lock", "lk", "--", "sh", "-c",
+                            'echo "key=${ETCD_LOCK_KEY%/*}/<id> rev=${ETCD_LOCK_REV:+set}"; echo 2nd']),
+    C("lock command fails", ["lock", "lk", "--", "sh", "-c", "exit 3"]),
+    C("lock command missing", ["lock", "lk", "no-such-cmd-q"]),
+    C("lock unknown shorthand in command", ["lock", "lk", "sh", "-c", "true"], stdout=False),
+    C("lock released after command", ["lock", "lk", "echo", "again"], setup=[["lock", "lk", "true"]]),
+    C("lock no name", ["lock"]),
+    *[W("lock until Ctrl-C -w %s" % w, ["lock", "lk2", "-w", w], [], mask=True, rev=True,
+        pb=("RangeResponse" if w == "protobuf" else None), etcd=(w == "simple"))
+      for w in ("simple", "json", "fields", "protobuf")],
+    W("lock waits for holder", ["lock", "lk3", "--ttl=5"], [("spawn", ["lock", "lk3"]), ("sleep", 0.5)],
+      mask=True),
+    # etcdctl exits on the format error still holding the lock: drop its lease first
+    W("lock --ttl table", ["lock", "lk4", "--ttl=5", "-w", "table"], [], setup=[["revoke-all-leases"]],
+      etcd=False),
+    # ---- elect
+    *[W("elect campaign -w %s" % w, ["elect", "el", "p1", "-w", w], [], mask=True, rev=True,
+        pb=("RangeResponse" if w == "protobuf" else None), etcd=(w == "simple"))
+      for w in ("simple", "json", "fields", "protobuf")],
+    *[W("elect -l sees proposal -w %s" % w, ["elect", "-l", "el2", "-w", w],
+        [("spawn", ["elect", "el2", "leader-value"])], mask=True, rev=True,
+        pb=("RangeResponse" if w == "protobuf" else None), etcd=(w == "simple"))
+      for w in ("simple", "json", "fields", "protobuf")],
+    W("elect -l sees existing leader then successor", ["elect", "--listen", "el3"],
+      [("spawn", ["elect", "el3", "first"]), ("spawn", ["elect", "el3", "second"]), ("stop-spawned", 0)],
+      mask=True, etcd=False),
+    C("elect no args", ["elect"]),
+    C("elect 3 args", ["elect", "a", "b", "c"]),
+    C("elect -l no name", ["elect", "-l"]),
+    C("elect -l with proposal", ["elect", "-l", "a", "b"]),
+    C("elect without proposal", ["elect", "a"]),
     # ---- help
+    C("help watch", ["watch", "--help"], drop=r"--progress-notify"),
+    *[C("help " + " ".join(h), list(h) + ["--help"]) for h in (
+        ("lease",), ("lease", "grant"), ("lease", "revoke"), ("lease", "timetolive"), ("lease", "list"),
+        ("lease", "keep-alive"), ("lock",), ("elect",))],
     *[C("help " + " ".join(h), list(h) + ["--help"]) for h in (
         ("put",), ("del",), ("txn",), ("compaction",), ("member",), ("member", "add"),
         ("member", "remove"), ("member", "update"), ("member", "list"), ("member", "promote"),
@@ -253,6 +389,127 @@ def normalise(text, rev, ids=False):
     return text
 
 
+_HEXID = re.compile(r'\b-?[0-9a-f]{16}\b')
+_MASKS = [(re.compile(r'"(ID|id|lease)":\d+'), r'"\1":<n>'),
+          (re.compile(r'"(ID|Lease|PrevLease|TTL)" : \d+'), r'"\1" : <n>'),
+          (re.compile(r'remaining\(\d+s\)'), 'remaining(<n>s)'),
+          (re.compile(r'"ttl":\d+'), '"ttl":<n>')]
+_B64KEY = re.compile(r'"key":"([A-Za-z0-9+/=]*)"')
+
+
+def mask_leases(text):
+    """Lease ids (and the lock/election keys named after them), remaining TTLs."""
+    import base64
+
+    def key(m):
+        try:
+            k = base64.b64decode(m.group(1)).decode("utf-8", "replace")
+        except ValueError:
+            return m.group(0)
+        return '"key":"%s"' % _HEXID.sub("<id>", k)
+    text = _B64KEY.sub(key, text)
+    text = _HEXID.sub("<id>", text)
+    for rx, rep in _MASKS:
+        text = rx.sub(rep, text)
+    return text
+
+
+def decode_pb(kind, data):
+    """One etcdserverpb message, as masked text (revisions, leases, ids)."""
+    from etcd3.etcdrpc import rpc_pb2
+    try:
+        m = getattr(rpc_pb2, kind)()
+        m.ParseFromString(data)
+    except Exception as e:  # noqa: BLE001
+        return "<undecodable %s: %r>" % (kind, e)
+    text = str(m)
+    text = re.sub(r'(revision|lease|ID|TTL): \d+', r'\1: <n>', text)
+    return _HEXID.sub("<id>", text)
+
+
+def run_bg(binary, server, args, bg, env_extra):
+    """Starts the tool, runs the actions, then Ctrl-C (SIGINT) unless it ended."""
+    import signal
+    import threading
+    endpoint = server.endpoint
+    argv = [binary, "--endpoints=" + endpoint, "--dial-timeout=2s", "--command-timeout=5s"] + args
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ETCDCTL_")}
+    env["ETCDCTL_API"] = "3"
+    env.update(env_extra or {})
+    p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         env=env)
+    outs = {}
+
+    def reader(name, f):
+        outs[name] = f.read()
+    ts = [threading.Thread(target=reader, args=(n, f), daemon=True)
+          for n, f in (("out", p.stdout), ("err", p.stderr))]
+    for t in ts:
+        t.start()
+    if bg.get("stdin"):
+        p.stdin.write(bg["stdin"].encode())
+        p.stdin.flush()
+    time.sleep(0.8)
+    spawned = []
+    ctl_env = dict(env)
+    ctl_env.pop("ETCDCTL_WATCH_KEY", None)
+    ctl_env.pop("ETCDCTL_WATCH_RANGE_END", None)
+    for a in bg["actions"]:
+        if a[0] == "spawn":
+            spawned.append(subprocess.Popen([harness.ETCDCTL_BIN, "--endpoints=" + endpoint] + a[1],
+                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                            env=ctl_env))
+            time.sleep(0.8)
+        elif a[0] == "stop-spawned":
+            stop(spawned[a[1]])
+            time.sleep(0.8)
+        elif a[0] == "sleep":
+            time.sleep(a[1])
+        else:
+            run(harness.ETCDCTL_BIN, endpoint, subst(server, a), None)
+    time.sleep(0.8)
+    if p.poll() is None:
+        p.send_signal(signal.SIGINT)
+    try:
+        p.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+    for t in ts:
+        t.join(timeout=5)
+    p.stdin.close()
+    for sp in spawned:
+        stop(sp)
+    return p.returncode, outs.get("out", b""), outs.get("err", b"")
+
+
+def stop(proc):
+    import signal
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def setup_step(server, step):
+    """One setup command through etcdctl; `lease grant` remembers {LEASE}."""
+    if step == ["revoke-all-leases"]:
+        rc, out, _ = run(harness.ETCDCTL_BIN, server.endpoint, ["lease", "list"], None)
+        for line in out.decode().split("\n")[1:]:
+            if line.strip():
+                run(harness.ETCDCTL_BIN, server.endpoint, ["lease", "revoke", line.strip()], None)
+        return rc == 0
+    rc, out, _ = run(harness.ETCDCTL_BIN, server.endpoint, subst(server, step), None)
+    m = re.match(rb"lease ([0-9a-f]+) granted", out)
+    if m and not getattr(server, "lease_fixed", False):
+        server.last_lease = m.group(1).decode()
+        server.lease_fixed = True  # the first grant of a setup is {LEASE}
+    return rc == 0
+
+
 def run(binary, endpoint, args, stdin, timeout=20, env=None):
     argv = [binary, "--endpoints=" + endpoint, "--dial-timeout=2s", "--command-timeout=5s"] + args
     if args and args[0].startswith("--endpoints="):
@@ -264,8 +521,11 @@ def run(binary, endpoint, args, stdin, timeout=20, env=None):
                 for k, v in extra.items()})
     if "ETCDCTL_ENDPOINTS" in extra:
         argv = [a for a in argv if not a.startswith("--endpoints=")]
-    p = subprocess.run(argv, input=(stdin or "").encode(), stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, env=env, timeout=timeout)
+    try:
+        p = subprocess.run(argv, input=(stdin or "").encode(), stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, env=env, timeout=timeout)
+    except subprocess.TimeoutExpired as e:
+        return "timeout", e.stdout or b"", e.stderr or b""
     return p.returncode, p.stdout, p.stderr
 
 
@@ -381,6 +641,8 @@ def subst(server, args):
             server.last_free_url = a.split("=", 1)[-1]
         if "{PEER}" in a:
             a = a.replace("{PEER}", "http://127.0.0.1:%d" % server.peer_port)
+        if "{LEASE}" in a:
+            a = a.replace("{LEASE}", getattr(server, "last_lease", "0"))
         if a == "{SELF}":
             a = next(("%x" % m["ID"] for m in members(server) if not m.get("isLearner")), "0")
         if a == "{LEARNER}":  # the learner the setup step just added
@@ -402,9 +664,10 @@ def run_cases(server, cases, ctl_bins, label, flt, verbose, seed=True):
         outs = []
         t0 = time.monotonic()
         for b in ctl_bins:
+            server.lease_fixed = False
             for s in c["setup"]:
                 for _ in range(10):  # member changes can be refused right after another
-                    if run(harness.ETCDCTL_BIN, server.endpoint, subst(server, s), None)[0] == 0:
+                    if setup_step(server, s):
                         break
                     time.sleep(0.3)
             args = subst(server, c["args"])
@@ -412,24 +675,41 @@ def run_cases(server, cases, ctl_bins, label, flt, verbose, seed=True):
                 rc, out, _ = run(harness.ETCDCTL_BIN, server.endpoint, ["get", "x", "-w", "json"], None)
                 cur = str(json.loads(out)["header"]["revision"])
                 args = [cur if a == "{REV}" else a for a in args]
-            outs.append(run(b, server.endpoint, args, c["stdin"], env=c["env"]))
+            env = {k: v.replace("{EP}", server.endpoint) for k, v in c["env"].items()}
+            if c["bg"]:
+                outs.append(run_bg(b, server, args, c["bg"], env))
+            else:
+                outs.append(run(b, server.endpoint, args, c["stdin"], env=c["env"]))
             if c["after"] == "remove-learners":
                 remove_learners(server)
         (rc1, o1, e1), (rc2, o2, e2) = outs
-        if c["binary"]:
+        if c["pb"]:
+            n1, n2 = decode_pb(c["pb"], o1), decode_pb(c["pb"], o2)
+        elif c["binary"]:
             n1, n2 = o1, o2
         else:
             n1 = normalise(o1.decode("utf-8", "replace"), c["rev"], c["ids"])
             n2 = normalise(o2.decode("utf-8", "replace"), c["rev"], c["ids"])
         m1 = normalise(e1.decode("utf-8", "replace"), c["rev"], c["ids"])
         m2 = normalise(e2.decode("utf-8", "replace"), c["rev"], c["ids"])
+        extra = list(c["norm"])
+        if c["drop"]:
+            extra.append((r"(?m)^.*%s.*\n" % c["drop"], ""))
+        for rx, rep in extra:
+            m1, m2 = re.sub(rx, rep, m1), re.sub(rx, rep, m2)
+            if not (c["binary"] or c["pb"]):
+                n1, n2 = re.sub(rx, rep, n1), re.sub(rx, rep, n2)
+        if c["mask"]:
+            m1, m2 = mask_leases(m1), mask_leases(m2)
+            if not (c["binary"] or c["pb"]):
+                n1, n2 = mask_leases(n1), mask_leases(n2)
         if c["keep_err"]:
             m1 = "\n".join(l for l in m1.split("\n") if l.startswith(c["keep_err"]))
             m2 = "\n".join(l for l in m2.split("\n") if l.startswith(c["keep_err"]))
         if c["rev"]:
             m1 = re.sub(r"revision \d+", "revision <rev>", m1)
             m2 = re.sub(r"revision \d+", "revision <rev>", m2)
-            if not c["binary"]:
+            if not (c["binary"] or c["pb"]):
                 n1 = re.sub(r"revision \d+", "revision <rev>", n1)
                 n2 = re.sub(r"revision \d+", "revision <rev>", n2)
         ok = rc1 == rc2 and (n1 == n2 or not c["stdout"]) and m1 == m2
