@@ -156,7 +156,8 @@ def scenario_recipes(ctx):
         failed = [x for x in res if x[0] != 0]
         ctx.check("%s lock loop %d: %d increments, failures only transient" % (ctl_names[i], i, _ROUNDS_CTL),
                   _incs(res) == _ROUNDS_CTL and not bad, repr(bad[:3] or res[-2:]),
-                  info="%d transient failures" % len(failed) if failed else "")
+                  info=("%d transient failures: %r" % (len(failed), [x[1][-160:] for x in failed][:3]))
+                  if failed else "")
     survivors = c.live()
     r = c.ctl(["get", "ctr", "--print-value-only"], endpoints=survivors, timeout=15)
     ctx.check("final count is exact (%d)" % total, r.rc == 0 and r.out.strip() == str(total), repr(r))

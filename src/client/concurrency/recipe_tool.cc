@@ -67,6 +67,7 @@ int Fail(const std::string& what) {
 // Aborted "overlap: ..." when the counter moved while we held the lock.
 absl::Status Increment(qc::KvClient& kv, int64_t fence, int64_t* count) {
   const absl::Time deadline = absl::Now() + kOpWait;
+  bool ambiguous = false;  // an earlier attempt failed without an answer
   for (;;) {
     if (absl::Now() > deadline) return absl::DeadlineExceededError("increment timed out");
     absl::StatusOr<etcdserverpb::RangeResponse> g = kv.Get("ctr");
@@ -76,6 +77,20 @@ absl::Status Increment(qc::KvClient& kv, int64_t fence, int64_t* count) {
     }
     int64_t v = 0;
     if (!absl::SimpleAtoi(g->kvs(0).value(), &v)) return absl::InternalError("bad counter");
+    if (ambiguous && v > 0) {
+      // The unanswered attempt may have applied: then the counter already
+      // holds our increment (hist/<v> carries our fence) and must not get a
+      // second one.
+      absl::StatusOr<etcdserverpb::RangeResponse> h = kv.Get(absl::StrFormat("hist/%08d", v));
+      if (!h.ok()) {
+        absl::SleepFor(absl::Milliseconds(200));
+        continue;
+      }
+      if (h->kvs_size() == 1 && h->kvs(0).value() == std::to_string(fence)) {
+        *count = v;
+        return absl::OkStatus();
+      }
+    }
     const std::string next = std::to_string(v + 1);
     const std::string hist = absl::StrFormat("hist/%08d", v + 1);
     qc::Txn t;
@@ -97,6 +112,7 @@ absl::Status Increment(qc::KvClient& kv, int64_t fence, int64_t* count) {
       return absl::AbortedError(absl::StrFormat("overlap: counter moved from %d while holding (fence %d)",
                                                 v, fence));
     }
+    ambiguous = true;
     absl::SleepFor(absl::Milliseconds(200));  // ambiguous: re-read decides
   }
 }
