@@ -10,11 +10,13 @@
 // `get` prints it (every -w format); `elect -l` prints each leader as a get
 // response holding that one key-value.
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "client/concurrency/session.h"
 #include "client/errors.h"
 #include "client/kv.h"
@@ -69,6 +71,24 @@ void PrintKey(Context& ctx, const std::string& key) {
   ExitWithError(kExitError, ErrorText(client::FromGrpcStatus(s)));
 }
 
+// Runs a blocking Lock/Campaign call, cancellable by Ctrl-C. A call that
+// failed with UNAVAILABLE (its member died) is sent again, to whichever
+// endpoint PickChannel finds: the server's recipe keys the wait by our lease
+// ("<name>/<lease hex>"), so a repeat finds the key the first attempt made
+// instead of queueing twice. Ends when all endpoints stay unreachable for a
+// command timeout (PickChannel exits) or the lease is gone (NotFound).
+grpc::Status CallRetryingUnavailable(Interrupt& intr,
+                                     const std::function<grpc::Status(grpc::ClientContext*)>& rpc) {
+  for (;;) {
+    grpc::ClientContext call;
+    intr.CancelOnInterrupt(&call);
+    grpc::Status s = rpc(&call);
+    intr.CancelOnInterrupt(nullptr);
+    if (s.ok() || s.error_code() != grpc::StatusCode::UNAVAILABLE || intr.Fired()) return s;
+    absl::SleepFor(absl::Milliseconds(200));
+  }
+}
+
 // Waits for Ctrl-C (true) or the end of the session (false).
 bool WaitInterruptOrSessionEnd(const Interrupt& intr, const Session& session) {
   for (;;) {
@@ -98,15 +118,12 @@ void RunLock(Context& ctx, const FlagValues& f, const std::vector<std::string>& 
   req.set_name(args[0]);
   req.set_lease(session->Lease());
   v3lockpb::LockResponse resp;
-  {
-    grpc::ClientContext call;
-    intr.CancelOnInterrupt(&call);
-    grpc::Status s = v3lockpb::Lock::NewStub(PickChannel(ctx.Client()))->Lock(&call, req, &resp);
-    intr.CancelOnInterrupt(nullptr);
-    if (!s.ok()) {
-      (void)session->Close();  // drop our waiting key with the lease
-      ExitCall(intr, s);
-    }
+  grpc::Status s = CallRetryingUnavailable(intr, [&](grpc::ClientContext* call) {
+    return v3lockpb::Lock::NewStub(PickChannel(ctx.Client()))->Lock(call, req, &resp);
+  });
+  if (!s.ok()) {
+    (void)session->Close();  // drop our waiting key with the lease
+    ExitCall(intr, s);
   }
   if (args.size() > 1) {
     std::vector<std::string> cmd(args.begin() + 1, args.end());
@@ -130,16 +147,12 @@ void Campaign(Context& ctx, const std::string& name, const std::string& proposal
   req.set_lease(session->Lease());
   req.set_value(proposal);
   v3electionpb::CampaignResponse resp;
-  {
-    grpc::ClientContext call;
-    intr.CancelOnInterrupt(&call);
-    grpc::Status s =
-        v3electionpb::Election::NewStub(PickChannel(ctx.Client()))->Campaign(&call, req, &resp);
-    intr.CancelOnInterrupt(nullptr);
-    if (!s.ok()) {
-      (void)session->Close();
-      ExitCall(intr, s);
-    }
+  grpc::Status s = CallRetryingUnavailable(intr, [&](grpc::ClientContext* call) {
+    return v3electionpb::Election::NewStub(PickChannel(ctx.Client()))->Campaign(call, req, &resp);
+  });
+  if (!s.ok()) {
+    (void)session->Close();
+    ExitCall(intr, s);
   }
   PrintKey(ctx, resp.leader().key());
   if (!WaitInterruptOrSessionEnd(intr, *session)) {

@@ -50,9 +50,9 @@ def C(name, args, stdin=None, setup=(), rev=False, etcd=True, binary=False, stdo
                 keep_err=keep_err, bg=bg, mask=mask, norm=list(norm), drop=drop, pb=pb)
 
 
-def W(name, args, actions, stdin=None, **kw):
-    """A background case (see C's bg)."""
-    return C(name, args, bg=dict(actions=actions, stdin=stdin), **kw)
+def W(name, args, actions, stdin=None, before=(), **kw):
+    """A background case (see C's bg); `before`: actions run before the tool starts."""
+    return C(name, args, bg=dict(actions=actions, stdin=stdin, before=list(before)), **kw)
 
 
 # Lease cases start from no leases (so `lease list` is deterministic) and one
@@ -307,8 +307,13 @@ CASES = [
     *[W("lock until Ctrl-C -w %s" % w, ["lock", "lk2", "-w", w], [], mask=True, rev=True,
         pb=("RangeResponse" if w == "protobuf" else None), etcd=(w == "simple"))
       for w in ("simple", "json", "fields", "protobuf")],
-    W("lock waits for holder", ["lock", "lk3", "--ttl=5"], [("spawn", ["lock", "lk3"]), ("sleep", 0.5)],
-      mask=True),
+    # the tool takes lk3, a spawned etcdctl waits behind it; Ctrl-C releases it.
+    # (A spawned etcdctl stopped mid-acquire leaves its key until its lease
+    # expires: every lease is revoked first.)
+    W("lock held while another waits", ["lock", "lk3", "--ttl=5"], [("spawn", ["lock", "lk3"]), ("sleep", 0.5)],
+      setup=[["revoke-all-leases"]], mask=True),
+    W("lock waits for holder, Ctrl-C", ["lock", "lk5", "--ttl=5"], [], before=[("spawn", ["lock", "lk5"])],
+      setup=[["revoke-all-leases"]], mask=True, etcd=False),
     # etcdctl exits on the format error still holding the lock: drop its lease first
     W("lock --ttl table", ["lock", "lk4", "--ttl=5", "-w", "table"], [], setup=[["revoke-all-leases"]],
       etcd=False),
@@ -389,7 +394,8 @@ def normalise(text, rev, ids=False):
     return text
 
 
-_HEXID = re.compile(r'\b-?[0-9a-f]{16}\b')
+# lease ids: %016x in lease output, %x (no padding) in lock/election keys
+_HEXID = re.compile(r'\b-?[0-9a-f]{12,16}\b')
 _MASKS = [(re.compile(r'"(ID|id|lease)":\d+'), r'"\1":<n>'),
           (re.compile(r'"(ID|Lease|PrevLease|TTL)" : \d+'), r'"\1" : <n>'),
           (re.compile(r'remaining\(\d+s\)'), 'remaining(<n>s)'),
@@ -436,6 +442,26 @@ def run_bg(binary, server, args, bg, env_extra):
     env = {k: v for k, v in os.environ.items() if not k.startswith("ETCDCTL_")}
     env["ETCDCTL_API"] = "3"
     env.update(env_extra or {})
+    spawned = []
+    ctl_env = dict(env)
+    ctl_env.pop("ETCDCTL_WATCH_KEY", None)
+    ctl_env.pop("ETCDCTL_WATCH_RANGE_END", None)
+
+    def act(a):
+        if a[0] == "spawn":
+            spawned.append(subprocess.Popen([harness.ETCDCTL_BIN, "--endpoints=" + endpoint] + a[1],
+                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                            env=ctl_env))
+            time.sleep(0.8)
+        elif a[0] == "stop-spawned":
+            stop(spawned[a[1]])
+            time.sleep(0.8)
+        elif a[0] == "sleep":
+            time.sleep(a[1])
+        else:
+            run(harness.ETCDCTL_BIN, endpoint, subst(server, a), None)
+    for a in bg.get("before", []):
+        act(a)
     p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          env=env)
     outs = {}
@@ -450,23 +476,8 @@ def run_bg(binary, server, args, bg, env_extra):
         p.stdin.write(bg["stdin"].encode())
         p.stdin.flush()
     time.sleep(0.8)
-    spawned = []
-    ctl_env = dict(env)
-    ctl_env.pop("ETCDCTL_WATCH_KEY", None)
-    ctl_env.pop("ETCDCTL_WATCH_RANGE_END", None)
     for a in bg["actions"]:
-        if a[0] == "spawn":
-            spawned.append(subprocess.Popen([harness.ETCDCTL_BIN, "--endpoints=" + endpoint] + a[1],
-                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                            env=ctl_env))
-            time.sleep(0.8)
-        elif a[0] == "stop-spawned":
-            stop(spawned[a[1]])
-            time.sleep(0.8)
-        elif a[0] == "sleep":
-            time.sleep(a[1])
-        else:
-            run(harness.ETCDCTL_BIN, endpoint, subst(server, a), None)
+        act(a)
     time.sleep(0.8)
     if p.poll() is None:
         p.send_signal(signal.SIGINT)
