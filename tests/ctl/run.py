@@ -60,6 +60,12 @@ def W(name, args, actions, stdin=None, before=(), **kw):
 LEASE_SETUP = [["revoke-all-leases"], ["lease", "grant", "100"],
                ["put", "lk1", "a", "--lease={LEASE}"], ["put", "lk2", "b", "--lease={LEASE}"]]
 WPUTS = [["put", "w", "v1"], ["put", "w", "v2"], ["del", "w"]]
+# etcd lists a lease's attached keys in random order (Go map iteration).
+SORT_ATTACHED_KEYS = [
+    (r"attached keys\(\[([^\]]*)\]\)",
+     lambda m: "attached keys([%s])" % " ".join(sorted(m.group(1).split(" ")))),
+    (r'"keys":\[([^\]]*)\]', lambda m: '"keys":[%s]' % ",".join(sorted(m.group(1).split(",")))),
+    (r'((?:"Key" : .*\n)+)', lambda m: "".join(sorted(m.group(1).splitlines(True))))]
 
 
 def txn_in(cmps=(), ok=(), fail=()):
@@ -270,7 +276,8 @@ CASES = [
     C("lease grant no ttl", ["lease", "grant"]),
     C("lease grant bad ttl", ["lease", "grant", "x"]),
     *[C("lease timetolive %s -w %s" % (k, w), ["lease", "timetolive", "{LEASE}", "-w", w] + ([k] if k else []),
-        setup=LEASE_SETUP, mask=True, rev=True, pb=("ResponseHeader" if w == "protobuf" else None))
+        setup=LEASE_SETUP, mask=True, rev=True, pb=("ResponseHeader" if w == "protobuf" else None),
+        norm=SORT_ATTACHED_KEYS)
       for w in ("simple", "json", "fields", "protobuf") for k in ("", "--keys")],
     C("lease timetolive unknown", ["lease", "timetolive", "1234"], rev=True),
     C("lease timetolive unknown json", ["lease", "timetolive", "1234", "-w", "json"], rev=True),
