@@ -1,6 +1,7 @@
 // lease grant|revoke|timetolive|list|keep-alive: etcdctl 3.4's argument
 // rules, messages and exit codes (etcdctl/ctlv3/command/lease_command.go);
 // output through StreamPrinter (clientv3's lease structs).
+#include <algorithm>
 #include <string>
 #include <vector>
 

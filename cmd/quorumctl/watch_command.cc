@@ -8,6 +8,7 @@
 // is flushed as printed, so nothing is lost). A watch the server cancels
 // (compaction, ...) prints "watch was canceled (<err>)" on stderr, the final
 // response, then "Error: watch is canceled by the server" with exit code 5.
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
