@@ -89,6 +89,10 @@ int ParseFlags(int argc, char** argv, server::ServerConfig* cfg) {
                "Disables fsync, unsafe, will cause data loss.")
       ->envname(EnvName("unsafe-no-fsync"));
 
+  app.add_flag("--experimental-enable-lease-checkpoint", cfg->enable_lease_checkpoint,
+               "Enable to persist lease remaining TTL to prevent indefinite auto-renewal of long lived leases.")
+      ->envname(EnvName("experimental-enable-lease-checkpoint"));
+
   std::string progress_interval = "10m";
   add("experimental-watch-progress-notify-interval", &progress_interval,
       "Duration of periodic watch progress notifications.");

@@ -36,6 +36,10 @@ struct ServerConfig {
   std::string restore_snapshot;
   // --experimental-watch-progress-notify-interval (etcd's default: 10m)
   int64_t watch_progress_notify_interval_ms = 10 * 60 * 1000;
+  // --experimental-enable-lease-checkpoint (etcd's default: off): the leader
+  // replicates the remaining TTL of long leases every 5 minutes (etcd 3.4's
+  // fixed interval), so a new leader does not grant them their full TTL again.
+  bool enable_lease_checkpoint = false;
 
   // Client TLS (https:// client URLs).
   std::string cert_file;                              // --cert-file

@@ -165,6 +165,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerConfig config) {
   impl->store = std::move(*store);
   mvcc::LessorOptions lo;
   lo.min_ttl_s = mvcc::MinLeaseTtlSeconds(cfg.election_timeout_ms, cfg.heartbeat_interval_ms);
+  if (!cfg.enable_lease_checkpoint) lo.checkpoint_interval = util::Clock::Duration::zero();
   auto lessor = mvcc::Lessor::Open(impl->backend.get(), lo);
   if (!lessor.ok()) return lessor.status();
   impl->lessor = std::move(*lessor);
