@@ -467,7 +467,13 @@ class SlowConsumer(Step):
     def run(self, server):
         s = WatchSession(server, paused=True, timeout=240)
         try:
-            s.create(b"slow/", b"slow0")
+            # Start at the next revision explicitly: the paused stream cannot
+            # wait for "created", so the first put may reach the server before
+            # the create request (a start_revision of 0 would then skip it).
+            st, rr = s.client.call("KV", "Range", s.pb.RangeRequest(key=b"slow/"))
+            if st != "OK":
+                return "RANGE ERROR %s" % st, None
+            s.create(b"slow/", b"slow0", start_revision=rr.header.revision + 1)
             val = b"x" * SLOW_VALUE
             t0 = time.monotonic()
             for i in range(SLOW_EVENTS):

@@ -190,9 +190,16 @@ TEST(MaintenanceTest, QuotaRaisesNoSpaceUntilCompactDefragAndDisarm) {
   // Some member raised NOSPACE for itself: the one whose gRPC check refused,
   // or one whose apply of the last put found it over the quota (then the
   // capped apply refused the next put, and no further alarm is raised —
-  // etcd's rule).
-  auto alarms = AlarmList(*c, 1);
-  ASSERT_FALSE(alarms.empty());
+  // etcd's rule). The apply-side alarm is proposed after the refusal, so
+  // member 1 learns it a little later: wait for it (bounded).
+  std::vector<std::string> alarms;
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        alarms = AlarmList(*c, 1);
+        return !alarms.empty();
+      },
+      Millis(5000)))
+      << "no NOSPACE alarm reached member 1";
   for (const auto& a : alarms) {
     bool known = false;
     for (int i = 0; i < 3; ++i) known |= a == absl::StrCat(c->Id(i), ":NOSPACE");
