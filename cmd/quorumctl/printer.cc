@@ -13,10 +13,6 @@ namespace quorum::ctl {
 
 void Out(const std::string& s) { std::fwrite(s.data(), 1, s.size(), stdout); }
 
-namespace {
-
-using Rows = std::vector<std::vector<std::string>>;
-
 std::string HexBytes(const std::string& s) {
   std::string out;
   char buf[8];
@@ -26,6 +22,15 @@ std::string HexBytes(const std::string& s) {
   }
   return out;
 }
+
+std::string FieldsHeader(const etcdserverpb::ResponseHeader& h) {
+  return absl::StrCat("\"ClusterID\" : ", h.cluster_id(), "\n\"MemberID\" : ", h.member_id(),
+                      "\n\"Revision\" : ", h.revision(), "\n\"RaftTerm\" : ", h.raft_term(), "\n");
+}
+
+namespace {
+
+using Rows = std::vector<std::vector<std::string>>;
 
 std::string Bool(bool b) { return b ? "true" : "false"; }
 
@@ -300,10 +305,7 @@ class FieldsPrinter final : public UnsupportedBase {
                      kv.version(), "\n", "\"", pfx, "Value\" : ", GoQuote(kv.value()), "\n", "\"",
                      pfx, "Lease\" : ", kv.lease(), "\n"));
   }
-  void Hdr(const etcdserverpb::ResponseHeader& h) {
-    Out(absl::StrCat("\"ClusterID\" : ", h.cluster_id(), "\n\"MemberID\" : ", h.member_id(),
-                     "\n\"Revision\" : ", h.revision(), "\n\"RaftTerm\" : ", h.raft_term(), "\n"));
-  }
+  void Hdr(const etcdserverpb::ResponseHeader& h) { Out(FieldsHeader(h)); }
   void Get(const etcdserverpb::RangeResponse& r) override {
     Hdr(r.header());
     for (const auto& kv : r.kvs()) KV("", kv);

@@ -68,6 +68,11 @@ std::string RenderTable(const std::vector<std::string>& hdr,
 // Writes raw bytes to stdout.
 void Out(const std::string& s);
 
+// etcdctl --hex: every byte as \xNN.
+std::string HexBytes(const std::string& s);
+// The response header lines of `-w fields`.
+std::string FieldsHeader(const etcdserverpb::ResponseHeader& h);
+
 }  // namespace quorum::ctl
 
 #endif  // QUORUM_CMD_QUORUMCTL_PRINTER_H_

@@ -30,21 +30,6 @@ void Flush(const std::string& s) {
   std::fflush(stdout);
 }
 
-std::string HexBytes(const std::string& s) {
-  std::string out;
-  char buf[8];
-  for (unsigned char c : s) {
-    std::snprintf(buf, sizeof(buf), "\\x%02x", c);
-    out += buf;
-  }
-  return out;
-}
-
-std::string FieldsHeader(const etcdserverpb::ResponseHeader& h) {
-  return absl::StrCat("\"ClusterID\" : ", h.cluster_id(), "\n\"MemberID\" : ", h.member_id(),
-                      "\n\"Revision\" : ", h.revision(), "\n\"RaftTerm\" : ", h.raft_term(), "\n");
-}
-
 std::string FieldsKV(const std::string& pfx, const mvccpb::KeyValue& kv) {
   return absl::StrCat("\"", pfx, "Key\" : ", GoQuote(kv.key()), "\n\"", pfx,
                       "CreateRevision\" : ", kv.create_revision(), "\n\"", pfx,

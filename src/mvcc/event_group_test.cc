@@ -3,13 +3,13 @@
 #include "mvcc/event_group.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
-#include <filesystem>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "mvcc/temp_store_for_test.h"
 
 namespace quorum::mvcc {
 namespace {
@@ -17,23 +17,15 @@ namespace {
 class EventGroupTest : public testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/quorum-event-group-test-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    BackendOptions opts;
-    opts.unsafe_no_fsync = true;
-    auto b = Backend::Open(dir_, opts);
-    ASSERT_TRUE(b.ok()) << b.status();
-    backend_ = std::move(*b);
-    auto s = KvStore::Open(backend_.get());
-    ASSERT_TRUE(s.ok()) << s.status();
-    store_ = std::move(*s);
+    dir_ = test_util::MakeTempDir("event-group-test");
+    ASSERT_FALSE(dir_.empty());
+    const absl::Status st = test_util::OpenStore(dir_, &backend_, &store_);
+    ASSERT_TRUE(st.ok()) << st;
   }
   void TearDown() override {
     store_.reset();
     backend_.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
+    test_util::RemoveTempDir(dir_);
   }
   // One txn, committed; returns its changes.
   std::vector<Change> Apply(const std::function<void(WriteTxn*)>& fn) {

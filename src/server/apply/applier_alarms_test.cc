@@ -2,12 +2,11 @@
 // RocksDB: persistence of the alarm list, the capped / corrupt gates, etcd's
 // quota costs, and the over-quota put that still applies but answers NOSPACE.
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
-#include <filesystem>
 #include <memory>
 #include <thread>
 
+#include "mvcc/temp_store_for_test.h"
 #include "server/apply/alarm_store.h"
 #include "server/apply/applier.h"
 #include "server/apply/backend_quota.h"
@@ -20,20 +19,13 @@ using internalpb::InternalRequest;
 class ApplierAlarmsTest : public testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/quorum-alarms-test-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
+    dir_ = mvcc::test_util::MakeTempDir("alarms-test");
+    ASSERT_FALSE(dir_.empty());
     Open();
   }
   void Open() {
-    mvcc::BackendOptions bo;
-    bo.unsafe_no_fsync = true;
-    auto b = mvcc::Backend::Open(dir_, bo);
-    ASSERT_TRUE(b.ok()) << b.status();
-    backend_ = std::move(*b);
-    auto s = mvcc::KvStore::Open(backend_.get());
-    ASSERT_TRUE(s.ok()) << s.status();
-    store_ = std::move(*s);
+    const absl::Status st = mvcc::test_util::OpenStore(dir_, &backend_, &store_);
+    ASSERT_TRUE(st.ok()) << st;
     alarms_ = std::make_unique<AlarmStore>(backend_.get());
     ASSERT_TRUE(alarms_->Load().ok());
     applier_ = std::make_unique<Applier>(store_.get(), [](int64_t) { return true; });
@@ -47,8 +39,7 @@ class ApplierAlarmsTest : public testing::Test {
   }
   void TearDown() override {
     Close();
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
+    mvcc::test_util::RemoveTempDir(dir_);
   }
   absl::StatusOr<internalpb::InternalResponse> Apply(const InternalRequest& r) {
     auto out = applier_->Apply(r);

@@ -3,14 +3,13 @@
 #include "server/apply/applier.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
-#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "mvcc/lessor.h"
+#include "mvcc/temp_store_for_test.h"
 
 namespace quorum::server {
 namespace {
@@ -21,17 +20,10 @@ using Keys = std::vector<std::string>;
 class ApplierLeaseTest : public testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/quorum-applier-test-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    mvcc::BackendOptions bo;
-    bo.unsafe_no_fsync = true;
-    auto b = mvcc::Backend::Open(dir_, bo);
-    ASSERT_TRUE(b.ok()) << b.status();
-    backend_ = std::move(*b);
-    auto s = mvcc::KvStore::Open(backend_.get());
-    ASSERT_TRUE(s.ok()) << s.status();
-    store_ = std::move(*s);
+    dir_ = mvcc::test_util::MakeTempDir("applier-test");
+    ASSERT_FALSE(dir_.empty());
+    const absl::Status st = mvcc::test_util::OpenStore(dir_, &backend_, &store_);
+    ASSERT_TRUE(st.ok()) << st;
     mvcc::LessorOptions lo;
     lo.clock = &clock_;
     auto l = mvcc::Lessor::Open(backend_.get(), lo);
@@ -46,8 +38,7 @@ class ApplierLeaseTest : public testing::Test {
     lessor_.reset();
     store_.reset();
     backend_.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
+    mvcc::test_util::RemoveTempDir(dir_);
   }
 
   absl::StatusOr<internalpb::InternalResponse> Apply(const InternalRequest& r) {
