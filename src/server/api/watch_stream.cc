@@ -299,8 +299,12 @@ grpc::WriteOptions WatchStream::TakeNextLocked() {
   out_ = std::move(built_.front());
   built_.pop_front();
   // Cork while more responses follow at once; the last one flushes them all.
+  // Never the first write: it carries the response headers, and gRPC 1.51
+  // leaves a stream whose headers were corked unflushed until some other
+  // frame (the client's next ping, seconds later) wakes the transport.
   grpc::WriteOptions opts;
-  if (!built_.empty()) opts.set_buffer_hint();
+  if (!built_.empty() && started_) opts.set_buffer_hint();
+  started_ = true;
   return opts;
 }
 

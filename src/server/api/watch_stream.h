@@ -139,6 +139,7 @@ class WatchStream final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc:
   std::chrono::steady_clock::time_point turn_start_ ABSL_GUARDED_BY(mu_);
   size_t turn_responses_ ABSL_GUARDED_BY(mu_) = 0;  // responses of the last turn
   bool coalesced_ ABSL_GUARDED_BY(mu_) = false;     // this turn already waited
+  bool started_ ABSL_GUARDED_BY(mu_) = false;       // the first write (with headers) went out
   grpc::Alarm coalesce_alarm_;  // wakes the writer after a coalescing wait
   bool closing_ ABSL_GUARDED_BY(mu_) = false;  // reads ended or call cancelled
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
