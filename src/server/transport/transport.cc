@@ -51,7 +51,7 @@ class TransportImpl final : public Transport {
     }
     SenderConfig cfg{opts_.cluster_id, opts_.member_id, id, opts_.peer_credentials, handler_};
     Peer p;
-    p.msgs = std::make_unique<PeerSender>(cfg, peer_urls, opts_.max_queued_messages_per_peer);
+    p.msgs = std::make_shared<PeerSender>(cfg, peer_urls, opts_.max_queued_messages_per_peer);
     p.snaps = std::make_unique<SnapshotSender>(cfg, peer_urls);
     peers_.emplace(id, std::move(p));
     spdlog::info("added peer {:x} at {}", id, peer_urls.empty() ? "" : peer_urls.front());
@@ -81,25 +81,32 @@ class TransportImpl final : public Transport {
     // Group by peer, keeping each peer's order.
     absl::flat_hash_map<uint64_t, std::vector<raftpb::Message>> by_peer;
     for (auto& m : msgs) by_peer[m.to()].push_back(std::move(m));
-    absl::MutexLock l(&mu_);
-    if (stopped_) return;
-    for (auto& [to, group] : by_peer) {
-      auto it = peers_.find(to);
-      if (it == peers_.end()) {
-        spdlog::debug("dropping {} message(s) to unknown peer {:x}", group.size(), to);
-        continue;
-      }
-      std::vector<raftpb::Message> plain;
-      plain.reserve(group.size());
-      for (auto& m : group) {
-        if (m.type() == raftpb::MsgSnap) {
-          it->second.snaps->Enqueue(std::move(m));
-        } else {
-          plain.push_back(std::move(m));
+    // The message senders write on this thread (see PeerSender): they run
+    // outside mu_, so one peer's write never holds up another's, nor the monitor.
+    std::vector<std::pair<std::shared_ptr<PeerSender>, std::vector<raftpb::Message>>> sends;
+    {
+      absl::MutexLock l(&mu_);
+      if (stopped_) return;
+      for (auto& [to, group] : by_peer) {
+        auto it = peers_.find(to);
+        if (it == peers_.end()) {
+          spdlog::debug("dropping {} message(s) to unknown peer {:x}", group.size(), to);
+          continue;
         }
+        std::vector<raftpb::Message> plain;
+        plain.reserve(group.size());
+        for (auto& m : group) {
+          if (m.type() == raftpb::MsgSnap) {
+            it->second.snaps->Enqueue(std::move(m));
+          } else {
+            plain.push_back(std::move(m));
+          }
+        }
+        if (!plain.empty()) sends.emplace_back(it->second.msgs, std::move(plain));
       }
-      if (!plain.empty()) it->second.msgs->Enqueue(std::move(plain));
     }
+    // A sender removed meanwhile is stopped and ignores what it is given.
+    for (auto& [sender, plain] : sends) sender->Enqueue(std::move(plain));
   }
 
   void Stop() override {
@@ -122,7 +129,7 @@ class TransportImpl final : public Transport {
 
  private:
   struct Peer {
-    std::unique_ptr<PeerSender> msgs;
+    std::shared_ptr<PeerSender> msgs;  // shared with Send() in progress
     std::unique_ptr<SnapshotSender> snaps;
   };
 

@@ -3,7 +3,7 @@
 //
 // Sending: Send() never blocks the raft loop. Messages are queued per peer
 // (bounded); one long-lived client stream per peer carries MessageBatch
-// frames; a full queue or a broken stream drops messages and reports the
+// frames, written from the caller's thread when the stream is idle; a full queue or a broken stream drops messages and reports the
 // peer unreachable (raft retransmits). Reconnects use exponential backoff.
 // MsgSnap messages go through a separate streaming RPC: the message header
 // first, then the snapshot file named by Message.snapshot.data in chunks;
@@ -17,7 +17,9 @@
 // snapshot.data replaced by that file's path.
 //
 // Thread-safety: all methods are thread-safe. Handler callbacks run on
-// gRPC / sender threads and must not block for long.
+// gRPC / sender threads, and ReportUnreachable also inside Send (the message
+// stream writes on the caller's thread); they must not block for long nor
+// take locks held by callers of Send.
 #ifndef QUORUM_SERVER_TRANSPORT_TRANSPORT_H_
 #define QUORUM_SERVER_TRANSPORT_TRANSPORT_H_
 
