@@ -17,7 +17,7 @@ namespace quorum::server::transport {
 namespace {
 
 // The decimal uint64 in metadata `key`, if present and well-formed.
-std::optional<uint64_t> MetadataId(const grpc::ServerContext& ctx, const char* key) {
+std::optional<uint64_t> MetadataId(const grpc::ServerContextBase& ctx, const char* key) {
   auto it = ctx.client_metadata().find(key);
   if (it == ctx.client_metadata().end()) return std::nullopt;
   uint64_t v = 0;
@@ -33,7 +33,7 @@ grpc::Status ToGrpc(const absl::Status& s) {
 
 class PeerService::CallScope {
  public:
-  CallScope(PeerService* svc, grpc::ServerContext* ctx) : svc_(svc), ctx_(ctx) {
+  CallScope(PeerService* svc, grpc::ServerContextBase* ctx) : svc_(svc), ctx_(ctx) {
     absl::MutexLock l(&svc_->mu_);
     registered_ = !svc_->stopped_;
     if (registered_) svc_->calls_.insert(ctx_);
@@ -47,7 +47,7 @@ class PeerService::CallScope {
 
  private:
   PeerService* const svc_;
-  grpc::ServerContext* const ctx_;
+  grpc::ServerContextBase* const ctx_;
   bool registered_ = false;
 };
 
@@ -59,13 +59,14 @@ PeerService::~PeerService() { Stop(); }
 void PeerService::Stop() {
   absl::MutexLock l(&mu_);
   stopped_ = true;
-  for (grpc::ServerContext* ctx : calls_) ctx->TryCancel();
+  for (grpc::ServerContextBase* ctx : calls_) ctx->TryCancel();
   // Handlers see the cancellation at their next Read and return promptly.
   mu_.Await(absl::Condition(
-      +[](absl::flat_hash_set<grpc::ServerContext*>* calls) { return calls->empty(); }, &calls_));
+      +[](absl::flat_hash_set<grpc::ServerContextBase*>* calls) { return calls->empty(); },
+      &calls_));
 }
 
-PeerService::Caller PeerService::Authenticate(const grpc::ServerContext& ctx) const {
+PeerService::Caller PeerService::Authenticate(const grpc::ServerContextBase& ctx) const {
   Caller c;
   c.peer = ctx.peer();
   c.member_id = MetadataId(ctx, kMemberIdKey).value_or(0);
@@ -80,38 +81,70 @@ PeerService::Caller PeerService::Authenticate(const grpc::ServerContext& ctx) co
   return c;
 }
 
-grpc::Status PeerService::Stream(grpc::ServerContext* ctx,
-                                 grpc::ServerReader<raftpb::MessageBatch>* reader,
-                                 peerpb::StreamAck* ack) {
-  CallScope scope(this, ctx);
-  if (!scope.registered()) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "transport stopped");
-  Caller caller = Authenticate(*ctx);
-  if (!caller.status.ok()) return caller.status;
-  spdlog::debug("peer {:x} ({}) opened a raft message stream", caller.member_id, caller.peer);
-
-  raftpb::MessageBatch batch;
-  while (reader->Read(&batch)) {
-    std::vector<raftpb::Message> msgs;
-    msgs.reserve(batch.messages_size());
-    for (auto& m : *batch.mutable_messages()) {
-      if (m.to() != cfg_.member_id) {
-        spdlog::warn("dropping {} from {:x}: addressed to member {:x}, we are {:x}",
-                     raftpb::MessageType_Name(m.type()), m.from(), m.to(), cfg_.member_id);
-        continue;
-      }
-      if (m.type() == raftpb::MsgSnap) {
-        spdlog::warn("dropping MsgSnap from {:x} sent on the message stream", m.from());
-        continue;
-      }
-      msgs.push_back(std::move(m));
+// Reads frames until the call ends; registered with the service (for Stop)
+// from creation until OnDone.
+class PeerService::MessageStream final : public grpc::ServerReadReactor<raftpb::MessageBatch> {
+ public:
+  MessageStream(PeerService* svc, grpc::CallbackServerContext* ctx)
+      : svc_(svc), ctx_(ctx), scope_(std::make_unique<CallScope>(svc, ctx)) {
+    if (!scope_->registered()) {
+      Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "transport stopped"));
+      return;
     }
-    batch.Clear();
-    if (!msgs.empty()) handler_->OnMessages(std::move(msgs));
+    Caller caller = svc_->Authenticate(*ctx);
+    if (!caller.status.ok()) {
+      Finish(caller.status);
+      return;
+    }
+    spdlog::debug("peer {:x} ({}) opened a raft message stream", caller.member_id, caller.peer);
+    StartRead(&batch_);
   }
-  if (ctx->IsCancelled()) {
-    return grpc::Status(grpc::StatusCode::CANCELLED, "stream cancelled");
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {
+      Finish(ctx_->IsCancelled() ? grpc::Status(grpc::StatusCode::CANCELLED, "stream cancelled")
+                                 : grpc::Status::OK);
+      return;
+    }
+    std::vector<raftpb::Message> msgs = svc_->Accept(&batch_);
+    batch_.Clear();
+    if (!msgs.empty()) svc_->handler_->OnMessages(std::move(msgs));
+    StartRead(&batch_);
   }
-  return grpc::Status::OK;
+
+  void OnDone() override {
+    scope_.reset();  // after this the service may be gone
+    delete this;
+  }
+
+ private:
+  PeerService* const svc_;
+  grpc::CallbackServerContext* const ctx_;
+  std::unique_ptr<CallScope> scope_;
+  raftpb::MessageBatch batch_;
+};
+
+grpc::ServerReadReactor<raftpb::MessageBatch>* PeerService::Stream(
+    grpc::CallbackServerContext* ctx, peerpb::StreamAck* /*ack*/) {
+  return new MessageStream(this, ctx);
+}
+
+std::vector<raftpb::Message> PeerService::Accept(raftpb::MessageBatch* batch) const {
+  std::vector<raftpb::Message> msgs;
+  msgs.reserve(batch->messages_size());
+  for (auto& m : *batch->mutable_messages()) {
+    if (m.to() != cfg_.member_id) {
+      spdlog::warn("dropping {} from {:x}: addressed to member {:x}, we are {:x}",
+                   raftpb::MessageType_Name(m.type()), m.from(), m.to(), cfg_.member_id);
+      continue;
+    }
+    if (m.type() == raftpb::MsgSnap) {
+      spdlog::warn("dropping MsgSnap from {:x} sent on the message stream", m.from());
+      continue;
+    }
+    msgs.push_back(std::move(m));
+  }
+  return msgs;
 }
 
 grpc::Status PeerService::SendSnapshot(grpc::ServerContext* ctx,

@@ -3,14 +3,16 @@
 // Registered by the Server on the peer listener (Transport::service()).
 // Every call must carry this member's cluster id in "x-quorum-cluster-id";
 // otherwise it fails with FAILED_PRECONDITION "cluster ID mismatch".
-//  - Stream: each MessageBatch read is handed to Handler::OnMessages, in
-//    order, after dropping messages not addressed to this member and any
-//    MsgSnap (snapshots only arrive through SendSnapshot).
+//  - Stream (gRPC callback API): each MessageBatch read is handed to
+//    Handler::OnMessages, in order, on the gRPC thread that read it (no hop
+//    to a handler thread), after dropping messages not addressed to this
+//    member and any MsgSnap (snapshots only arrive through SendSnapshot).
 //  - SendSnapshot: the file is written through SnapshotFileWriter under
 //    snapshot_dir; once durable, the MsgSnap is delivered with
 //    snapshot.data = the file's path, then the call is acknowledged.
 //
-// Thread-safety: calls run on gRPC's sync-server threads, concurrently.
+// Thread-safety: calls run on gRPC's threads, concurrently (SendSnapshot on
+// the sync-server threads).
 // Stop() cancels the calls in progress, waits until they have returned (so
 // no Handler callback runs after it), and makes later calls fail with
 // UNAVAILABLE. It is idempotent.
@@ -21,6 +23,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_set.h"
@@ -37,13 +40,13 @@ struct PeerServiceConfig {
   std::string snapshot_dir;
 };
 
-class PeerService final : public peerpb::RaftPeer::Service {
+class PeerService final : public peerpb::RaftPeer::WithCallbackMethod_Stream<peerpb::RaftPeer::Service> {
  public:
   PeerService(PeerServiceConfig cfg, Handler* handler);
   ~PeerService() override;
 
-  grpc::Status Stream(grpc::ServerContext* ctx, grpc::ServerReader<raftpb::MessageBatch>* reader,
-                      peerpb::StreamAck* ack) override;
+  grpc::ServerReadReactor<raftpb::MessageBatch>* Stream(grpc::CallbackServerContext* ctx,
+                                                        peerpb::StreamAck* ack) override;
   grpc::Status SendSnapshot(grpc::ServerContext* ctx,
                             grpc::ServerReader<peerpb::SnapshotChunk>* reader,
                             peerpb::SnapshotAck* ack) override;
@@ -53,13 +56,16 @@ class PeerService final : public peerpb::RaftPeer::Service {
  private:
   // Registers a call for Stop(); unregisters when destroyed.
   class CallScope;
+  class MessageStream;  // the reactor of one Stream call
   struct Caller {
     grpc::Status status;     // not OK: reject the call with it
     uint64_t member_id = 0;  // the sender, from metadata (0 if absent)
     std::string peer;        // the remote address, for logs
   };
 
-  Caller Authenticate(const grpc::ServerContext& ctx) const;
+  Caller Authenticate(const grpc::ServerContextBase& ctx) const;
+  // Keeps the messages addressed to this member, except MsgSnap.
+  std::vector<raftpb::Message> Accept(raftpb::MessageBatch* batch) const;
   grpc::Status ReceiveSnapshot(const Caller& caller,
                                grpc::ServerReader<peerpb::SnapshotChunk>* reader,
                                peerpb::SnapshotAck* ack);
@@ -69,7 +75,7 @@ class PeerService final : public peerpb::RaftPeer::Service {
 
   absl::Mutex mu_;
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;
-  absl::flat_hash_set<grpc::ServerContext*> calls_ ABSL_GUARDED_BY(mu_);  // in progress
+  absl::flat_hash_set<grpc::ServerContextBase*> calls_ ABSL_GUARDED_BY(mu_);  // in progress
 };
 
 }  // namespace quorum::server::transport
