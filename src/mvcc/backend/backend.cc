@@ -1,5 +1,6 @@
 #include "mvcc/backend/backend.h"
 
+#include <rocksdb/cache.h>
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
@@ -84,6 +85,7 @@ absl::StatusOr<std::unique_ptr<Backend>> Backend::Open(const std::string& dir,
   dbo.max_total_wal_size = 64 << 20;
   dbo.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
   auto cache = rocksdb::NewLRUCache(opts.block_cache_bytes);
+  b->cache_ = cache;
 
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
   for (const char* name : kCfNames) cfs.emplace_back(name, MakeCfOptions(opts, cache));
@@ -213,6 +215,18 @@ int64_t Backend::LiveDataSize() const {
     if (db_->GetIntProperty(h, rocksdb::DB::Properties::kCurSizeAllMemTables, &v)) total += v;
   }
   return static_cast<int64_t>(total);
+}
+
+Backend::MemoryUsage Backend::GetMemoryUsage() const {
+  MemoryUsage u;
+  for (auto* h : handles_) {
+    uint64_t v = 0;
+    if (db_->GetIntProperty(h, rocksdb::DB::Properties::kSizeAllMemTables, &v)) {
+      u.memtable_bytes += static_cast<int64_t>(v);
+    }
+  }
+  if (cache_) u.block_cache_bytes = static_cast<int64_t>(cache_->GetUsage());
+  return u;
 }
 
 absl::Status Backend::CompactAll() {

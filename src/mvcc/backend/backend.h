@@ -24,6 +24,7 @@
 #include "absl/status/statusor.h"
 
 namespace rocksdb {
+class Cache;
 class DB;
 class ColumnFamilyHandle;
 class WriteBatch;
@@ -106,6 +107,13 @@ class Backend {
   // Bytes on disk (SST + WAL), as dbSize; and live data estimate (dbSizeInUse).
   int64_t SizeOnDisk() const;
   int64_t LiveDataSize() const;
+  // Memory RocksDB holds now: memtables (active, immutable and pinned, all
+  // column families) and the block cache. For logs and diagnostics.
+  struct MemoryUsage {
+    int64_t memtable_bytes = 0;
+    int64_t block_cache_bytes = 0;
+  };
+  MemoryUsage GetMemoryUsage() const;
   // Compacts all column families (etcdctl defrag).
   absl::Status CompactAll();
   const std::string& dir() const { return dir_; }
@@ -120,6 +128,7 @@ class Backend {
 
   std::string dir_;
   BackendOptions opts_;
+  std::shared_ptr<rocksdb::Cache> cache_;
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // owned; released in ~Backend
 };
