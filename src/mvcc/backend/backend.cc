@@ -82,7 +82,10 @@ absl::StatusOr<std::unique_ptr<Backend>> Backend::Open(const std::string& dir,
   // Two cores: one background job for flushes, one for compactions.
   dbo.max_background_jobs = 2;
   dbo.keep_log_file_num = 2;
-  dbo.max_total_wal_size = 64 << 20;
+  dbo.max_total_wal_size = opts.max_total_wal_bytes;
+  // The MANIFEST gains a few hundred bytes per flush or compaction; RocksDB's
+  // default preallocates 4 MiB of disk for it up front.
+  dbo.manifest_preallocation_size = 256 << 10;
   dbo.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
   auto cache = rocksdb::NewLRUCache(opts.block_cache_bytes);
   b->cache_ = cache;
