@@ -139,7 +139,7 @@ void RaftMember::MaybeSnapshot() {
   snprintf(name, sizeof(name), "%016llx-%016llx.snap", static_cast<unsigned long long>(Term()),
            static_cast<unsigned long long>(applied));
   const std::string path = (std::filesystem::path(opts_.snapshot_dir) / name).string();
-  if (auto st = WriteStateSnapshot(*backend_, path); !st.ok()) {
+  if (auto st = WriteStateSnapshot(*backend_, path, SnapshotEncoding::kZstd); !st.ok()) {
     spdlog::error("snapshot failed: {}", std::string(st.message()));
     return;
   }

@@ -5,10 +5,12 @@
 
 #include <cstdio>
 #include <fstream>
+#include <optional>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "util/coding.h"
+#include "server/member/zstd_codec.h"
 #include "util/crc32c.h"
 
 namespace quorum::server {
@@ -17,6 +19,8 @@ namespace {
 using mvcc::Cf;
 
 constexpr char kMagic[] = "QSNAP001";
+// Same body, compressed as one zstd frame (zstd_codec.h).
+constexpr char kMagicZstd[] = "QSNAP002";
 constexpr unsigned char kTrailerTag = 0xFF;
 constexpr Cf kStateCfs[] = {Cf::kKv, Cf::kMeta, Cf::kLease, Cf::kAuth, Cf::kMembers};
 
@@ -41,11 +45,22 @@ absl::Status FsyncPath(const std::string& path) {
 
 }  // namespace
 
-absl::Status WriteStateSnapshot(const mvcc::Backend& backend, const std::string& path) {
+absl::Status WriteStateSnapshot(const mvcc::Backend& backend, const std::string& path,
+                                SnapshotEncoding encoding) {
   const std::string tmp = path + ".tmp";
   std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
   if (!out) return absl::InternalError("create " + tmp);
-  out.write(kMagic, 8);
+  const bool zstd = encoding == SnapshotEncoding::kZstd;
+  out.write(zstd ? kMagicZstd : kMagic, 8);
+  std::optional<ZstdWriter> compressor;
+  if (zstd) compressor.emplace(&out);
+  auto emit = [&](std::string_view bytes) {
+    if (compressor) {
+      compressor->Write(bytes);
+    } else {
+      out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    }
+  };
   uint32_t crc = 0;
   uint64_t count = 0;
   std::string rec;
@@ -62,7 +77,7 @@ absl::Status WriteStateSnapshot(const mvcc::Backend& backend, const std::string&
         PutFixed32BE(&rec, static_cast<uint32_t>(v.size()));
         rec.append(v);
         crc = util::Crc32c(crc, rec);
-        out.write(rec.data(), static_cast<std::streamsize>(rec.size()));
+        emit(rec);
         ++count;
         return true;
       });
@@ -70,7 +85,10 @@ absl::Status WriteStateSnapshot(const mvcc::Backend& backend, const std::string&
   std::string trailer(1, static_cast<char>(kTrailerTag));
   util::PutFixed64BE(&trailer, count);
   PutFixed32BE(&trailer, crc);
-  out.write(trailer.data(), static_cast<std::streamsize>(trailer.size()));
+  emit(trailer);
+  if (compressor) {
+    if (auto st = compressor->Finish(); !st.ok()) return st;
+  }
   out.close();
   if (!out) return absl::InternalError("write " + tmp);
   if (auto st = FsyncPath(tmp); !st.ok()) return st;
@@ -81,18 +99,32 @@ absl::Status WriteStateSnapshot(const mvcc::Backend& backend, const std::string&
 absl::Status RestoreStateSnapshot(mvcc::Backend* backend, const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return absl::NotFoundError("open snapshot " + path);
-  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  auto corrupt = [&](const char* why) {
+  std::string file((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto corrupt = [&](const std::string& why) {
     return absl::DataLossError(absl::StrCat("snapshot ", path, " is corrupt: ", why));
   };
-  if (data.size() < 8 + 13 || data.compare(0, 8, kMagic) != 0) return corrupt("bad header");
+  // `data` is the body after the magic: records then trailer.
+  std::string_view data;
+  std::string decompressed;
+  if (file.size() >= 8 && file.compare(0, 8, kMagicZstd) == 0) {
+    auto body = ZstdDecompress(std::string_view(file).substr(8));
+    if (!body.ok()) return corrupt(std::string(body.status().message()));
+    decompressed = std::move(*body);
+    std::string().swap(file);  // the compressed copy is no longer needed
+    data = decompressed;
+  } else if (file.size() >= 8 && file.compare(0, 8, kMagic) == 0) {
+    data = std::string_view(file).substr(8);
+  } else {
+    return corrupt("bad header");
+  }
+  if (data.size() < 13) return corrupt("bad header");
   // Validate fully before changing anything.
   struct Rec {
     Cf cf;
     std::string_view k, v;
   };
   std::vector<Rec> recs;
-  size_t pos = 8;
+  size_t pos = 0;
   uint32_t crc = 0;
   for (;;) {
     if (pos >= data.size()) return corrupt("missing trailer");

@@ -3,8 +3,8 @@
 // brought up to date without the log.
 //
 // File format (docs/formats.md):
-//   file    := magic record* trailer
-//   magic   := "QSNAP001"
+//   file    := "QSNAP001" body | "QSNAP002" zstd-frame(body)
+//   body    := record* trailer
 //   record  := cf:u8 key_len:be32 key value_len:be32 value
 //   trailer := 0xFF count:be64 crc32c:be32      -- crc over every record byte
 // Restore validates the whole file before touching the database, then
@@ -19,12 +19,20 @@
 
 namespace quorum::server {
 
+enum class SnapshotEncoding {
+  kPlain,  // "QSNAP001": what clients' `snapshot save` files hold (they parse it)
+  kZstd,   // "QSNAP002": magic, then the same records and trailer as one zstd
+           // frame; a member's own raft snapshots (member/snap/*.snap)
+};
+
 // Writes the state column families to `path` (via a temp file + rename,
 // fsynced), read through one RocksDB snapshot: consistent (the state at one
 // applied index) even while apply commits, so any thread may call it.
-absl::Status WriteStateSnapshot(const mvcc::Backend& backend, const std::string& path);
+absl::Status WriteStateSnapshot(const mvcc::Backend& backend, const std::string& path,
+                                SnapshotEncoding encoding = SnapshotEncoding::kPlain);
 
-// Replaces the state column families with the file's content.
+// Replaces the state column families with the file's content (either
+// encoding; the magic tells).
 absl::Status RestoreStateSnapshot(mvcc::Backend* backend, const std::string& path);
 
 }  // namespace quorum::server
