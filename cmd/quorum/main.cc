@@ -9,8 +9,10 @@
 #include "absl/synchronization/mutex.h"
 #include "cmd/quorum/flags.h"
 #include "server/server.h"
+#include "util/release_memory.h"
 
 int main(int argc, char** argv) {
+  quorum::util::UseFixedMmapThreshold();
   quorum::server::ServerConfig cfg;
   if (int rc = quorum::cmd::ParseFlags(argc, argv, &cfg); rc >= 0) return rc;
   spdlog::set_level(spdlog::level::from_str(cfg.log_level));

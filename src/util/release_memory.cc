@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -18,6 +19,15 @@ int64_t ResidentBytes() {
   std::fclose(f);
   if (n != 2) return 0;
   return static_cast<int64_t>(resident) * sysconf(_SC_PAGESIZE);
+}
+
+void UseFixedMmapThreshold() {
+#if defined(__GLIBC__)
+  if (std::getenv("MALLOC_MMAP_THRESHOLD_") != nullptr) return;
+  // Setting it at all turns off glibc's dynamic adjustment; 128 KiB is the
+  // default starting value.
+  mallopt(M_MMAP_THRESHOLD, 128 << 10);
+#endif
 }
 
 int64_t ReleaseFreeMemory() {
