@@ -429,6 +429,12 @@ void RaftMember::ProcessReady() {
     }
     if (!job.ents.empty() || !job.reads.empty()) QueueApply(std::move(job));
     node_->Advance();
+    // Applied entries are needed again only by a lagging follower: keep a
+    // short tail in memory, read older ones from disk (raft_storage.h).
+    const uint64_t applied = applied_.load();
+    if (applied > kLogEntriesInMemory) {
+      storage_->TrimMemory(applied - kLogEntriesInMemory, kLogEntriesInMemory);
+    }
     for (auto& m : to_self) node_->Step(std::move(m)).IgnoreError();
   }
 }

@@ -1,7 +1,11 @@
 #include "server/member/raft_storage.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "raft/bootstrap.h"
+#include "raft/errors.h"
+#include "raft/types.h"
 #include "util/coding.h"
 
 namespace quorum::server {
@@ -27,6 +31,9 @@ absl::Status RaftStorage::Load() {
     raft::Snapshot sn;
     if (!sn.ParseFromString(*snap)) return absl::DataLossError("raft snapshot record is corrupt");
     if (auto st = mem_.ApplySnapshot(sn); !st.ok()) return st;
+    snapshot_ = sn;
+    first_ = sn.metadata().index() + 1;
+    first_prev_term_ = sn.metadata().term();
     empty_ = false;
   } else if (!absl::IsNotFound(snap.status())) {
     return snap.status();
@@ -73,8 +80,12 @@ absl::Status RaftStorage::Bootstrap(const std::vector<raft::NodeId>& voters) {
 }
 
 absl::Status RaftStorage::Save(const raft::Ready& rd, bool sync) {
+  const bool has_snap = !raft::IsEmptySnap(rd.snapshot);
+  if (has_snap && rd.snapshot.metadata().index() <= snapshot_.metadata().index()) {
+    return raft::ErrSnapOutOfDate();
+  }
   mvcc::Batch b = backend_->NewBatch();
-  if (!raft::IsEmptySnap(rd.snapshot)) {
+  if (has_snap) {
     b.Put(Cf::kRaftState, kSnapshotKey, rd.snapshot.SerializeAsString());
     b.DeleteRange(Cf::kRaftLog, LogKey(0), LogKey(rd.snapshot.metadata().index() + 1));
   }
@@ -90,9 +101,14 @@ absl::Status RaftStorage::Save(const raft::Ready& rd, bool sync) {
   if (b.Empty()) return absl::OkStatus();
   if (auto st = backend_->Commit(std::move(b), sync); !st.ok()) return st;
   empty_ = false;
-  if (!raft::IsEmptySnap(rd.snapshot)) {
+  if (has_snap) {
     if (auto st = mem_.ApplySnapshot(rd.snapshot); !st.ok()) return st;
+    snapshot_ = rd.snapshot;
+    first_ = rd.snapshot.metadata().index() + 1;
+    first_prev_term_ = rd.snapshot.metadata().term();
   }
+  // Entries below the memory tail (only ever re-sent, never rewritten:
+  // they are applied) are skipped by Append; the disk holds them.
   if (!rd.entries.empty()) {
     if (auto st = mem_.Append(rd.entries); !st.ok()) return st;
   }
@@ -102,19 +118,123 @@ absl::Status RaftStorage::Save(const raft::Ready& rd, bool sync) {
 
 absl::Status RaftStorage::CreateSnapshot(raft::Index i, const raft::ConfState& cs,
                                          std::string data_path) {
-  auto snap = mem_.CreateSnapshot(i, cs, std::move(data_path));
-  if (!snap.ok()) return snap.status();
+  if (i <= snapshot_.metadata().index()) return raft::ErrSnapOutOfDate();
+  if (i > LastIndex()) {
+    return absl::OutOfRangeError(
+        absl::StrCat("snapshot ", i, " is out of bound lastindex(", LastIndex(), ")"));
+  }
+  auto term = TermAt(i);
+  if (!term.ok()) return term.status();
+  raft::Snapshot snap = snapshot_;
+  auto* md = snap.mutable_metadata();
+  md->set_index(i);
+  md->set_term(*term);
+  *md->mutable_conf_state() = cs;
+  snap.set_data(std::move(data_path));
   mvcc::Batch b = backend_->NewBatch();
-  b.Put(Cf::kRaftState, kSnapshotKey, snap->SerializeAsString());
-  return backend_->Commit(std::move(b), /*sync=*/true);
+  b.Put(Cf::kRaftState, kSnapshotKey, snap.SerializeAsString());
+  if (auto st = backend_->Commit(std::move(b), /*sync=*/true); !st.ok()) return st;
+  snapshot_ = std::move(snap);
+  return absl::OkStatus();
 }
 
 absl::Status RaftStorage::Compact(raft::Index i) {
-  if (i < mem_.FirstIndex()) return absl::OkStatus();
-  if (auto st = mem_.Compact(i); !st.ok()) return st;
+  if (i < first_) return absl::OkStatus();
+  if (i > LastIndex()) {
+    return absl::OutOfRangeError(
+        absl::StrCat("compact ", i, " is out of bound lastindex(", LastIndex(), ")"));
+  }
+  auto term = TermAt(i);
+  if (!term.ok()) return term.status();
+  if (i >= mem_.FirstIndex()) {
+    if (auto st = mem_.Compact(i); !st.ok()) return st;
+  }
   mvcc::Batch b = backend_->NewBatch();
   b.DeleteRange(Cf::kRaftLog, LogKey(0), LogKey(i + 1));
-  return backend_->Commit(std::move(b), /*sync=*/false);
+  if (auto st = backend_->Commit(std::move(b), /*sync=*/false); !st.ok()) return st;
+  first_ = i + 1;
+  first_prev_term_ = *term;
+  return absl::OkStatus();
+}
+
+void RaftStorage::TrimMemory(raft::Index i, uint64_t min_batch) {
+  i = std::min(i, LastIndex());
+  const raft::Index mem_first = mem_.FirstIndex();
+  if (i < mem_first || i - mem_first + 1 < std::max<uint64_t>(min_batch, 1)) return;
+  mem_.Compact(i).IgnoreError();  // i is in [mem_first, LastIndex()]: cannot fail
+}
+
+absl::StatusOr<raft::Entry> RaftStorage::ReadEntry(raft::Index i) const {
+  auto v = backend_->Get(Cf::kRaftLog, LogKey(i));
+  if (absl::IsNotFound(v.status())) {
+    return absl::DataLossError(absl::StrCat("raft log entry ", i, " is missing"));
+  }
+  if (!v.ok()) return v.status();
+  raft::Entry e;
+  if (!e.ParseFromString(*v) || e.index() != i) {
+    return absl::DataLossError("raft log record is corrupt");
+  }
+  return e;
+}
+
+absl::StatusOr<raft::Term> RaftStorage::TermAt(raft::Index i) const {
+  if (i + 1 < first_) return raft::ErrCompacted();
+  if (i + 1 == first_) return first_prev_term_;
+  if (i + 1 >= mem_.FirstIndex()) return mem_.TermAt(i);
+  auto e = ReadEntry(i);
+  if (!e.ok()) return e.status();
+  return e->term();
+}
+
+absl::StatusOr<raft::EntryVec> RaftStorage::Entries(raft::Index lo, raft::Index hi,
+                                                    uint64_t max_bytes) const {
+  if (lo < first_) return raft::ErrCompacted();
+  const raft::Index mem_first = mem_.FirstIndex();
+  if (lo >= mem_first) return mem_.Entries(lo, hi, max_bytes);
+  if (hi > LastIndex() + 1) {
+    return absl::OutOfRangeError(
+        absl::StrCat("entries' hi(", hi, ") is out of bound lastindex(", LastIndex(), ")"));
+  }
+  // [lo, mem_first) from disk, then the rest from memory, within max_bytes
+  // (at least one entry, as MemoryStorage does).
+  raft::EntryVec out;
+  uint64_t size = 0;
+  bool full = false;
+  absl::Status bad;
+  const raft::Index disk_hi = std::min(hi, mem_first);
+  auto st = backend_->Scan(Cf::kRaftLog, LogKey(lo), LogKey(disk_hi),
+                           [&](std::string_view k, std::string_view v) {
+                             raft::Entry e;
+                             if (k.size() != 8 ||
+                                 !e.ParseFromArray(v.data(), static_cast<int>(v.size())) ||
+                                 e.index() != lo + out.size()) {
+                               bad = absl::DataLossError("raft log record is corrupt");
+                               return false;
+                             }
+                             size += raft::EntrySize(e);
+                             if (!out.empty() && size > max_bytes) {
+                               full = true;
+                               return false;
+                             }
+                             out.push_back(std::move(e));
+                             return true;
+                           });
+  if (!st.ok()) return st;
+  if (!bad.ok()) return bad;
+  if (full) return out;
+  if (out.size() != disk_hi - lo) {
+    return absl::DataLossError(absl::StrCat("raft log has a gap after ", lo + out.size()));
+  }
+  if (hi > mem_first) {
+    auto tail = mem_.Entries(mem_first, hi, max_bytes);
+    if (!tail.ok()) return tail.status();
+    for (auto& e : *tail) {
+      size += raft::EntrySize(e);
+      if (size > max_bytes) break;
+      out.push_back(std::move(e));
+    }
+  }
+  return out;
 }
 
 }  // namespace quorum::server

@@ -2,6 +2,13 @@
 // member's RocksDB (column families raft_log and raft_state), with an
 // in-memory mirror (raft::MemoryStorage) that answers raft's reads.
 //
+// Memory: only a tail of the log is mirrored. TrimMemory(i) drops entries
+// up to i from memory but not from disk; raft's reads of those (a follower
+// catching up, a term lookup) go to RocksDB. Why: the log keeps every entry
+// since the last snapshot (--snapshot-count, 100,000 by default) plus 5,000,
+// ~40 MiB with 256 B values, while raft itself needs only the entries it
+// has not applied yet and the few a healthy follower lacks.
+//
 // Persisted format (DO NOT CHANGE):
 //   raft_log:   index:be64            -> raftpb.Entry
 //   raft_state: "hard_state"          -> raftpb.HardState
@@ -45,26 +52,40 @@ class RaftStorage final : public raft::Storage {
   absl::Status CreateSnapshot(raft::Index i, const raft::ConfState& cs, std::string data_path);
   // Drops log entries up to and including `i` (memory and disk).
   absl::Status Compact(raft::Index i);
+  // Drops entries up to and including `i` from memory only, once at least
+  // `min_batch` of them can go (each trim copies the remaining tail). `i`
+  // must be applied (so never rewritten) and at most LastIndex().
+  void TrimMemory(raft::Index i, uint64_t min_batch);
+  // First entry still mirrored in memory (test and log use).
+  raft::Index FirstInMemory() const { return mem_.FirstIndex(); }
 
   // raft::Storage
   absl::StatusOr<raft::InitialState> GetInitialState() const override {
-    return mem_.GetInitialState();
+    return raft::InitialState{mem_.hard_state(), snapshot_.metadata().conf_state()};
   }
   absl::StatusOr<raft::EntryVec> Entries(raft::Index lo, raft::Index hi,
-                                         uint64_t max_bytes) const override {
-    return mem_.Entries(lo, hi, max_bytes);
-  }
-  absl::StatusOr<raft::Term> TermAt(raft::Index i) const override { return mem_.TermAt(i); }
-  raft::Index FirstIndex() const override { return mem_.FirstIndex(); }
+                                         uint64_t max_bytes) const override;
+  absl::StatusOr<raft::Term> TermAt(raft::Index i) const override;
+  raft::Index FirstIndex() const override { return first_; }
   raft::Index LastIndex() const override { return mem_.LastIndex(); }
-  absl::StatusOr<raft::Snapshot> GetSnapshot() const override { return mem_.GetSnapshot(); }
+  absl::StatusOr<raft::Snapshot> GetSnapshot() const override { return snapshot_; }
 
  private:
   explicit RaftStorage(mvcc::Backend* backend) : backend_(backend) {}
   absl::Status Load();
+  // Reads entry `i` from disk.
+  absl::StatusOr<raft::Entry> ReadEntry(raft::Index i) const;
 
   mvcc::Backend* backend_;
+  // Hard state and the log's tail [mem_.FirstIndex(), LastIndex()]. Its own
+  // snapshot record is only used to order received snapshots.
   raft::MemoryStorage mem_;
+  // The latest snapshot (taken here or received).
+  raft::Snapshot snapshot_;
+  // raft's first index: entries [first_, mem_.FirstIndex()) are on disk only.
+  raft::Index first_ = 1;
+  // Term of entry first_ - 1 (deleted from disk by Compact).
+  raft::Term first_prev_term_ = 0;
   bool empty_ = true;
 };
 
