@@ -169,9 +169,11 @@ def scenario_recipes(ctx):
             key = line.split(" : ", 1)[1].strip('"')
         elif line.startswith('"Value" : ') and key:
             fences.append((key, int(line.split(" : ", 1)[1].strip('"'))))
-    increasing = all(fences[i][1] < fences[i + 1][1] for i in range(len(fences) - 1))
+    backwards = [(fences[i], fences[i + 1]) for i in range(len(fences) - 1)
+                 if fences[i][1] >= fences[i + 1][1]]
     ctx.check("every increment recorded, fencing revisions strictly increase",
-              len(fences) == total and increasing, repr(fences[:5]) + " ... n=%d" % len(fences))
+              len(fences) == total and not backwards,
+              "n=%d of %d; not increasing: %r; all: %r" % (len(fences), total, backwards[:5], fences))
     overlaps = [l for p in cpp for l in p.lines if "overlap" in l] + \
                [x for res in ctl_results for x in res if "overlap" in x[1]]
     ctx.check("no holder saw another write while holding", not overlaps, repr(overlaps[:3]))
