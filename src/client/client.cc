@@ -166,6 +166,14 @@ absl::Status Client::InvokeErased(Idempotency idempotency, int only_index,
     if (now >= deadline) return absl::DeadlineExceededError(kDeadlineExceededMessage);
     const size_t i = only_index >= 0 ? start : (start + tries) % n;
     std::shared_ptr<grpc::Channel> ch = Channel(i);
+    // On the first pass, an endpoint already known to be down (its last
+    // connect failed, e.g. refused after a kill -9) is passed over at once
+    // rather than waited on for a dial timeout, so failover to a live member
+    // is immediate; the second pass waits on every endpoint as usual.
+    if (only_index < 0 && n > 1 && tries < n &&
+        ch->GetState(/*try_to_connect=*/true) == GRPC_CHANNEL_TRANSIENT_FAILURE) {
+      continue;
+    }
     // Not connected within the dial timeout: the request was never sent, so
     // moving on to the next endpoint is safe for every call.
     if (!ch->WaitForConnected(

@@ -12,7 +12,8 @@
 //   * it is sent to the "pinned" endpoint; if that endpoint cannot be
 //     connected within options.dial_timeout the next endpoint is tried
 //     (round-robin) until the deadline -- a request that was never sent is
-//     always safe to retry;
+//     always safe to retry; on the first pass an endpoint whose channel is
+//     in TRANSIENT_FAILURE (known down) is skipped without waiting;
 //   * a call that was sent and failed with UNAVAILABLE is retried on the next
 //     endpoint only when it is idempotent (Range, Status, MemberList, ...),
 //     as clientv3's retry interceptor does for "repeatable" RPCs;
