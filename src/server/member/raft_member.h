@@ -238,7 +238,8 @@ class RaftMember final : public Proposer, public transport::Handler {
   std::thread apply_thread_;
   ReadyReads reads_ready_;            // apply thread
   std::atomic<bool> snapshot_pending_{false};  // a state file awaits RegisterSnapshot
-  // Serves reads whose ReadIndex is applied, off the apply thread.
+  // Serves reads whose ReadIndex is applied, off the apply thread; also
+  // returns freed heap to the OS after a snapshot, off the raft loop.
   util::ThreadPool read_pool_{2};
 };
 

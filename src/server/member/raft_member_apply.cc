@@ -164,15 +164,18 @@ void RaftMember::RegisterSnapshot(uint64_t index, raft::ConfState cs, std::strin
     const uint64_t compact_to = index - opts_.snapshot_catchup_entries;
     if (compact_to >= storage_->FirstIndex()) storage_->Compact(compact_to).IgnoreError();
   }
-  // Compacting the in-memory log just freed up to snapshot_count entries;
-  // without a trim glibc keeps those pages resident.
-  const int64_t released = util::ReleaseFreeMemory();
-  const auto mem = backend_->GetMemoryUsage();
-  spdlog::info(
-      "member {} snapshot at index {} (previous {}); released {} KiB, RSS {} KiB, memtables {} "
-      "KiB, block cache {} KiB",
-      util::IdToHex(opts_.id), index, previous, -released / 1024, util::ResidentBytes() / 1024,
-      mem.memtable_bytes / 1024, mem.block_cache_bytes / 1024);
+  // Compacting the in-memory log just freed entries; without a trim glibc
+  // keeps those pages resident. malloc_trim walks the whole heap (it can take
+  // milliseconds), so it runs on the read pool, not on this raft loop.
+  read_pool_.Schedule([this, index, previous] {
+    const int64_t released = util::ReleaseFreeMemory();
+    const auto mem = backend_->GetMemoryUsage();
+    spdlog::info(
+        "member {} snapshot at index {} (previous {}); released {} KiB, RSS {} KiB, memtables {} "
+        "KiB, block cache {} KiB",
+        util::IdToHex(opts_.id), index, previous, -released / 1024, util::ResidentBytes() / 1024,
+        mem.memtable_bytes / 1024, mem.block_cache_bytes / 1024);
+  });
   // Keep the two newest snapshot files (one may be streaming to a peer).
   std::error_code ec;
   std::vector<std::filesystem::path> files;
