@@ -5,6 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <thread>
@@ -78,31 +79,28 @@ class TransportImpl final : public Transport {
   }
 
   void Send(std::vector<raftpb::Message> msgs) override {
-    // Group by peer, keeping each peer's order.
-    absl::flat_hash_map<uint64_t, std::vector<raftpb::Message>> by_peer;
-    for (auto& m : msgs) by_peer[m.to()].push_back(std::move(m));
-    // The message senders write on this thread (see PeerSender): they run
-    // outside mu_, so one peer's write never holds up another's, nor the monitor.
+    // One pass: each peer's messages in order, MsgSnap to its snapshot sender.
+    // The message senders write on this thread (see PeerSender), so they are
+    // called outside mu_: one peer's write never holds up another's, nor the monitor.
     std::vector<std::pair<std::shared_ptr<PeerSender>, std::vector<raftpb::Message>>> sends;
     {
       absl::MutexLock l(&mu_);
       if (stopped_) return;
-      for (auto& [to, group] : by_peer) {
-        auto it = peers_.find(to);
+      for (auto& m : msgs) {
+        auto it = peers_.find(m.to());
         if (it == peers_.end()) {
-          spdlog::debug("dropping {} message(s) to unknown peer {:x}", group.size(), to);
+          spdlog::debug("dropping {} to unknown peer {:x}", raftpb::MessageType_Name(m.type()),
+                        m.to());
           continue;
         }
-        std::vector<raftpb::Message> plain;
-        plain.reserve(group.size());
-        for (auto& m : group) {
-          if (m.type() == raftpb::MsgSnap) {
-            it->second.snaps->Enqueue(std::move(m));
-          } else {
-            plain.push_back(std::move(m));
-          }
+        if (m.type() == raftpb::MsgSnap) {
+          it->second.snaps->Enqueue(std::move(m));
+          continue;
         }
-        if (!plain.empty()) sends.emplace_back(it->second.msgs, std::move(plain));
+        auto slot = std::find_if(sends.begin(), sends.end(),
+                                 [&](const auto& s) { return s.first == it->second.msgs; });
+        if (slot == sends.end()) slot = sends.emplace(sends.end(), it->second.msgs, std::vector<raftpb::Message>());
+        slot->second.push_back(std::move(m));
       }
     }
     // A sender removed meanwhile is stopped and ignores what it is given.
