@@ -1,6 +1,7 @@
 #include "mvcc/kv_store.h"
 
 #include <algorithm>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "mvcc/errors.h"
@@ -128,14 +129,30 @@ absl::StatusOr<RangeResult> KvStore::RangeAt(std::string_view key, std::string_v
   rr.count = ir.total;
   if (opts.count_only || ir.revs.empty()) return rr;
   auto kvs = Fetch(ir.revs, include_pending);
-  if (!kvs.ok()) return kvs.status();
+  if (!kvs.ok()) {
+    // Values vanish only when a group that compacted past `rev` reached the
+    // backend; Commit() publishes that compaction right after. Wait for it,
+    // so that whoever sees ErrCompacted also sees CompactRev() > rev.
+    if (!include_pending && IsCompacted(kvs.status())) WaitForCompactionPast(rev);
+    return kvs.status();
+  }
   rr.kvs = std::move(*kvs);
   return rr;
 }
 
+void KvStore::WaitForCompactionPast(int64_t rev) const {
+  for (int spin = 0; spin < 100000 && CompactRev() <= rev; ++spin) std::this_thread::yield();
+}
+
 absl::StatusOr<RangeResult> KvStore::Range(std::string_view key, std::string_view end,
                                            const RangeOptions& opts) const {
-  return RangeAt(key, end, opts, Rev(), /*include_pending=*/false);
+  // A read of the latest revision is never answered with ErrCompacted: if a
+  // commit compacted past the revision it started at, a newer one is
+  // published by then, so read that one.
+  for (int attempt = 0;; ++attempt) {
+    auto r = RangeAt(key, end, opts, Rev(), /*include_pending=*/false);
+    if (r.ok() || opts.rev > 0 || attempt == 100 || !IsCompacted(r.status())) return r;
+  }
 }
 
 absl::Status KvStore::Compact(int64_t rev) {

@@ -113,6 +113,8 @@ class KvStore {
   // Looks up values: the pending group first (apply thread), then backend.
   absl::StatusOr<std::vector<mvccpb::KeyValue>> Fetch(const std::vector<Revision>& revs,
                                                       bool include_pending) const;
+  // Yields until a commit in flight publishes a compaction past `rev`.
+  void WaitForCompactionPast(int64_t rev) const;
   absl::StatusOr<RangeResult> RangeAt(std::string_view key, std::string_view end,
                                       const RangeOptions& opts, int64_t cur,
                                       bool include_pending) const;

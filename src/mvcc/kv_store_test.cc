@@ -596,11 +596,15 @@ TEST_F(KvStoreTest, ConcurrentReadersSeeWholeRevisions) {
     while (!stop.load()) {
       const int64_t cur = store_->Rev();
       RangeOptions o;
+      const bool latest = rng() % 4 == 0;  // rev 0: whatever is published
       o.rev = cur - static_cast<int64_t>(rng() % 8);  // sometimes an older revision
       if (o.rev < 2) o.rev = cur;
       o.count_only = rng() % 4 == 0;
+      if (latest) o.rev = 0;
       auto r = store_->Range("", kFromKey, o);
+      if (latest && r.ok()) o.rev = r->rev;
       if (!r.ok()) {
+        ASSERT_FALSE(latest) << "a latest-revision read failed: " << r.status();
         ASSERT_TRUE(IsCompacted(r.status())) << r.status();
         // The published revision itself is never compacted away, unless a
         // later group was published meanwhile.

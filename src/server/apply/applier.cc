@@ -1,5 +1,6 @@
 #include "server/apply/applier.h"
 
+#include "mvcc/errors.h"
 #include "server/apply/range_executor.h"
 
 namespace quorum::server {
@@ -105,17 +106,39 @@ absl::StatusOr<etcdserverpb::CompactionResponse> Applier::Compact(
   return resp;
 }
 
+namespace {
+
+// Runs `read` on a reader pinned to the latest published revision. If a
+// commit compacted past that revision while the read ran, the read is
+// repeated at the newer revision published by then: a request for the latest
+// revision must never fail with ErrCompacted. A read of an explicit old
+// revision still gets ErrCompacted once that revision is below the
+// compaction, because the retry hits it again.
+template <typename Read>
+auto ReadAtLatest(const mvcc::KvStore* store, Read read) {
+  for (int attempt = 0;; ++attempt) {
+    StoreReader reader(store);
+    auto r = read(reader);
+    if (r.ok() || attempt == 100 || !mvcc::IsCompacted(r.status()) ||
+        reader.Rev() >= store->CompactRev()) {
+      return r;
+    }
+  }
+}
+
+}  // namespace
+
 absl::StatusOr<etcdserverpb::RangeResponse> Applier::Range(
     const etcdserverpb::RangeRequest& r) const {
-  StoreReader reader(store_);
-  return ExecuteRange(reader, r);
+  return ReadAtLatest(store_, [&](const StoreReader& reader) { return ExecuteRange(reader, r); });
 }
 
 absl::StatusOr<etcdserverpb::TxnResponse> Applier::ReadOnlyTxn(
     const etcdserverpb::TxnRequest& r) const {
-  StoreReader reader(store_);
-  TxnExecutor exec(reader, nullptr, leases_);
-  return exec.Txn(r);
+  return ReadAtLatest(store_, [&](const StoreReader& reader) {
+    TxnExecutor exec(reader, nullptr, leases_);
+    return exec.Txn(r);
+  });
 }
 
 }  // namespace quorum::server
