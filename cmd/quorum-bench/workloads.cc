@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <charconv>
+#include <cstdio>
 #include <cstring>
 #include <map>
 #include <thread>
@@ -432,6 +433,10 @@ struct WatchCounters {
   std::atomic<int64_t> created{0}, events{0}, errors{0};
 };
 
+// Responses that carried events, over all streams: events per response shows
+// how well the server batches a watcher's events.
+std::atomic<int64_t> g_event_responses{0};
+
 // Watchers on one stream: created one after another (each create waits for its
 // "created" response, as etcd's client does), then counting events.
 struct WatchStreamState {
@@ -479,7 +484,10 @@ struct WatchStreamState {
         event_report->Add(shard, 0, now);
       }
     }
-    if (n > 0) events->fetch_add(n, std::memory_order_relaxed);
+    if (n > 0) {
+      events->fetch_add(n, std::memory_order_relaxed);
+      g_event_responses.fetch_add(1, std::memory_order_relaxed);
+    }
   }
 };
 
@@ -575,6 +583,11 @@ void RunWatch(Bench& b, const WatchOptions& o, Outcome* out) {
               "watch put");
   b.Wait([&] { return nevents.load() >= want_events; }, [&] { return nevents.load(); }, want_events,
          "watch events");
+  if (const int64_t r = g_event_responses.load(); r > 0) {
+    std::fprintf(stderr, "watch: %lld events in %lld responses (%.1f events/response)\n",
+                 static_cast<long long>(nevents.load()), static_cast<long long>(r),
+                 static_cast<double>(nevents.load()) / static_cast<double>(r));
+  }
   (void)states;  // freed with the process: their streams live until Bench::Shutdown
 }
 

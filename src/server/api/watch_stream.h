@@ -63,7 +63,7 @@ class WatchStream final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc:
   // A turn this large marks the stream busy: the next turn waits until
   // kCoalesceWindow after this one started (see the file comment).
   static constexpr size_t kBusyTurnResponses = 32;
-  static constexpr std::chrono::microseconds kCoalesceWindow{10000};
+  static constexpr std::chrono::microseconds kCoalesceWindow{20000};
 
   WatchStream(WatchService* service, const ServiceDeps* deps, mvcc::WatchableStore* watchable);
 
