@@ -5,6 +5,7 @@
 #define QUORUM_SERVER_CONFIG_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -54,6 +55,9 @@ struct ServerConfig {
 
   // Test only (no flag): cuts raft traffic between chosen members.
   std::shared_ptr<PeerFaults> peer_faults_for_testing;
+  // Test only (no flag): runs on the snapshot writer thread before it writes
+  // a state file (tests hold the writer there).
+  std::function<void()> before_snapshot_write_for_testing;
 };
 
 }  // namespace quorum::server

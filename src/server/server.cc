@@ -268,6 +268,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerConfig config) {
   mo.snapshot_dir = (member_dir / "snap").string();
   mo.request_timeout_ms = 5000 + 2 * cfg.election_timeout_ms;
   mo.peer_faults = cfg.peer_faults_for_testing;
+  mo.before_snapshot_write = cfg.before_snapshot_write_for_testing;
   Impl* raw = impl.get();
   // Only the leader's lessor tracks expiry; a new leader extends every lease
   // by an election timeout so none expires because of the election.

@@ -159,6 +159,9 @@ std::unique_ptr<TestCluster::Member> TestCluster::NewMember(const std::string& n
   c.quota_backend_bytes = opts_.quota_backend_bytes;
   c.restore_snapshot = opts_.restore_snapshot;
   c.peer_faults_for_testing = faults_;
+  if (opts_.before_snapshot_write) {
+    c.before_snapshot_write_for_testing = [hook = opts_.before_snapshot_write, name] { hook(name); };
+  }
 
   grpc::ChannelArguments args;
   // Reconnect quickly after a member restarts (gRPC's default backoff grows

@@ -23,6 +23,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <set>
@@ -87,6 +88,9 @@ struct ClusterOptions {
   std::string restore_snapshot;
   // Every wait (leader, catch-up, member start) uses this bound.
   Millis wait_timeout{15000};
+  // Runs on a member's snapshot writer thread (with its name) before it
+  // writes a state file.
+  std::function<void(const std::string& member)> before_snapshot_write;
 };
 
 class TestCluster {

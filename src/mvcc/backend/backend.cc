@@ -162,13 +162,25 @@ absl::Status Backend::Scan(
   return ToStatus(it->status(), "scan");
 }
 
+Backend::ReadView Backend::TakeReadView() const {
+  rocksdb::DB* db = db_.get();
+  return ReadView(db->GetSnapshot(), [db](const rocksdb::Snapshot* s) { db->ReleaseSnapshot(s); });
+}
+
 absl::Status Backend::ScanConsistent(
     const std::vector<Cf>& cfs,
     const std::function<bool(Cf, std::string_view, std::string_view)>& fn) const {
-  const rocksdb::Snapshot* snap = db_->GetSnapshot();
+  return ScanConsistent(cfs, fn, nullptr);
+}
+
+absl::Status Backend::ScanConsistent(
+    const std::vector<Cf>& cfs,
+    const std::function<bool(Cf, std::string_view, std::string_view)>& fn,
+    const ReadView& view) const {
+  const ReadView snap = view != nullptr ? view : TakeReadView();
   rocksdb::ReadOptions ro;
   ro.fill_cache = false;
-  ro.snapshot = snap;
+  ro.snapshot = snap.get();
   absl::Status result;
   for (Cf cf : cfs) {
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, Handle(cf)));
@@ -180,7 +192,6 @@ absl::Status Backend::ScanConsistent(
     result = ToStatus(it->status(), "scan");
     if (!go_on || !result.ok()) break;
   }
-  db_->ReleaseSnapshot(snap);
   return result;
 }
 

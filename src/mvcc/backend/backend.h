@@ -28,6 +28,7 @@ class Cache;
 class DB;
 class ColumnFamilyHandle;
 class WriteBatch;
+class Snapshot;
 }  // namespace rocksdb
 
 namespace quorum::mvcc {
@@ -106,6 +107,16 @@ class Backend {
   absl::Status ScanConsistent(
       const std::vector<Cf>& cfs,
       const std::function<bool(Cf, std::string_view, std::string_view)>& fn) const;
+  // A point-in-time view of the whole database, taken now and scanned later
+  // (possibly on another thread); released with its last copy, which must
+  // go before the Backend does.
+  using ReadView = std::shared_ptr<const rocksdb::Snapshot>;
+  ReadView TakeReadView() const;
+  // As above, but as of `view` (null: a snapshot taken on entry).
+  absl::Status ScanConsistent(
+      const std::vector<Cf>& cfs,
+      const std::function<bool(Cf, std::string_view, std::string_view)>& fn,
+      const ReadView& view) const;
   // Estimated key+value bytes held by `cfs` (SST files + memtables): what the space
   // quota counts (the raft log is excluded, as etcd's WAL is from its db).
   int64_t ColumnFamilyBytes(const std::vector<Cf>& cfs) const;

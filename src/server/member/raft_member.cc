@@ -71,7 +71,10 @@ RaftMember::RaftMember(RaftMemberOptions opts, mvcc::Backend* backend, mvcc::KvS
       next_id_(static_cast<uint64_t>(
                    std::chrono::system_clock::now().time_since_epoch().count()) << 4) {}
 
-RaftMember::~RaftMember() { Stop(); }
+RaftMember::~RaftMember() {
+  Stop();
+  JoinSnapshotWriter();  // members driven without Start() apply on the caller's thread
+}
 
 void RaftMember::Start(transport::Transport* transport) {
   transport_ = transport;
@@ -639,6 +642,7 @@ void RaftMember::SyncTransportPeers() {
 
 void RaftMember::FailEverything(const absl::Status& s) {
   StopApply();
+  JoinSnapshotWriter();  // nothing starts another once apply has stopped
   std::map<uint64_t, Waiter> waiters;
   {
     absl::MutexLock lock(&waiters_mu_);

@@ -81,6 +81,9 @@ struct RaftMemberOptions {
   std::function<void()> on_state_reloaded;
   // Test only: partitions (see peer_faults.h).
   std::shared_ptr<PeerFaults> peer_faults;
+  // Test only: runs on the snapshot writer thread before the state file is
+  // written.
+  std::function<void()> before_snapshot_write;
 };
 
 class RaftMember final : public Proposer, public transport::Handler {
@@ -185,8 +188,10 @@ class RaftMember final : public Proposer, public transport::Handler {
   static constexpr uint64_t kLogEntriesInMemory = 4096;
   void ApplyLoop();
   void ServeReadyReads();           // apply thread: reads whose index is applied
-  void MaybeSnapshot();             // apply thread: writes the state file
-  void RegisterSnapshot(uint64_t index, raft::ConfState cs, std::string path);  // raft thread
+  void MaybeSnapshot();             // apply thread: starts writing the state file
+  void JoinSnapshotWriter();        // waits for the state file writer, if any
+  void RegisterSnapshot(uint64_t index, raft::ConfState cs, std::string path,
+                        int64_t write_ms);  // raft thread
 
   RaftMemberOptions opts_;
   mvcc::Backend* backend_;
@@ -237,7 +242,9 @@ class RaftMember final : public Proposer, public transport::Handler {
   bool apply_stop_ ABSL_GUARDED_BY(apply_mu_) = false;
   std::thread apply_thread_;
   ReadyReads reads_ready_;            // apply thread
-  std::atomic<bool> snapshot_pending_{false};  // a state file awaits RegisterSnapshot
+  std::atomic<bool> snapshot_pending_{false};  // a state file is being written or registered
+  // Writes the state file of the snapshot in progress (MaybeSnapshot).
+  std::thread snapshot_writer_;
   // Serves reads whose ReadIndex is applied, off the apply thread; also
   // returns freed heap to the OS after a snapshot, off the raft loop.
   util::ThreadPool read_pool_{2};

@@ -46,7 +46,7 @@ absl::Status FsyncPath(const std::string& path) {
 }  // namespace
 
 absl::Status WriteStateSnapshot(const mvcc::Backend& backend, const std::string& path,
-                                SnapshotEncoding encoding) {
+                                SnapshotEncoding encoding, const mvcc::Backend::ReadView& view) {
   const std::string tmp = path + ".tmp";
   std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
   if (!out) return absl::InternalError("create " + tmp);
@@ -80,7 +80,8 @@ absl::Status WriteStateSnapshot(const mvcc::Backend& backend, const std::string&
         emit(rec);
         ++count;
         return true;
-      });
+      },
+      view);
   if (!st.ok()) return st;
   std::string trailer(1, static_cast<char>(kTrailerTag));
   util::PutFixed64BE(&trailer, count);

@@ -27,9 +27,12 @@ enum class SnapshotEncoding {
 
 // Writes the state column families to `path` (via a temp file + rename,
 // fsynced), read through one RocksDB snapshot: consistent (the state at one
-// applied index) even while apply commits, so any thread may call it.
+// applied index) even while apply commits, so any thread may call it. The
+// snapshot is `view` when given (taken earlier, e.g. at an apply boundary),
+// else one taken on entry.
 absl::Status WriteStateSnapshot(const mvcc::Backend& backend, const std::string& path,
-                                SnapshotEncoding encoding = SnapshotEncoding::kPlain);
+                                SnapshotEncoding encoding = SnapshotEncoding::kPlain,
+                                const mvcc::Backend::ReadView& view = nullptr);
 
 // Replaces the state column families with the file's content (either
 // encoding; the magic tells).
