@@ -313,6 +313,19 @@ TEST(ClusterTest, WritesProceedWhileSnapshotFilesAreWritten) {
   ExpectAll(*c, 0, "c-", 60, /*serializable=*/true);
 }
 
+// Index of the newest <term>-<index>.snap file in `dir` (0: none).
+uint64_t NewestSnapshotIndex(const std::filesystem::path& dir) {
+  uint64_t newest = 0;
+  std::error_code ec;
+  for (const auto& f : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = f.path().filename().string();
+    const size_t dash = name.find('-');
+    if (f.path().extension() != ".snap" || dash == std::string::npos) continue;
+    newest = std::max<uint64_t>(newest, std::stoull(name.substr(dash + 1), nullptr, 16));
+  }
+  return newest;
+}
+
 // The member's raft log keeps 5000 entries after a snapshot
 // (RaftMemberOptions::snapshot_catchup_entries, not a ServerConfig field), so
 // a member must miss more than that to need a snapshot.
@@ -343,6 +356,16 @@ TEST(ClusterTest, LaggingMemberCatchesUpBySnapshot) {
               c->Name(follower).c_str());
   ASSERT_EQ(failures.load(), 0) << c->Describe();
   PutMany(*c, leader, "late-", 10);
+  // Snapshot files are written in the background (at low priority), so on a
+  // busy machine the leader's log may not be compacted yet: wait until it
+  // has a snapshot far enough ahead that the follower's next entry is gone.
+  const uint64_t want = kWriters * kPerWriter - 340;  // > follower's index + 5000
+  const auto snap_dir = std::filesystem::path(c->DataDir(leader)) / "member" / "snap";
+  const auto deadline = Clock::now() + std::chrono::seconds(30);
+  while (NewestSnapshotIndex(snap_dir) < want && Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_GE(NewestSnapshotIndex(snap_dir), want) << "the leader took no late enough snapshot";
 
   ASSERT_OK(c->Restart(follower));
   ASSERT_OK(c->WaitForValue(follower, "late-9", "v9"));

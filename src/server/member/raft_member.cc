@@ -173,10 +173,16 @@ void RaftMember::FlushProposals() {
 
 void RaftMember::ReadBarrier(ReadReady fn) {
   auto deadline = Clock::now() + std::chrono::milliseconds(opts_.request_timeout_ms);
-  Enqueue([this, fn = std::move(fn), deadline](bool stopped) mutable {
-    if (stopped) return std::move(fn)(ErrStopped());
-    reads_to_issue_.push_back(PendingRead{std::move(fn), deadline});
-  });
+  {
+    absl::MutexLock lock(&mu_);
+    if (!stopping_) {
+      // Wakes the raft thread only when no round is in flight (Loop's
+      // condition); otherwise the round's end picks it up.
+      pending_reads_.push_back(PendingRead{std::move(fn), deadline});
+      return;
+    }
+  }
+  std::move(fn)(ErrStopped());
 }
 
 void RaftMember::ProposeConfChange(raftpb::ConfChange cc, StatusCallback done) {
@@ -260,18 +266,24 @@ void RaftMember::Loop() {
   for (;;) {
     {
       absl::MutexLock lock(&mu_);
+      read_round_in_flight_ = !reads_in_flight_.empty();
       auto wait = next_tick - Clock::now();
       if (wait > Clock::duration::zero()) {
         mu_.AwaitWithTimeout(
             absl::Condition(
                 +[](RaftMember* m) ABSL_EXCLUSIVE_LOCKS_REQUIRED(m->mu_) {
-                  return m->stopping_ || !m->inbox_.empty();
+                  return m->stopping_ || !m->inbox_.empty() ||
+                         (!m->read_round_in_flight_ && !m->pending_reads_.empty());
                 },
                 this),
             absl::FromChrono(wait));
       }
       if (stopping_) break;
       work.swap(inbox_);
+      if (!read_round_in_flight_) {
+        for (auto& r : pending_reads_) reads_to_issue_.push_back(std::move(r));
+        pending_reads_.clear();
+      }
     }
     for (auto& w : work) std::move(w)(/*stopped=*/false);
     work.clear();
@@ -652,6 +664,12 @@ void RaftMember::FailEverything(const absl::Status& s) {
   parked_.clear();
   for (auto& [id, w] : cc_waiters_) std::move(w.first)(s);
   cc_waiters_.clear();
+  std::vector<PendingRead> pending;
+  {
+    absl::MutexLock lock(&mu_);  // stopping_ is set: no more arrive
+    pending.swap(pending_reads_);
+  }
+  for (auto& r : pending) std::move(r.fn)(s);
   for (auto& r : reads_to_issue_) std::move(r.fn)(s);
   reads_to_issue_.clear();
   for (auto& [ctx, rs] : reads_in_flight_) {

@@ -232,6 +232,11 @@ class RaftMember final : public Proposer, public transport::Handler {
   absl::Mutex mu_;
   std::vector<Task> inbox_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  // Linearizable reads queued by ReadBarrier. While a ReadIndex round is in
+  // flight they wait here without waking the raft thread: the round's end
+  // takes them all into the next round (one wake-up per round, not per read).
+  std::vector<PendingRead> pending_reads_ ABSL_GUARDED_BY(mu_);
+  bool read_round_in_flight_ ABSL_GUARDED_BY(mu_) = false;  // mirrors !reads_in_flight_.empty()
   std::thread thread_;
 
   // Apply pipeline.
