@@ -13,7 +13,9 @@
 #include <thread>
 
 #include "absl/cleanup/cleanup.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/synchronization/notification.h"
 #include "test_cluster.h"
 
@@ -311,6 +313,42 @@ TEST(ClusterTest, WritesProceedWhileSnapshotFilesAreWritten) {
   PutMany(*c, 2, "c-", 60);
   ASSERT_OK(c->WaitConverged());
   ExpectAll(*c, 0, "c-", 60, /*serializable=*/true);
+}
+
+// A follower that still hears its leader but cannot reach it: its linearizable
+// reads must fail with etcd's "request timed out" once the request timeout
+// passes — also the reads that arrive while a ReadIndex round is in flight,
+// and although the unanswered round keeps being retried — never hang.
+TEST(ClusterTest, ReadsOnAFollowerThatCannotReachItsLeaderTimeOut) {
+  auto c = StartOrDie({});
+  ASSERT_TRUE(c);
+  ASSERT_OK(c->Put(0, "k", "v").status());
+  ASSERT_OK_AND_ASSIGN(leader, c->WaitForLeader());
+  const int follower = (leader + 1) % c->size();
+  c->CutOneWay(follower, leader);
+  constexpr int kReads = 4;
+  std::atomic<int> timed_out{0};
+  std::vector<std::string> others(kReads);
+  std::vector<std::thread> readers;
+  const auto t0 = Clock::now();
+  for (int i = 0; i < kReads; ++i) {
+    readers.emplace_back([&, i] {
+      // Staggered: the later ones arrive while the first round is in flight.
+      std::this_thread::sleep_for(std::chrono::milliseconds(40 * i));
+      auto r = c->Get(follower, "k", /*serializable=*/false, Millis(20000));
+      if (!r.ok() && absl::StrContains(r.status().message(), "request timed out")) {
+        ++timed_out;
+      } else {
+        others[i] = r.ok() ? "ok" : r.status().ToString();
+      }
+    });
+  }
+  for (auto& t : readers) t.join();
+  std::printf("%d reads answered after %.0f ms\n", kReads, MsSince(t0));
+  EXPECT_EQ(timed_out.load(), kReads) << absl::StrJoin(others, " | ");
+  c->HealAll();
+  ASSERT_OK_AND_ASSIGN(r, c->Get(follower, "k", /*serializable=*/false, Millis(5000)));
+  EXPECT_EQ(r.value, std::optional<std::string>("v"));
 }
 
 // Index of the newest <term>-<index>.snap file in `dir` (0: none).

@@ -447,6 +447,8 @@ void TestCluster::Cut(int a, int b) {
   AddCut(x, y);
 }
 
+void TestCluster::CutOneWay(int from, int to) { faults_->CutOneWay(Id(from), Id(to)); }
+
 void TestCluster::HealAll() {
   cuts_.clear();
   ApplyCuts();

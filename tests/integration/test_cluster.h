@@ -149,6 +149,8 @@ class TestCluster {
   void Partition(const std::vector<int>& side);
   // Cuts the link between a and b only (non-transitive partitions).
   void Cut(int a, int b);
+  // Drops raft traffic from `from` to `to`; the other direction still flows.
+  void CutOneWay(int from, int to);
   void HealAll();
 
   // MemberAdd (through the leader) of a new member, then starts it with

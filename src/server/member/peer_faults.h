@@ -27,18 +27,26 @@ class PeerFaults {
       if (o != id) Cut(id, o);
     }
   }
+  // Drops traffic from `from` to `to` only (the other direction flows).
+  void CutOneWay(uint64_t from, uint64_t to) {
+    absl::MutexLock lock(&mu_);
+    one_way_.insert({from, to});
+  }
   void HealAll() {
     absl::MutexLock lock(&mu_);
     cut_.clear();
+    one_way_.clear();
   }
   bool Blocked(uint64_t from, uint64_t to) const {
     absl::MutexLock lock(&mu_);
-    return cut_.contains({std::min(from, to), std::max(from, to)});
+    return cut_.contains({std::min(from, to), std::max(from, to)}) ||
+           one_way_.contains({from, to});
   }
 
  private:
   mutable absl::Mutex mu_;
   std::set<std::pair<uint64_t, uint64_t>> cut_ ABSL_GUARDED_BY(mu_);
+  std::set<std::pair<uint64_t, uint64_t>> one_way_ ABSL_GUARDED_BY(mu_);  // (from, to)
 };
 
 }  // namespace quorum::server

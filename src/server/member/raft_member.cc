@@ -337,7 +337,15 @@ void RaftMember::OnTick(Clock::time_point now) {
       ++it;
     }
   }
-  // Reads: expire queued ones, retry rounds that got no answer.
+  // Reads: retry rounds that got no answer, then expire what is queued.
+  // Reads parked behind a round in flight and those of retried rounds join
+  // the queue first, so they time out too when rounds keep being retried
+  // (a leader that is known but cannot be reached).
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto& r : pending_reads_) reads_to_issue_.push_back(std::move(r));
+    pending_reads_.clear();
+  }
   auto expire = [&](std::vector<PendingRead>& v) {
     std::vector<PendingRead> keep;
     for (auto& r : v) {
@@ -349,7 +357,6 @@ void RaftMember::OnTick(Clock::time_point now) {
     }
     v.swap(keep);
   };
-  expire(reads_to_issue_);
   for (auto it = reads_in_flight_.begin(); it != reads_in_flight_.end();) {
     // A round normally answers within one heartbeat round trip; one that
     // has not after a few heartbeats was lost (e.g. forwarded to a leader
@@ -362,6 +369,7 @@ void RaftMember::OnTick(Clock::time_point now) {
       ++it;
     }
   }
+  expire(reads_to_issue_);
   MaybePublishAttributes();
 }
 
