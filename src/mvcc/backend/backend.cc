@@ -169,12 +169,6 @@ Backend::ReadView Backend::TakeReadView() const {
 
 absl::Status Backend::ScanConsistent(
     const std::vector<Cf>& cfs,
-    const std::function<bool(Cf, std::string_view, std::string_view)>& fn) const {
-  return ScanConsistent(cfs, fn, nullptr);
-}
-
-absl::Status Backend::ScanConsistent(
-    const std::vector<Cf>& cfs,
     const std::function<bool(Cf, std::string_view, std::string_view)>& fn,
     const ReadView& view) const {
   const ReadView snap = view != nullptr ? view : TakeReadView();

@@ -101,22 +101,19 @@ class Backend {
   absl::Status Scan(Cf cf, std::string_view begin, std::string_view end,
                     const std::function<bool(std::string_view, std::string_view)>& fn) const;
 
-  // Visits every key of each of `cfs` (in order, each in key order) as of
-  // one RocksDB snapshot taken on entry: a consistent point-in-time view
-  // however many batches commit meanwhile, without blocking writers.
-  absl::Status ScanConsistent(
-      const std::vector<Cf>& cfs,
-      const std::function<bool(Cf, std::string_view, std::string_view)>& fn) const;
   // A point-in-time view of the whole database, taken now and scanned later
   // (possibly on another thread); released with its last copy, which must
   // go before the Backend does.
   using ReadView = std::shared_ptr<const rocksdb::Snapshot>;
   ReadView TakeReadView() const;
-  // As above, but as of `view` (null: a snapshot taken on entry).
+  // Visits every key of each of `cfs` (in order, each in key order) as of
+  // `view`, or of a RocksDB snapshot taken on entry when null: a consistent
+  // point-in-time view however many batches commit meanwhile, without
+  // blocking writers.
   absl::Status ScanConsistent(
       const std::vector<Cf>& cfs,
       const std::function<bool(Cf, std::string_view, std::string_view)>& fn,
-      const ReadView& view) const;
+      const ReadView& view = nullptr) const;
   // Estimated key+value bytes held by `cfs` (SST files + memtables): what the space
   // quota counts (the raft log is excluded, as etcd's WAL is from its db).
   int64_t ColumnFamilyBytes(const std::vector<Cf>& cfs) const;

@@ -280,10 +280,7 @@ void RaftMember::Loop() {
       }
       if (stopping_) break;
       work.swap(inbox_);
-      if (!read_round_in_flight_) {
-        for (auto& r : pending_reads_) reads_to_issue_.push_back(std::move(r));
-        pending_reads_.clear();
-      }
+      if (!read_round_in_flight_) TakePendingReadsLocked();
     }
     for (auto& w : work) std::move(w)(/*stopped=*/false);
     work.clear();
@@ -343,8 +340,7 @@ void RaftMember::OnTick(Clock::time_point now) {
   // (a leader that is known but cannot be reached).
   {
     absl::MutexLock lock(&mu_);
-    for (auto& r : pending_reads_) reads_to_issue_.push_back(std::move(r));
-    pending_reads_.clear();
+    TakePendingReadsLocked();
   }
   auto expire = [&](std::vector<PendingRead>& v) {
     std::vector<PendingRead> keep;
@@ -371,6 +367,11 @@ void RaftMember::OnTick(Clock::time_point now) {
   }
   expire(reads_to_issue_);
   MaybePublishAttributes();
+}
+
+void RaftMember::TakePendingReadsLocked() {
+  for (auto& r : pending_reads_) reads_to_issue_.push_back(std::move(r));
+  pending_reads_.clear();
 }
 
 void RaftMember::IssueReadIndex(Clock::time_point now) {

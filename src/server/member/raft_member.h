@@ -190,6 +190,8 @@ class RaftMember final : public Proposer, public transport::Handler {
   void ServeReadyReads();           // apply thread: reads whose index is applied
   void MaybeSnapshot();             // apply thread: starts writing the state file
   void JoinSnapshotWriter();        // waits for the state file writer, if any
+  // Moves the reads ReadBarrier parked into reads_to_issue_ (raft thread).
+  void TakePendingReadsLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RegisterSnapshot(uint64_t index, raft::ConfState cs, std::string path,
                         int64_t write_ms);  // raft thread
 
