@@ -200,28 +200,37 @@ TEST_F(RecipesTest, MutexMutualExclusionThroughMemberCrash) {
         if (inside.fetch_add(1) != 0) overlaps++;
         int64_t prev = last_fence.exchange(m.Revision());
         if (m.Revision() <= prev) fence_regressions++;
-        bool written = false;
-        for (int attempt = 0; attempt < 60 && !written; ++attempt) {
+        // Read the counter once per hold, then retry the same guarded txn:
+        // an attempt that failed ambiguously (e.g. the member crashed) may
+        // have applied, and re-reading before the retry would count it twice.
+        std::string cur;
+        int64_t mod = 0;
+        for (int attempt = 0; attempt < 60 && cur.empty(); ++attempt) {
           auto g = kv.Get("counter");
-          if (!g.ok() || g->kvs_size() == 0) {
+          if (g.ok() && g->kvs_size() == 1) {
+            cur = g->kvs(0).value();
+            mod = g->kvs(0).mod_revision();
+          } else {
             absl::SleepFor(absl::Milliseconds(100));
-            continue;
           }
-          const std::string cur = g->kvs(0).value();
-          const int64_t mod = g->kvs(0).mod_revision();
+        }
+        bool written = false;
+        for (int attempt = 0; attempt < 60 && !written && !cur.empty(); ++attempt) {
           client::Txn t;
           t.If({m.IsOwner(), client::Cmp::ModRevision("counter").Equal(mod)})
               .Then({client::Op::Put("counter", std::to_string(std::stoi(cur) + 1))});
           auto tr = kv.Commit(t);
-          if (tr.ok() && tr->succeeded()) written = true;
-          // An ambiguous failure may have applied: re-read decides (the
-          // mod revision changes only by our own write while we hold).
-          if (!tr.ok()) absl::SleepFor(absl::Milliseconds(100));
-          if (tr.ok() && !tr->succeeded()) {
+          if (tr.ok() && tr->succeeded()) {
+            written = true;
+          } else if (tr.ok()) {
+            // The compare failed: only our own earlier, ambiguous attempt can
+            // have moved the mod revision while we hold the lock.
             auto again = kv.Get("counter");
             if (again.ok() && again->kvs_size() > 0 && again->kvs(0).mod_revision() != mod) {
-              written = true;  // our earlier ambiguous attempt applied
+              written = true;
             }
+          } else {
+            absl::SleepFor(absl::Milliseconds(100));
           }
         }
         inside.fetch_sub(1);
