@@ -89,14 +89,23 @@ def _ctl_lock_loop(eps, recipe, rounds, results, idx, ctl_bin=None):
             break
         argv = [ctl_bin or harness.ETCDCTL_BIN, "--endpoints=" + eps, "--dial-timeout=3s", "lock",
                 "--ttl=%d" % _TTL, "ctr-lock", "--", recipe, "incr", "--endpoints=" + eps]
+        # Its own process group, so a timeout kills the lock holder's command
+        # (quorum-recipe incr) too, not only the lock client.
+        p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             env=harness._ctl_env(), start_new_session=True)
         try:
-            p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               env=harness._ctl_env(), timeout=120)
-            out = p.stdout.decode("utf-8", "replace").strip()
-            results[idx].append((p.returncode, out))
+            raw, _ = p.communicate(timeout=120)
+            rc = p.returncode
         except subprocess.TimeoutExpired:
-            results[idx].append(("timeout", ""))
-            continue
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            raw, _ = p.communicate()
+            rc = "timeout"
+        # An increment printed before a timeout happened: count it.
+        out = (raw or b"").decode("utf-8", "replace").strip()
+        results[idx].append((rc, out))
         done += sum(1 for line in out.splitlines() if line.startswith("inc "))
 
 

@@ -94,9 +94,15 @@ TEST_F(RecipesTest, WatcherResumesOnAnotherMemberWithoutGapOrDuplicate) {
   ASSERT_OK(cluster_->Stop(0));
   ASSERT_TRUE(cluster_->WaitForLeader(std::vector<int>{1, 2}).ok());
   for (int i = 21; i <= 40; ++i) {
+    // Create-only: a retry after an ambiguous failure that had applied must
+    // not write (and emit) the key a second time.
+    const std::string key = absl::StrCat("w/", i);
+    client::Txn create;
+    create.If({client::Cmp::CreateRevision(key).Equal(int64_t{0})})
+        .Then({client::Op::Put(key, "v")});
     absl::Status s;
     for (int t = 0; t < 20; ++t) {
-      s = kv.Put(absl::StrCat("w/", i), "v").status();
+      s = kv.Commit(create).status();
       if (s.ok()) break;
       absl::SleepFor(absl::Milliseconds(100));
     }
@@ -216,18 +222,23 @@ TEST_F(RecipesTest, MutexMutualExclusionThroughMemberCrash) {
         }
         bool written = false;
         for (int attempt = 0; attempt < 60 && !written && !cur.empty(); ++attempt) {
+          // The fence key, written in the same txn, names the hold that
+          // wrote the counter last: it tells our own ambiguous write from
+          // anyone else's.
+          const std::string fence = std::to_string(m.Revision());
           client::Txn t;
           t.If({m.IsOwner(), client::Cmp::ModRevision("counter").Equal(mod)})
-              .Then({client::Op::Put("counter", std::to_string(std::stoi(cur) + 1))});
+              .Then({client::Op::Put("counter", std::to_string(std::stoi(cur) + 1)),
+                     client::Op::Put("counter-fence", fence)});
           auto tr = kv.Commit(t);
           if (tr.ok() && tr->succeeded()) {
             written = true;
           } else if (tr.ok()) {
-            // The compare failed: only our own earlier, ambiguous attempt can
-            // have moved the mod revision while we hold the lock.
-            auto again = kv.Get("counter");
-            if (again.ok() && again->kvs_size() > 0 && again->kvs(0).mod_revision() != mod) {
-              written = true;
+            auto again = kv.Get("counter-fence");
+            if (again.ok() && again->kvs_size() > 0 && again->kvs(0).value() == fence) {
+              written = true;  // our earlier, ambiguous attempt applied
+            } else {
+              absl::SleepFor(absl::Milliseconds(100));
             }
           } else {
             absl::SleepFor(absl::Milliseconds(100));
@@ -424,6 +435,33 @@ TEST_F(RecipesTest, LockAndElectionServices) {
   while (observe->Read(&ev)) {
   }
   observe->Finish();
+}
+
+// A commit that fails may have applied: RunStm returns the error instead of
+// re-running apply, which would read its own writes and apply them twice.
+TEST_F(RecipesTest, StmReturnsAFailedCommitInsteadOfRerunning) {
+  {
+    auto cli = NewClient();
+    ASSERT_OK(client::KvClient(*cli).Put("stm-ctr", "0").status());
+  }
+  auto cli = NewClient({0});
+  int applies = 0;
+  cc::StmOptions o;
+  o.wait = Wait::For(absl::Seconds(5));
+  auto r = cc::RunStm(
+      *cli,
+      [&](cc::Stm& stm) {
+        ++applies;
+        int64_t v = 0;
+        (void)absl::SimpleAtoi(stm.Get("stm-ctr"), &v);
+        stm.Put("stm-ctr", std::to_string(v + 1));
+        // The only endpoint goes away before the commit.
+        if (applies == 1) return cluster_->Stop(0);
+        return absl::OkStatus();
+      },
+      o);
+  EXPECT_FALSE(r.ok());
+  EXPECT_EQ(applies, 1) << r.status();
 }
 
 // etcd's STM example: concurrent random transfers between accounts keep the

@@ -109,13 +109,11 @@ absl::StatusOr<etcdserverpb::TxnResponse> RunStm(Client& client,
     Txn t;
     t.If(cmps).Then(puts).Else(gets);
     absl::StatusOr<etcdserverpb::TxnResponse> r = KvClient(client).Commit(t);
-    if (!r.ok()) {
-      // Ambiguous: the conflict check makes re-running safe.
-      if (!Retryable(r.status())) return r.status();
-      last = r.status();
-      stm.prefetched_.clear();
-      continue;
-    }
+    // A failed commit may still have applied (the member crashed after
+    // committing, before answering). Re-running apply would read its own
+    // writes and apply them a second time, so the caller decides, as with
+    // etcd's STM.
+    if (!r.ok()) return r.status();
     if (r->succeeded()) return r;
     // Conflict: the else branch read the keys afresh; reuse them.
     stm.prefetched_.clear();

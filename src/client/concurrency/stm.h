@@ -4,6 +4,9 @@
 // write set; at the end it commits one txn that applies the writes only if
 // the reads are still valid, and re-runs `apply` on conflict (the failed
 // txn's else branch prefetches the read keys, saving a round trip).
+// Read errors that may pass (unavailable, timeout) re-run apply; a failed
+// commit is returned as it is: it may have applied, and re-running would
+// apply the writes twice.
 //
 // Isolation (as etcd):
 //   kSerializableSnapshot (default): reads at the revision of the first read;
