@@ -188,6 +188,7 @@ class RaftMember final : public Proposer, public transport::Handler {
   static constexpr uint64_t kLogEntriesInMemory = 4096;
   void ApplyLoop();
   void ServeReadyReads();           // apply thread: reads whose index is applied
+  void ServeReads(std::vector<PendingRead> reads);  // on the read pool; their index is applied
   void MaybeSnapshot();             // apply thread: starts writing the state file
   void JoinSnapshotWriter();        // waits for the state file writer, if any
   // Moves the reads ReadBarrier parked into reads_to_issue_ (raft thread).

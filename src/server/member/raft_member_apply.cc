@@ -121,15 +121,19 @@ void RaftMember::ServeReadyReads() {
   ReadyReads keep;
   for (auto& [index, reads] : reads_ready_) {
     if (index <= applied) {
-      // One task per ReadIndex round, not per read: fewer wake-ups.
-      read_pool_.Schedule([reads = std::move(reads)]() mutable {
-        for (auto& r : reads) std::move(r.fn)(absl::OkStatus());
-      });
+      ServeReads(std::move(reads));
     } else {
       keep.emplace_back(index, std::move(reads));
     }
   }
   reads_ready_.swap(keep);
+}
+
+void RaftMember::ServeReads(std::vector<PendingRead> reads) {
+  // One task per ReadIndex round, not per read: fewer wake-ups.
+  read_pool_.Schedule([reads = std::move(reads)]() mutable {
+    for (auto& r : reads) std::move(r.fn)(absl::OkStatus());
+  });
 }
 
 void RaftMember::MaybeSnapshot() {
