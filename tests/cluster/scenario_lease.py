@@ -222,9 +222,9 @@ def scenario_lease_recipes(ctx):
     a, b = _client(f1), _client(f2)
 
     # 1. session storage with TTL
+    t0 = time.monotonic()  # before the grant: expiry cannot come before t0 + TTL
     lease = a.lease(4)
     a.put("/sessions/s1", "user=alice", lease=lease)
-    t0 = time.monotonic()
     v, _ = b.get("/sessions/s1")
     ctx.check("session: readable on another member", v == b"user=alice", repr(v))
     ctx.check("session: TTL as granted", lease.granted_ttl == 4, repr(lease.granted_ttl))

@@ -76,12 +76,15 @@ class LCtl(Step):
 
     def run(self, server):
         args = [_subst(server, a) for a in self.args]
+        # Timed from before the grant is sent: the lease cannot expire earlier
+        # than that plus its TTL, however slowly etcdctl returns.
+        started = time.monotonic()
         r = etcdctl(server.endpoint, args)
         if self.grant:
             m = re.search(r"lease ([0-9a-f]+) granted", r.out)
             if m:
                 _IDS[(id(server), self.grant)] = m.group(1)
-                _GRANTED[(id(server), self.grant)] = time.monotonic()
+                _GRANTED[(id(server), self.grant)] = started
         out = r.out
         if output_format(args) == "json":
             out = norm_json_text(out)

@@ -57,9 +57,16 @@ std::vector<int> Others(const TestCluster& c, const std::vector<int>& not_these)
 }
 
 // Puts key<prefix><n> = v<n> for n in [0, count) through `member`, each acked.
+// A put that fails (e.g. an election on a starved machine) is retried with
+// the same value until a deadline: callers check values, not revisions.
 void PutMany(TestCluster& c, int member, const std::string& prefix, int count) {
   for (int n = 0; n < count; ++n) {
+    const auto deadline = Clock::now() + std::chrono::seconds(15);
     auto r = c.Put(member, absl::StrCat(prefix, n), absl::StrCat("v", n));
+    while (!r.ok() && Clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      r = c.Put(member, absl::StrCat(prefix, n), absl::StrCat("v", n));
+    }
     ASSERT_TRUE(r.ok()) << "put " << prefix << n << " via " << c.Name(member) << ": " << r.status()
                         << "\n" << c.Describe();
   }
@@ -226,6 +233,13 @@ TEST(ClusterTest, IsolatedFollowerCannotCommitAndCatchesUpAfterHeal) {
   ASSERT_OK_AND_ASSIGN(local, c->Get(follower, "k", /*serializable=*/true));
   EXPECT_EQ(local.value, "before");
 
+  // Pre-vote: the isolated follower's failed elections never raised its term,
+  // so after the heal it cannot depose the leader. (Checked here rather than
+  // as "same leader after the heal", which an unrelated election on a starved
+  // machine would break.)
+  ASSERT_OK_AND_ASSIGN(isolated_status, c->Status(follower));
+  EXPECT_EQ(isolated_status.raftterm(), term_before.raftterm()) << c->Describe();
+
   const auto healed = Clock::now();
   c->HealAll();
   ASSERT_OK(c->WaitForValue(follower, "k", "after"));
@@ -233,11 +247,6 @@ TEST(ClusterTest, IsolatedFollowerCannotCommitAndCatchesUpAfterHeal) {
   ASSERT_OK(c->WaitConverged());
   std::printf("converged %.0f ms after heal\n", MsSince(healed));
   ExpectAll(*c, follower, "maj-", 30, /*serializable=*/true);
-  // Pre-vote: the follower's failed elections did not depose the leader.
-  ASSERT_OK_AND_ASSIGN(now, c->WaitForLeader());
-  ASSERT_OK_AND_ASSIGN(term_after, c->Status(now));
-  EXPECT_EQ(now, leader) << c->Describe();
-  EXPECT_EQ(term_after.raftterm(), term_before.raftterm()) << c->Describe();
 }
 
 // Shutdown of a member must not wait for requests it cannot complete. It

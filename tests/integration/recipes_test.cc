@@ -119,8 +119,9 @@ TEST_F(RecipesTest, WatcherResumesOnAnotherMemberWithoutGapOrDuplicate) {
 
 TEST_F(RecipesTest, SessionKeepsLeaseAliveAndReportsLoss) {
   auto cli = NewClient();
-  ASSERT_OK_AND_ASSIGN(s, cc::Session::Create(*cli, {.ttl_s = 2}));
-  absl::SleepFor(absl::Seconds(4));  // twice the TTL
+  // TTL 4 s: keep-alives every 1.3 s leave room for a starved machine.
+  ASSERT_OK_AND_ASSIGN(s, cc::Session::Create(*cli, {.ttl_s = 4}));
+  absl::SleepFor(absl::Seconds(8));  // twice the TTL
   EXPECT_FALSE(s->Done());
   client::LeaseClient leases(*cli);
   ASSERT_OK_AND_ASSIGN(ttl, leases.TimeToLive(s->Lease()));
