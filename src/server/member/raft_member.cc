@@ -237,14 +237,48 @@ bool RaftMember::IsLearner() const {
 }
 
 void RaftMember::OnMessages(std::vector<raftpb::Message> msgs) {
-  Enqueue([this, msgs = std::move(msgs)](bool stopped) mutable {
+  const bool has_snapshot = std::any_of(msgs.begin(), msgs.end(), [](const raftpb::Message& m) {
+    return m.type() == raftpb::MsgSnap;
+  });
+  Task step = [this, msgs = std::move(msgs)](bool stopped) mutable {
     if (stopped) return;
     for (auto& m : msgs) {
       if (membership_->IsRemoved(m.from())) continue;
       if (opts_.peer_faults && opts_.peer_faults->Blocked(m.from(), opts_.id)) continue;
       node_->Step(std::move(m)).IgnoreError();  // stale or foreign messages are dropped
     }
-  });
+  };
+  bool run_here = false;
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return;
+    inbox_.push_back(std::move(step));
+    // The loop idle: step, persist and reply here rather than wake the raft
+    // thread for it (one thread hand-off fewer per message batch). Installing
+    // a snapshot is left to the raft thread.
+    if (!loop_owned_ && !raft_thread_turn_ && !has_snapshot) {
+      loop_owned_ = true;
+      run_here = true;
+    }
+  }
+  if (run_here) RunIterationInline();
+}
+
+void RaftMember::RunIterationInline() {
+  std::vector<Task> work;
+  {
+    absl::MutexLock lock(&mu_);
+    work.swap(inbox_);
+    if (!read_round_in_flight_) TakePendingReadsLocked();
+  }
+  for (auto& w : work) std::move(w)(/*stopped=*/false);
+  FlushProposals();
+  IssueReadIndex(Clock::now());
+  ProcessReady(/*inline_runner=*/true);
+  absl::MutexLock lock(&mu_);
+  read_round_in_flight_ = !reads_in_flight_.empty();
+  raft_thread_turn_ = deferred_ready_.has_value();
+  loop_owned_ = false;  // the raft thread wakes if more arrived meanwhile
 }
 
 void RaftMember::ReportUnreachable(uint64_t peer_id) {
@@ -266,21 +300,37 @@ void RaftMember::Loop() {
   for (;;) {
     {
       absl::MutexLock lock(&mu_);
+      loop_owned_ = false;
       read_round_in_flight_ = !reads_in_flight_.empty();
       auto wait = next_tick - Clock::now();
       if (wait > Clock::duration::zero()) {
         mu_.AwaitWithTimeout(
             absl::Condition(
                 +[](RaftMember* m) ABSL_EXCLUSIVE_LOCKS_REQUIRED(m->mu_) {
-                  return m->stopping_ || !m->inbox_.empty() ||
-                         (!m->read_round_in_flight_ && !m->pending_reads_.empty());
+                  return m->stopping_ ||
+                         (!m->loop_owned_ &&
+                          (m->raft_thread_turn_ || !m->inbox_.empty() ||
+                           (!m->read_round_in_flight_ && !m->pending_reads_.empty())));
                 },
                 this),
             absl::FromChrono(wait));
       }
+      // A tick or a stop may come while a transport thread runs an
+      // iteration: let it finish first.
+      mu_.Await(absl::Condition(
+          +[](RaftMember* m) ABSL_EXCLUSIVE_LOCKS_REQUIRED(m->mu_) { return !m->loop_owned_; },
+          this));
       if (stopping_) break;
+      loop_owned_ = true;
+      raft_thread_turn_ = false;
       work.swap(inbox_);
       if (!read_round_in_flight_) TakePendingReadsLocked();
+    }
+    // A Ready a transport thread left for us comes before any new input.
+    if (deferred_ready_) {
+      raft::Ready rd = std::move(*deferred_ready_);
+      deferred_ready_.reset();
+      HandleReady(std::move(rd));
     }
     for (auto& w : work) std::move(w)(/*stopped=*/false);
     work.clear();
@@ -292,7 +342,7 @@ void RaftMember::Loop() {
     }
     FlushProposals();
     IssueReadIndex(now);
-    ProcessReady();
+    ProcessReady(/*inline_runner=*/false);
   }
   FailEverything(ErrStopped());
 }
@@ -382,91 +432,107 @@ void RaftMember::IssueReadIndex(Clock::time_point now) {
   reads_to_issue_.clear();
 }
 
-void RaftMember::ProcessReady() {
+bool RaftMember::NeedsRaftThread(const raft::Ready& rd) {
+  // Installing a snapshot and applying a conf change wait for the apply
+  // thread and for peer streams to close: never on a transport thread.
+  return !raft::IsEmptySnap(rd.snapshot) ||
+         std::any_of(rd.committed_entries.begin(), rd.committed_entries.end(),
+                     [](const raft::Entry& e) { return e.type() == raftpb::EntryConfChange; });
+}
+
+void RaftMember::ProcessReady(bool inline_runner) {
   while (node_->HasReady()) {
     raft::Ready rd = node_->GetReady();
-    if (rd.soft_state) SetLeader(rd.soft_state->lead);
-    if (rd.hard_state) {
-      term_ = rd.hard_state->term();
-      committed_ = rd.hard_state->commit();
+    if (inline_runner && NeedsRaftThread(rd)) {
+      deferred_ready_.emplace(std::move(rd));  // handled first by the raft thread
+      return;
     }
-    // A leader's appends and heartbeats go out before its own fsync, so the
-    // followers' disk writes overlap the leader's (Raft thesis §10.2.1).
-    // Safe: commit needs follower acks for these entries, which are handled
-    // only after this Save returns. Everything else — votes, append acks —
-    // promises durability and waits for the fsync.
-    std::vector<raftpb::Message> to_self, late;
-    CoalesceMessages(&rd.messages);
-    if (!rd.messages.empty() && transport_ != nullptr) {
-      std::vector<raftpb::Message> early;
-      const bool leading = leader_.load() == opts_.id;
-      for (auto& m : rd.messages) {
-        if (opts_.peer_faults && opts_.peer_faults->Blocked(opts_.id, m.to())) continue;
-        if (m.to() == opts_.id) {
-          to_self.push_back(std::move(m));
-        } else if (leading && (m.type() == raftpb::MsgApp || m.type() == raftpb::MsgHeartbeat)) {
-          early.push_back(std::move(m));
-        } else {
-          late.push_back(std::move(m));
-        }
-      }
-      if (!early.empty()) transport_->Send(std::move(early));
-    }
-    if (auto st = storage_->Save(rd, rd.must_sync); !st.ok()) {
-      spdlog::critical("cannot persist raft state: {}", std::string(st.message()));
-      std::abort();
-    }
-    if (!late.empty()) transport_->Send(std::move(late));
-    ApplyJob job;
-    for (const auto& rs : rd.read_states) {
-      auto it = reads_in_flight_.find(rs.request_ctx);
-      if (it == reads_in_flight_.end()) continue;
-      if (rs.index <= applied_.load()) {
-        // Already applied (the usual case for reads without writes): serve
-        // now rather than through the apply thread, one wake-up fewer.
-        ServeReads(std::move(it->second.first));
-      } else {
-        job.reads.emplace_back(rs.index, std::move(it->second.first));
-      }
-      reads_in_flight_.erase(it);
-    }
-    const bool has_conf_change =
-        std::any_of(rd.committed_entries.begin(), rd.committed_entries.end(),
-                    [](const raft::Entry& e) { return e.type() == raftpb::EntryConfChange; });
-    if (!raft::IsEmptySnap(rd.snapshot) || has_conf_change) {
-      // These change raft's and the transport's view of the cluster, which
-      // belong to this thread: apply them here, in order, once the apply
-      // thread has caught up.
-      DrainApply();
-      if (!raft::IsEmptySnap(rd.snapshot)) {
-        if (auto st = InstallSnapshot(rd.snapshot); !st.ok()) {
-          spdlog::critical("cannot install snapshot: {}", std::string(st.message()));
-          std::abort();
-        }
-      }
-      ApplyEntries(rd.committed_entries);
-    } else if (!rd.committed_entries.empty() &&
-               rd.committed_entries.size() <= kInlineApplyEntries && ApplyIdle() && InboxEmpty()) {
-      // Nothing else to do here and the apply thread idle: waking it would
-      // only add a thread hand-off to this request's latency (one client).
-      ApplyEntries(rd.committed_entries);
-      if (opts_.snapshot_count != 0 && !snapshot_pending_.load() &&
-          applied_.load() >= snapshot_index_.load() + opts_.snapshot_count) {
-        QueueApply(ApplyJob{});  // the apply thread takes snapshots
-      }
-    } else {
-      job.ents = std::move(rd.committed_entries);
-    }
-    if (!job.ents.empty() || !job.reads.empty()) QueueApply(std::move(job));
-    node_->Advance();
-    // Applied entries are needed again only by a lagging follower: keep a
-    // short tail in memory, read older ones from disk (raft_storage.h).
-    const uint64_t applied = applied_.load();
-    if (applied > kLogEntriesInMemory) {
-      storage_->TrimMemory(applied - kLogEntriesInMemory, kLogEntriesInMemory);
-    }
-    for (auto& m : to_self) node_->Step(std::move(m)).IgnoreError();
+    HandleReady(std::move(rd));
   }
+}
+
+void RaftMember::HandleReady(raft::Ready rd) {
+  if (rd.soft_state) SetLeader(rd.soft_state->lead);
+  if (rd.hard_state) {
+    term_ = rd.hard_state->term();
+    committed_ = rd.hard_state->commit();
+  }
+  // A leader's appends and heartbeats go out before its own fsync, so the
+  // followers' disk writes overlap the leader's (Raft thesis §10.2.1).
+  // Safe: commit needs follower acks for these entries, which are handled
+  // only after this Save returns. Everything else — votes, append acks —
+  // promises durability and waits for the fsync.
+  std::vector<raftpb::Message> to_self, late;
+  CoalesceMessages(&rd.messages);
+  if (!rd.messages.empty() && transport_ != nullptr) {
+    std::vector<raftpb::Message> early;
+    const bool leading = leader_.load() == opts_.id;
+    for (auto& m : rd.messages) {
+      if (opts_.peer_faults && opts_.peer_faults->Blocked(opts_.id, m.to())) continue;
+      if (m.to() == opts_.id) {
+        to_self.push_back(std::move(m));
+      } else if (leading && (m.type() == raftpb::MsgApp || m.type() == raftpb::MsgHeartbeat)) {
+        early.push_back(std::move(m));
+      } else {
+        late.push_back(std::move(m));
+      }
+    }
+    if (!early.empty()) transport_->Send(std::move(early));
+  }
+  if (auto st = storage_->Save(rd, rd.must_sync); !st.ok()) {
+    spdlog::critical("cannot persist raft state: {}", std::string(st.message()));
+    std::abort();
+  }
+  if (!late.empty()) transport_->Send(std::move(late));
+  ApplyJob job;
+  for (const auto& rs : rd.read_states) {
+    auto it = reads_in_flight_.find(rs.request_ctx);
+    if (it == reads_in_flight_.end()) continue;
+    if (rs.index <= applied_.load()) {
+      // Already applied (the usual case for reads without writes): serve
+      // now rather than through the apply thread, one wake-up fewer.
+      ServeReads(std::move(it->second.first));
+    } else {
+      job.reads.emplace_back(rs.index, std::move(it->second.first));
+    }
+    reads_in_flight_.erase(it);
+  }
+  const bool has_conf_change =
+      std::any_of(rd.committed_entries.begin(), rd.committed_entries.end(),
+                  [](const raft::Entry& e) { return e.type() == raftpb::EntryConfChange; });
+  if (!raft::IsEmptySnap(rd.snapshot) || has_conf_change) {
+    // These change raft's and the transport's view of the cluster, which
+    // belong to this thread: apply them here, in order, once the apply
+    // thread has caught up.
+    DrainApply();
+    if (!raft::IsEmptySnap(rd.snapshot)) {
+      if (auto st = InstallSnapshot(rd.snapshot); !st.ok()) {
+        spdlog::critical("cannot install snapshot: {}", std::string(st.message()));
+        std::abort();
+      }
+    }
+    ApplyEntries(rd.committed_entries);
+  } else if (!rd.committed_entries.empty() &&
+             rd.committed_entries.size() <= kInlineApplyEntries && ApplyIdle() && InboxEmpty()) {
+    // Nothing else to do here and the apply thread idle: waking it would
+    // only add a thread hand-off to this request's latency (one client).
+    ApplyEntries(rd.committed_entries);
+    if (opts_.snapshot_count != 0 && !snapshot_pending_.load() &&
+        applied_.load() >= snapshot_index_.load() + opts_.snapshot_count) {
+      QueueApply(ApplyJob{});  // the apply thread takes snapshots
+    }
+  } else {
+    job.ents = std::move(rd.committed_entries);
+  }
+  if (!job.ents.empty() || !job.reads.empty()) QueueApply(std::move(job));
+  node_->Advance();
+  // Applied entries are needed again only by a lagging follower: keep a
+  // short tail in memory, read older ones from disk (raft_storage.h).
+  const uint64_t applied = applied_.load();
+  if (applied > kLogEntriesInMemory) {
+    storage_->TrimMemory(applied - kLogEntriesInMemory, kLogEntriesInMemory);
+  }
+  for (auto& m : to_self) node_->Step(std::move(m)).IgnoreError();
 }
 
 bool RaftMember::InboxEmpty() {

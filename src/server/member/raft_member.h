@@ -23,6 +23,12 @@
 // ReadIndex round serves every read queued while it was in flight, once the
 // apply index reaches the read index.
 //
+// Peer messages that find the loop idle are not handed to the raft thread:
+// the transport thread that received them runs that one iteration itself
+// (step, persist, send, commit) under the same ownership flag, so
+// iterations never overlap; a put's round trip then wakes no raft thread on
+// either side.
+//
 // Thread-safety: public methods are thread-safe; they enqueue closures for
 // the raft thread. ProposeDone callbacks run on the apply thread (or the
 // raft thread for conf-change batches), barrier callbacks on a small read
@@ -36,6 +42,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -73,7 +80,8 @@ struct RaftMemberOptions {
   // Called (must not block) with true once this member, as leader, applies
   // the empty entry of its term (everything committed before is applied:
   // the lessor may take over; apply thread), and with false when it stops
-  // being leader (raft thread). Calls never overlap.
+  // being leader (the thread running the raft loop: the raft thread or a
+  // transport thread, see above). Calls never overlap.
   std::function<void(bool is_leader)> on_leader_change;
   // Called on the raft thread (the apply thread idle) after a state snapshot
   // replaced the store's column families (state derived from them must be
@@ -154,8 +162,15 @@ class RaftMember final : public Proposer, public transport::Handler {
   using Task = absl::AnyInvocable<void(bool stopped) &&>;
   void Enqueue(Task fn);
   void Loop();
+  // One loop iteration without a tick, on the calling (transport) thread,
+  // which has taken loop_owned_.
+  void RunIterationInline();
   void OnTick(Clock::time_point now);
-  void ProcessReady();
+  // Handles every Ready; a transport thread (inline_runner) leaves one that
+  // NeedsRaftThread in deferred_ready_ and stops there.
+  void ProcessReady(bool inline_runner);
+  void HandleReady(raft::Ready rd);
+  static bool NeedsRaftThread(const raft::Ready& rd);
   void SetLeader(uint64_t lead);
   absl::Status InstallSnapshot(const raft::Snapshot& snap);
   // Applies `ents` and answers their waiters. Runs on the apply thread, or
@@ -240,6 +255,14 @@ class RaftMember final : public Proposer, public transport::Handler {
   // takes them all into the next round (one wake-up per round, not per read).
   std::vector<PendingRead> pending_reads_ ABSL_GUARDED_BY(mu_);
   bool read_round_in_flight_ ABSL_GUARDED_BY(mu_) = false;  // mirrors !reads_in_flight_.empty()
+  // Whoever runs a loop iteration owns the raft node: the raft thread, or a
+  // transport thread that found the loop idle and runs one iteration for
+  // the messages it received (RunIterationInline).
+  bool loop_owned_ ABSL_GUARDED_BY(mu_) = false;
+  // A transport thread left deferred_ready_ for the raft thread, which runs
+  // the next iteration.
+  bool raft_thread_turn_ ABSL_GUARDED_BY(mu_) = false;
+  std::optional<raft::Ready> deferred_ready_;  // owned by the loop owner
   std::thread thread_;
 
   // Apply pipeline.
