@@ -277,7 +277,7 @@ void RaftMember::RunIterationInline() {
   ProcessReady(/*inline_runner=*/true);
   absl::MutexLock lock(&mu_);
   read_round_in_flight_ = !reads_in_flight_.empty();
-  raft_thread_turn_ = deferred_ready_.has_value();
+  raft_thread_turn_ = raft_thread_turn_ || deferred_ready_.has_value();
   loop_owned_ = false;  // the raft thread wakes if more arrived meanwhile
 }
 
@@ -316,10 +316,14 @@ void RaftMember::Loop() {
             absl::FromChrono(wait));
       }
       // A tick or a stop may come while a transport thread runs an
-      // iteration: let it finish first.
-      mu_.Await(absl::Condition(
-          +[](RaftMember* m) ABSL_EXCLUSIVE_LOCKS_REQUIRED(m->mu_) { return !m->loop_owned_; },
-          this));
+      // iteration: let it finish first, and claim the next turn so that a
+      // stream of peer messages cannot hold the tick off.
+      if (loop_owned_) {
+        raft_thread_turn_ = true;
+        mu_.Await(absl::Condition(
+            +[](RaftMember* m) ABSL_EXCLUSIVE_LOCKS_REQUIRED(m->mu_) { return !m->loop_owned_; },
+            this));
+      }
       if (stopping_) break;
       loop_owned_ = true;
       raft_thread_turn_ = false;
@@ -520,6 +524,8 @@ void RaftMember::HandleReady(raft::Ready rd) {
     if (opts_.snapshot_count != 0 && !snapshot_pending_.load() &&
         applied_.load() >= snapshot_index_.load() + opts_.snapshot_count) {
       QueueApply(ApplyJob{});  // the apply thread takes snapshots
+    } else if (reads_parked_.load() > 0) {
+      QueueApply(ApplyJob{});  // reads wait there for these entries
     }
   } else {
     job.ents = std::move(rd.committed_entries);

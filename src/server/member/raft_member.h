@@ -27,12 +27,14 @@
 // the transport thread that received them runs that one iteration itself
 // (step, persist, send, commit) under the same ownership flag, so
 // iterations never overlap; a put's round trip then wakes no raft thread on
-// either side.
+// either side. A Ready with a snapshot or conf change, ticks and stopping
+// stay with the raft thread. Below, "raft thread" means whichever thread
+// owns the loop, unless it says otherwise.
 //
 // Thread-safety: public methods are thread-safe; they enqueue closures for
-// the raft thread. ProposeDone callbacks run on the apply thread (or the
-// raft thread for conf-change batches), barrier callbacks on a small read
-// pool, conf-change callbacks on the raft thread; none may block.
+// the loop. ProposeDone callbacks run on the apply thread or the loop's
+// thread, barrier callbacks on a small read pool, conf-change callbacks on
+// the loop's thread; none may block.
 #ifndef QUORUM_SERVER_MEMBER_RAFT_MEMBER_H_
 #define QUORUM_SERVER_MEMBER_RAFT_MEMBER_H_
 
@@ -258,9 +260,11 @@ class RaftMember final : public Proposer, public transport::Handler {
   // Whoever runs a loop iteration owns the raft node: the raft thread, or a
   // transport thread that found the loop idle and runs one iteration for
   // the messages it received (RunIterationInline).
-  bool loop_owned_ ABSL_GUARDED_BY(mu_) = false;
-  // A transport thread left deferred_ready_ for the raft thread, which runs
-  // the next iteration.
+  // Owned until the raft thread's first wait: messages that arrive before
+  // Start() queue.
+  bool loop_owned_ ABSL_GUARDED_BY(mu_) = true;
+  // The raft thread runs the next iteration: a transport thread left
+  // deferred_ready_ for it, or a tick or stop is waiting.
   bool raft_thread_turn_ ABSL_GUARDED_BY(mu_) = false;
   std::optional<raft::Ready> deferred_ready_;  // owned by the loop owner
   std::thread thread_;
@@ -273,6 +277,9 @@ class RaftMember final : public Proposer, public transport::Handler {
   bool apply_stop_ ABSL_GUARDED_BY(apply_mu_) = false;
   std::thread apply_thread_;
   ReadyReads reads_ready_;            // apply thread
+  // reads_ready_.size(): an apply on the loop's thread wakes the apply thread
+  // when reads there wait for an index.
+  std::atomic<size_t> reads_parked_{0};
   std::atomic<bool> snapshot_pending_{false};  // a state file is being written or registered
   // Writes the state file of the snapshot in progress (MaybeSnapshot).
   std::thread snapshot_writer_;

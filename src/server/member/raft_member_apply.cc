@@ -117,16 +117,22 @@ void RaftMember::ApplyLoop() {
 
 void RaftMember::ServeReadyReads() {
   if (reads_ready_.empty()) return;
-  const uint64_t applied = applied_.load();
-  ReadyReads keep;
-  for (auto& [index, reads] : reads_ready_) {
-    if (index <= applied) {
-      ServeReads(std::move(reads));
-    } else {
-      keep.emplace_back(index, std::move(reads));
+  uint64_t applied;
+  do {
+    applied = applied_.load();
+    ReadyReads keep;
+    for (auto& [index, reads] : reads_ready_) {
+      if (index <= applied) {
+        ServeReads(std::move(reads));
+      } else {
+        keep.emplace_back(index, std::move(reads));
+      }
     }
-  }
-  reads_ready_.swap(keep);
+    reads_ready_.swap(keep);
+    reads_parked_ = reads_ready_.size();
+    // An apply on the loop's thread that raced this saw no parked reads and
+    // did not wake us: look at applied_ again after publishing the count.
+  } while (!reads_ready_.empty() && applied_.load() != applied);
 }
 
 void RaftMember::ServeReads(std::vector<PendingRead> reads) {
