@@ -100,8 +100,10 @@ def random_history(seed, n_clients=5, n_ops=120, n_keys=2, p_info=0.1):
 
 def corrupt(ops, rng):
     """Make a read return a value that was overwritten by a put that completed before
-    the read was invoked (or a value never written): never linearizable."""
-    gets = [o for o in ops if o.kind == "get"]
+    the read was invoked (or a value never written): never linearizable. Only a read
+    that succeeded: the checker rightly ignores failed ones, so corrupting one of those
+    would prove nothing."""
+    gets = [o for o in ops if o.kind == "get" and o.status == "ok"]
     rng.shuffle(gets)
     for g in gets:
         done = [o for o in ops if o.key == g.key and o.kind == "put" and o.status == "ok"
@@ -157,6 +159,17 @@ def run(record):
            "key 'x'" in det and "get(x) -> 'a'" in det, det)
     ok, _ = check_register([], None)
     record("checker/check_register on nothing", ok is True, "")
+    # the negative control corrupts an acknowledged read, never a failed one (the
+    # checker ignores those, so the control would pass a correct checker by luck)
+    bad_picks = []
+    for seed in range(20):
+        ops = [P(1, "x", "a", 0, 1), P(1, "x", "b", 2, 3), G(2, "x", None, 4, None, "info"),
+               G(2, "x", "b", 5, 6)]
+        corrupt(ops, random.Random(seed))
+        if ops[2].value is not None or check_history(ops).ok:
+            bad_picks.append(seed)
+    record("checker/control corrupts an acknowledged read", not bad_picks,
+           "seeds where a failed read was corrupted: %s" % bad_picks)
 
 
 if __name__ == "__main__":
