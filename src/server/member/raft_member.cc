@@ -237,9 +237,6 @@ bool RaftMember::IsLearner() const {
 }
 
 void RaftMember::OnMessages(std::vector<raftpb::Message> msgs) {
-  const bool has_snapshot = std::any_of(msgs.begin(), msgs.end(), [](const raftpb::Message& m) {
-    return m.type() == raftpb::MsgSnap;
-  });
   Task step = [this, msgs = std::move(msgs)](bool stopped) mutable {
     if (stopped) return;
     for (auto& m : msgs) {
@@ -254,9 +251,10 @@ void RaftMember::OnMessages(std::vector<raftpb::Message> msgs) {
     if (stopping_) return;
     inbox_.push_back(std::move(step));
     // The loop idle: step, persist and reply here rather than wake the raft
-    // thread for it (one thread hand-off fewer per message batch). Installing
-    // a snapshot is left to the raft thread.
-    if (!loop_owned_ && !raft_thread_turn_ && !has_snapshot) {
+    // thread for it (one thread hand-off fewer per message batch). A Ready
+    // that installs a snapshot or a conf change is left to the raft thread
+    // (ProcessReady defers it).
+    if (!loop_owned_ && !raft_thread_turn_) {
       loop_owned_ = true;
       run_here = true;
     }
@@ -501,10 +499,7 @@ void RaftMember::HandleReady(raft::Ready rd) {
     }
     reads_in_flight_.erase(it);
   }
-  const bool has_conf_change =
-      std::any_of(rd.committed_entries.begin(), rd.committed_entries.end(),
-                  [](const raft::Entry& e) { return e.type() == raftpb::EntryConfChange; });
-  if (!raft::IsEmptySnap(rd.snapshot) || has_conf_change) {
+  if (NeedsRaftThread(rd)) {
     // These change raft's and the transport's view of the cluster, which
     // belong to this thread: apply them here, in order, once the apply
     // thread has caught up.
