@@ -53,6 +53,11 @@ struct ServerConfig {
   std::string peer_trusted_ca_file;                   // --peer-trusted-ca-file
   bool peer_client_cert_auth = false;                 // --peer-client-cert-auth
 
+  // Raft messages to http:// peers over the plain TCP link (default) or the
+  // gRPC stream (false; also with environment QUORUM_PEER_RAFT_LINK=grpc).
+  // No flag: both ends speak both, this only picks what this member sends.
+  bool peer_raft_link_tcp = true;
+
   // Test only (no flag): cuts raft traffic between chosen members.
   std::shared_ptr<PeerFaults> peer_faults_for_testing;
   // Test only (no flag): runs on the snapshot writer thread before it writes

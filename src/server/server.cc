@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
@@ -32,6 +33,7 @@
 #include "server/member/raft_storage.h"
 #include "server/snapshot_restore.h"
 #include "server/tls.h"
+#include "server/transport/peer_listener.h"
 #include "server/transport/server_options.h"
 #include "server/transport/transport.h"
 #include "server/url.h"
@@ -73,6 +75,9 @@ struct Server::Impl {
   std::unique_ptr<ClusterInfoService> cluster_info;
   std::unique_ptr<grpc::Server> client_server;
   std::unique_ptr<grpc::Server> peer_server;
+  // The http:// peer sockets: raft links and gRPC connections (TLS peer
+  // URLs are gRPC's own listening ports).
+  std::vector<std::unique_ptr<transport::PeerListener>> peer_listeners;
   std::vector<std::string> bound;
 
   std::shared_ptr<grpc::ChannelCredentials> peer_creds;
@@ -308,6 +313,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerConfig config) {
   to.member_id = impl->self_id;
   to.snapshot_dir = (member_dir / "snap" / "recv").string();
   to.peer_credentials = peer_creds;
+  const char* link = std::getenv("QUORUM_PEER_RAFT_LINK");
+  to.raft_over_tcp = cfg.peer_raft_link_tcp && !(link != nullptr && std::string(link) == "grpc");
   impl->peer_creds = peer_creds;
   impl->transport = transport::Transport::Create(to, impl->member.get());
 
@@ -347,6 +354,15 @@ absl::Status Server::Start() {
     for (const auto& u : s.config.listen_peer_urls) {
       auto url = ParseUrl(u);
       std::shared_ptr<grpc::ServerCredentials> creds = grpc::InsecureServerCredentials();
+      if (url->scheme == "http") {
+        auto l = transport::PeerListener::Listen(url->HostPort());
+        if (!l.ok()) {
+          return absl::UnavailableError(absl::StrCat("failed to listen on --listen-peer-urls ", u,
+                                                     ": ", l.status().message()));
+        }
+        s.peer_listeners.push_back(std::move(*l));
+        continue;
+      }
       if (url->tls()) {
         auto c = MakeServerCredentials(TlsFiles{s.config.peer_cert_file, s.config.peer_key_file,
                                                 s.config.peer_trusted_ca_file,
@@ -360,6 +376,9 @@ absl::Status Server::Start() {
     pb.RegisterService(s.cluster_info.get());
     s.peer_server = pb.BuildAndStart();
     if (!s.peer_server) return absl::UnavailableError("failed to listen on --listen-peer-urls");
+    for (auto& l : s.peer_listeners) {
+      l->Start(s.peer_server.get(), [t = s.transport.get()](int fd) { t->AcceptRaftLink(fd); });
+    }
   }
   s.member->Start(s.transport.get());
   s.lease->Start();
@@ -473,6 +492,7 @@ void Server::Shutdown() {
   if (s.member) s.member->Stop();
   if (s.client_server) s.client_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   if (s.lease) s.lease->Stop();
+  for (auto& l : s.peer_listeners) l->Stop();
   if (s.transport) s.transport->Stop();
   if (s.peer_server) s.peer_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
   spdlog::info("member {} stopped", util::IdToHex(s.self_id));

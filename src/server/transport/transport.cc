@@ -21,6 +21,8 @@
 #include "server/transport/peer_service.h"
 #include "server/transport/snapshot_file_writer.h"
 #include "server/transport/snapshot_sender.h"
+#include "server/transport/tcp_link_receiver.h"
+#include "server/transport/tcp_peer_sender.h"
 
 namespace quorum::server::transport {
 namespace {
@@ -33,7 +35,8 @@ class TransportImpl final : public Transport {
       : opts_(std::move(opts)),
         handler_(handler),
         service_(PeerServiceConfig{opts_.cluster_id, opts_.member_id, opts_.snapshot_dir},
-                 handler) {
+                 handler),
+        links_(opts_.cluster_id, opts_.member_id, handler) {
     SnapshotFileWriter::RemoveStaleTempFiles(opts_.snapshot_dir);
     monitor_ = std::thread([this] { Monitor(); });
   }
@@ -41,18 +44,34 @@ class TransportImpl final : public Transport {
 
   grpc::Service* service() override { return &service_; }
 
+  void AcceptRaftLink(int fd) override { links_.Serve(fd); }
+
   void AddPeer(uint64_t id, const std::vector<std::string>& peer_urls) override {
     if (id == opts_.member_id) return;
     absl::MutexLock l(&mu_);
     if (stopped_) return;
+    const bool tcp = opts_.raft_over_tcp && TcpPeerSender::CanServe(peer_urls);
     if (auto it = peers_.find(id); it != peers_.end()) {
-      it->second.msgs->SetUrls(peer_urls);
-      it->second.snaps->SetUrls(peer_urls);
-      return;
+      if (tcp == (it->second.tcp != nullptr)) {
+        if (tcp) {
+          it->second.tcp->SetUrls(peer_urls);
+        } else {
+          it->second.msgs->SetUrls(peer_urls);
+        }
+        it->second.snaps->SetUrls(peer_urls);
+        return;
+      }
+      // The kind of link changes (e.g. http -> https): start over.
+      retired_.push_back(std::move(it->second));
+      peers_.erase(it);
     }
     SenderConfig cfg{opts_.cluster_id, opts_.member_id, id, opts_.peer_credentials, handler_};
     Peer p;
-    p.msgs = std::make_shared<PeerSender>(cfg, peer_urls, opts_.max_queued_messages_per_peer);
+    if (tcp) {
+      p.tcp = std::make_shared<TcpPeerSender>(cfg, peer_urls);
+    } else {
+      p.msgs = std::make_shared<PeerSender>(cfg, peer_urls, opts_.max_queued_messages_per_peer);
+    }
     p.snaps = std::make_unique<SnapshotSender>(cfg, peer_urls);
     peers_.emplace(id, std::move(p));
     spdlog::info("added peer {:x} at {}", id, peer_urls.empty() ? "" : peer_urls.front());
@@ -73,8 +92,7 @@ class TransportImpl final : public Transport {
       peers_.erase(it);
     }
     // Outside mu_: Stop() joins threads that call the handler.
-    p.msgs->Stop();
-    p.snaps->Stop();
+    p.Stop();
     spdlog::info("removed peer {:x}", id);
   }
 
@@ -83,6 +101,7 @@ class TransportImpl final : public Transport {
     // The message senders write on this thread (see PeerSender), so they are
     // called outside mu_: one peer's write never holds up another's, nor the monitor.
     std::vector<std::pair<std::shared_ptr<PeerSender>, std::vector<raftpb::Message>>> sends;
+    std::vector<std::pair<std::shared_ptr<TcpPeerSender>, std::vector<raftpb::Message>>> links;
     {
       absl::MutexLock l(&mu_);
       if (stopped_) return;
@@ -97,6 +116,13 @@ class TransportImpl final : public Transport {
           it->second.snaps->Enqueue(std::move(m));
           continue;
         }
+        if (it->second.tcp) {
+          auto slot = std::find_if(links.begin(), links.end(),
+                                   [&](const auto& s) { return s.first == it->second.tcp; });
+          if (slot == links.end()) slot = links.emplace(links.end(), it->second.tcp, std::vector<raftpb::Message>());
+          slot->second.push_back(std::move(m));
+          continue;
+        }
         auto slot = std::find_if(sends.begin(), sends.end(),
                                  [&](const auto& s) { return s.first == it->second.msgs; });
         if (slot == sends.end()) slot = sends.emplace(sends.end(), it->second.msgs, std::vector<raftpb::Message>());
@@ -105,30 +131,38 @@ class TransportImpl final : public Transport {
     }
     // A sender removed meanwhile is stopped and ignores what it is given.
     for (auto& [sender, plain] : sends) sender->Enqueue(std::move(plain));
+    for (auto& [link, plain] : links) link->Enqueue(std::move(plain));
   }
 
   void Stop() override {
     absl::MutexLock stop_lock(&stop_mu_);  // a second Stop() waits for the first
     absl::flat_hash_map<uint64_t, Peer> peers;
+    std::vector<Peer> retired;
     {
       absl::MutexLock l(&mu_);
       if (stopped_) return;
       stopped_ = true;
       peers.swap(peers_);
+      retired.swap(retired_);
     }
     if (monitor_.joinable()) monitor_.join();
-    for (auto& [id, p] : peers) {
-      p.msgs->Stop();
-      p.snaps->Stop();
-    }
+    for (auto& [id, p] : peers) p.Stop();
+    for (auto& p : retired) p.Stop();
     service_.Stop();
+    links_.Stop();
     spdlog::info("peer transport of member {:x} stopped", opts_.member_id);
   }
 
  private:
   struct Peer {
-    std::shared_ptr<PeerSender> msgs;  // shared with Send() in progress
+    std::shared_ptr<PeerSender> msgs;    // gRPC stream, or
+    std::shared_ptr<TcpPeerSender> tcp;  // TCP link; shared with Send() in progress
     std::unique_ptr<SnapshotSender> snaps;
+    void Stop() {
+      if (msgs) msgs->Stop();
+      if (tcp) tcp->Stop();
+      snaps->Stop();
+    }
   };
 
   void Monitor() {
@@ -136,7 +170,7 @@ class TransportImpl final : public Transport {
     while (!mu_.AwaitWithTimeout(absl::Condition(&stopped_), absl::FromChrono(kMonitorInterval))) {
       auto now = std::chrono::steady_clock::now();
       for (auto& [id, p] : peers_) {
-        p.msgs->CancelIfStalled(now);
+        if (p.msgs) p.msgs->CancelIfStalled(now);
         p.snaps->CancelIfStalled(now);
       }
     }
@@ -145,12 +179,16 @@ class TransportImpl final : public Transport {
   const TransportOptions opts_;
   Handler* const handler_;
   PeerService service_;
+  TcpLinkReceiver links_;
   std::thread monitor_;
 
   absl::Mutex stop_mu_;  // serializes Stop(); acquired before mu_
   absl::Mutex mu_;       // acquired before any sender's own mutex
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;
   absl::flat_hash_map<uint64_t, Peer> peers_ ABSL_GUARDED_BY(mu_);
+  // Replaced senders, stopped in Stop(): stopping them in AddPeer would
+  // join threads while holding mu_.
+  std::vector<Peer> retired_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace

@@ -1,6 +1,10 @@
 // Transport: raft messages and snapshots between members over gRPC
 // (service quorum.peerpb.RaftPeer, proto/internal/peer.proto).
 //
+// Raft messages to a peer whose URLs are all http:// go over a plain TCP
+// link (tcp_link.h; options.raft_over_tcp), served on the same peer port
+// (peer_listener.h); TLS and unix peers use the gRPC stream below.
+//
 // Sending: Send() never blocks the raft loop. Messages are queued per peer
 // (bounded); one long-lived client stream per peer carries MessageBatch
 // frames, written from the caller's thread when the stream is idle; a full queue or a broken stream drops messages and reports the
@@ -47,6 +51,8 @@ struct TransportOptions {
   uint64_t member_id = 0;
   std::string snapshot_dir;                   // where received snapshots are written
   size_t max_queued_messages_per_peer = 4096;
+  // Raft messages to http:// peers over the TCP link rather than gRPC.
+  bool raft_over_tcp = true;
   // Client credentials used to dial peers (insecure when null).
   std::shared_ptr<grpc::ChannelCredentials> peer_credentials;
 };
@@ -58,6 +64,10 @@ class Transport {
 
   // The gRPC service to register on the peer listener.
   virtual grpc::Service* service() = 0;
+
+  // Takes ownership of an accepted connection that opened with a raft link
+  // hello (see PeerListener).
+  virtual void AcceptRaftLink(int fd) = 0;
 
   virtual void AddPeer(uint64_t id, const std::vector<std::string>& peer_urls) = 0;
   virtual void UpdatePeer(uint64_t id, const std::vector<std::string>& peer_urls) = 0;

@@ -7,6 +7,9 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <sys/socket.h>
+
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -26,7 +29,9 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "internal/peer.grpc.pb.h"
+#include "server/transport/peer_listener.h"
 #include "server/transport/server_options.h"
+#include "server/transport/tcp_link.h"
 #include "server/transport/snapshot_file_writer.h"
 
 namespace quorum::server::transport {
@@ -86,6 +91,10 @@ class RecordingHandler : public Handler {
   std::vector<std::pair<uint64_t, bool>> snapshots_ ABSL_GUARDED_BY(mu_);
 };
 
+// Which raft message link the test runs over (the test's parameter):
+// false = the gRPC stream, true = the TCP link behind a PeerListener.
+bool g_tcp_link = false;
+
 // One member's transport and its peer listener.
 class Node {
  public:
@@ -107,9 +116,22 @@ class Node {
     opts.snapshot_dir = (dir_ / "snap").string();
     opts.max_queued_messages_per_peer = max_queued_;
     opts.peer_credentials = client_creds_;
+    opts.raft_over_tcp = g_tcp_link;
     transport_ = Transport::Create(opts, &handler_);
     grpc::ServerBuilder b;
     ConfigurePeerServerBuilder(b);
+    if (g_tcp_link && !server_creds_) {
+      // As the Server does for http:// peer URLs: one socket, both protocols.
+      auto l = PeerListener::Listen("127.0.0.1:" + std::to_string(port_));
+      ASSERT_TRUE(l.ok()) << l.status();
+      listener_ = std::move(*l);
+      port_ = listener_->port();
+      b.RegisterService(transport_->service());
+      server_ = b.BuildAndStart();
+      ASSERT_NE(server_, nullptr);
+      listener_->Start(server_.get(), [t = transport_.get()](int fd) { t->AcceptRaftLink(fd); });
+      return;
+    }
     int bound = 0;
     b.AddListeningPort("127.0.0.1:" + std::to_string(port_),
                        server_creds_ ? server_creds_ : grpc::InsecureServerCredentials(), &bound);
@@ -121,6 +143,8 @@ class Node {
   }
 
   void Down() {
+    if (listener_) listener_->Stop();
+    listener_.reset();
     if (transport_) transport_->Stop();
     if (server_) server_->Shutdown(std::chrono::system_clock::now() + 2s);
     server_.reset();
@@ -144,6 +168,7 @@ class Node {
   RecordingHandler handler_;
   std::unique_ptr<Transport> transport_;
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<PeerListener> listener_;
 };
 
 raftpb::Message Msg(uint64_t from, uint64_t to, uint64_t index,
@@ -161,12 +186,14 @@ raftpb::Message Msg(uint64_t from, uint64_t to, uint64_t index,
   return m;
 }
 
-class TransportTest : public ::testing::Test {
+class TransportTest : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
+    g_tcp_link = GetParam();
+    std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::replace(name.begin(), name.end(), '/', '_');
     root_ = fs::temp_directory_path() /
-            ("quorum_transport_test_" + std::to_string(::getpid()) + "_" +
-             ::testing::UnitTest::GetInstance()->current_test_info()->name());
+            ("quorum_transport_test_" + std::to_string(::getpid()) + "_" + name);
     fs::remove_all(root_);
     fs::create_directories(root_);
   }
@@ -175,7 +202,7 @@ class TransportTest : public ::testing::Test {
   fs::path root_;
 };
 
-TEST_F(TransportTest, MessagesArriveInOrderAndBatched) {
+TEST_P(TransportTest, MessagesArriveInOrderAndBatched) {
   Node a(1, kCluster, root_), b(2, kCluster, root_);
   a.Up();
   b.Up();
@@ -215,7 +242,7 @@ TEST_F(TransportTest, MessagesArriveInOrderAndBatched) {
   EXPECT_EQ(a.handler_.Messages().front().type(), raftpb::MsgAppResp);
 }
 
-TEST_F(TransportTest, ThreeMembersAndUnknownPeers) {
+TEST_P(TransportTest, ThreeMembersAndUnknownPeers) {
   Node a(1, kCluster, root_), b(2, kCluster, root_), c(3, kCluster, root_);
   a.Up();
   b.Up();
@@ -251,7 +278,7 @@ TEST_F(TransportTest, ThreeMembersAndUnknownPeers) {
   EXPECT_EQ(c.handler_.Messages().back().index(), 4u);
 }
 
-TEST_F(TransportTest, ClusterIdMismatchIsRejected) {
+TEST_P(TransportTest, ClusterIdMismatchIsRejected) {
   Node a(1, kCluster, root_), intruder(2, kCluster + 1, root_);
   a.Up();
   intruder.Up();
@@ -305,7 +332,7 @@ TEST_F(TransportTest, ClusterIdMismatchIsRejected) {
   EXPECT_TRUE(a.handler_.batches_.empty());
 }
 
-TEST_F(TransportTest, ReconnectsAfterPeerComesUp) {
+TEST_P(TransportTest, ReconnectsAfterPeerComesUp) {
   Node a(1, kCluster, root_), b(2, kCluster, root_);
   a.Up();
   b.Up();  // to learn a free port
@@ -352,7 +379,7 @@ TEST_F(TransportTest, ReconnectsAfterPeerComesUp) {
   EXPECT_TRUE(arrived);
 }
 
-TEST_F(TransportTest, UpdatePeerRedials) {
+TEST_P(TransportTest, UpdatePeerRedials) {
   Node a(1, kCluster, root_), b(2, kCluster, root_), b2(2, kCluster, root_ / "elsewhere");
   a.Up();
   b.Up();
@@ -381,7 +408,7 @@ TEST_F(TransportTest, UpdatePeerRedials) {
   EXPECT_EQ(b2.handler_.Messages().back().index(), 1000u);
 }
 
-TEST_F(TransportTest, FullQueueDropsAndReportsUnreachable) {
+TEST_P(TransportTest, FullQueueDropsAndReportsUnreachable) {
   Node a(1, kCluster, root_, /*max_queued=*/4), b(2, kCluster, root_);
   a.Up();
   b.Up();
@@ -423,7 +450,7 @@ TEST_F(TransportTest, FullQueueDropsAndReportsUnreachable) {
 
 // A receiver that stops reading for longer than the write-stall timeout gets
 // its stream cancelled; the sender reports it unreachable and reconnects.
-TEST_F(TransportTest, StalledWriteIsCancelled) {
+TEST_P(TransportTest, StalledWriteIsCancelled) {
   Node a(1, kCluster, root_), b(2, kCluster, root_);
   a.Up();
   b.Up();
@@ -435,7 +462,10 @@ TEST_F(TransportTest, StalledWriteIsCancelled) {
   // Timed from before the sends: the stall may begin while they are queued.
   const auto start = absl::Now();
   const std::string payload(1 << 20, 'x');
-  for (uint64_t i = 1; i <= 64; ++i) {
+  // The TCP link holds up to 16 MiB besides the kernel's socket buffers
+  // (about 4 MiB); more would be dropped (and reported) before any stall.
+  const uint64_t count = g_tcp_link ? 14 : 64;
+  for (uint64_t i = 1; i <= count; ++i) {
     raftpb::Message m = Msg(1, 2, i);
     m.mutable_entries(0)->set_data(payload);
     a.transport_->Send({std::move(m)});
@@ -487,7 +517,7 @@ raftpb::Message SnapMsg(uint64_t from, uint64_t to, const std::string& path, uin
   return m;
 }
 
-TEST_F(TransportTest, SnapshotArrivesIntact) {
+TEST_P(TransportTest, SnapshotArrivesIntact) {
   Node a(1, kCluster, root_), b(2, kCluster, root_);
   a.Up();
   b.Up();
@@ -527,7 +557,7 @@ TEST_F(TransportTest, SnapshotArrivesIntact) {
   }
 }
 
-TEST_F(TransportTest, SnapshotFailuresAreReported) {
+TEST_P(TransportTest, SnapshotFailuresAreReported) {
   Node a(1, kCluster, root_), b(2, kCluster, root_);
   a.Up();
   b.Up();
@@ -553,7 +583,7 @@ TEST_F(TransportTest, SnapshotFailuresAreReported) {
 
 // Bad peers: truncated or out-of-order snapshot chunks, snapshots for another
 // member, MsgSnap on the message stream, messages for another member.
-TEST_F(TransportTest, BadPeerInputIsRejected) {
+TEST_P(TransportTest, BadPeerInputIsRejected) {
   Node a(1, kCluster, root_);
   a.Up();
   auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(a.port_),
@@ -625,7 +655,7 @@ TEST_F(TransportTest, BadPeerInputIsRejected) {
   }
 }
 
-TEST_F(TransportTest, StopWhileStreamingDoesNotHang) {
+TEST_P(TransportTest, StopWhileStreamingDoesNotHang) {
   Node a(1, kCluster, root_), b(2, kCluster, root_);
   a.Up();
   b.Up();
@@ -671,7 +701,7 @@ TEST_F(TransportTest, StopWhileStreamingDoesNotHang) {
   EXPECT_EQ(down.wait_for(10s), std::future_status::ready);
 }
 
-TEST_F(TransportTest, DestructorStopsWithoutExplicitStop) {
+TEST_P(TransportTest, DestructorStopsWithoutExplicitStop) {
   Node a(1, kCluster, root_), b(2, kCluster, root_);
   a.Up();
   b.Up();
@@ -706,7 +736,7 @@ bool MakePeerCerts(const fs::path& dir) {
   return std::system((cmd + " >/dev/null 2>&1").c_str()) == 0;
 }
 
-TEST_F(TransportTest, HttpsPeersUseTls) {
+TEST_P(TransportTest, HttpsPeersUseTls) {
   if (!MakePeerCerts(root_)) GTEST_SKIP() << "openssl CLI not available";
   std::string ca = ReadFile((root_ / "ca.crt").string());
   std::string key = ReadFile((root_ / "peer.key").string());
@@ -766,6 +796,155 @@ TEST_F(TransportTest, HttpsPeersUseTls) {
   for (const auto& m : b.handler_.Messages()) {
     EXPECT_NE(m.from(), 3u);
   }
+}
+
+INSTANTIATE_TEST_SUITE_P(Links, TransportTest, ::testing::Values(false, true),
+                         [](const ::testing::TestParamInfo<bool>& p) {
+                           return std::string(p.param ? "TcpLink" : "GrpcStream");
+                         });
+
+// The TCP link's receiving end, driven with a raw socket: whatever a
+// connection sends that is not a well-formed link closes it, and nothing of
+// it reaches the handler.
+class TcpLinkInputTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    g_tcp_link = true;
+    root_ = fs::temp_directory_path() /
+            ("quorum_tcp_link_test_" + std::to_string(::getpid()) + "_" +
+             ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(root_);
+    node_ = std::make_unique<Node>(1, kCluster, root_);
+    node_->Up();
+  }
+  void TearDown() override {
+    node_.reset();
+    fs::remove_all(root_);
+  }
+  int Dial() {
+    auto fd = DialTcp("127.0.0.1:" + std::to_string(node_->port_), 3000ms);
+    EXPECT_TRUE(fd.ok()) << fd.status();
+    return fd.ok() ? *fd : -1;
+  }
+  static void SendAll(int fd, const std::string& s) {
+    ASSERT_EQ(send(fd, s.data(), s.size(), MSG_NOSIGNAL), static_cast<ssize_t>(s.size()));
+  }
+  // True when the server closes `fd` (EOF, or a reset when it left our
+  // bytes unread) within the wait; whatever it writes first is skipped.
+  static bool ClosedByServer(int fd) {
+    timeval tv{10, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    char buf[4096];
+    while (true) {
+      ssize_t n = recv(fd, buf, sizeof(buf), 0);
+      if (n > 0) continue;
+      return n == 0 || errno == ECONNRESET;
+    }
+  }
+  static std::string Frame(const raftpb::MessageBatch& b) {
+    std::string out;
+    std::string body = b.SerializeAsString();
+    AppendTcpFrameHeader(&out, static_cast<uint32_t>(body.size()));
+    return out + body;
+  }
+
+  fs::path root_;
+  std::unique_ptr<Node> node_;
+};
+
+TEST_F(TcpLinkInputTest, WellFormedLinkDeliversAndFiltersMessages) {
+  int fd = Dial();
+  SendAll(fd, EncodeTcpHello({kCluster, 2, 1}));
+  raftpb::MessageBatch b;
+  *b.add_messages() = Msg(2, 1, 1);
+  *b.add_messages() = Msg(2, 3, 2);  // not for this member: dropped
+  *b.add_messages() = Msg(2, 1, 3, raftpb::MsgSnap);  // snapshots only via gRPC: dropped
+  *b.add_messages() = Msg(2, 1, 4);
+  // Split mid-frame: the receiver waits for the rest.
+  const std::string f = Frame(b) + Frame(b);
+  SendAll(fd, f.substr(0, 7));
+  std::this_thread::sleep_for(50ms);
+  SendAll(fd, f.substr(7));
+  ASSERT_TRUE(node_->handler_.WaitFor([&] { return node_->handler_.CountLocked() >= 4; }));
+  auto got = node_->handler_.Messages();
+  ASSERT_EQ(got.size(), 4u);
+  EXPECT_EQ(got[0].index(), 1u);
+  EXPECT_EQ(got[1].index(), 4u);
+  EXPECT_EQ(got[2].index(), 1u);
+  EXPECT_EQ(got[3].index(), 4u);
+  close(fd);
+}
+
+TEST_F(TcpLinkInputTest, BadHelloOrFrameClosesTheConnection) {
+  {
+    SCOPED_TRACE("other cluster");
+    int fd = Dial();
+    SendAll(fd, EncodeTcpHello({kCluster + 1, 2, 1}));
+    SendAll(fd, Frame([] { raftpb::MessageBatch b; *b.add_messages() = Msg(2, 1, 1); return b; }()));
+    EXPECT_TRUE(ClosedByServer(fd));
+    close(fd);
+  }
+  {
+    SCOPED_TRACE("addressed to another member");
+    int fd = Dial();
+    SendAll(fd, EncodeTcpHello({kCluster, 2, 7}));
+    EXPECT_TRUE(ClosedByServer(fd));
+    close(fd);
+  }
+  {
+    SCOPED_TRACE("frame larger than the limit");
+    int fd = Dial();
+    SendAll(fd, EncodeTcpHello({kCluster, 2, 1}));
+    std::string h;
+    AppendTcpFrameHeader(&h, static_cast<uint32_t>(kMaxPeerMessageBytes) + 1);
+    SendAll(fd, h);
+    EXPECT_TRUE(ClosedByServer(fd));
+    close(fd);
+  }
+  {
+    SCOPED_TRACE("frame that is not a MessageBatch");
+    int fd = Dial();
+    SendAll(fd, EncodeTcpHello({kCluster, 2, 1}));
+    std::string h;
+    AppendTcpFrameHeader(&h, 3);
+    SendAll(fd, h + "\xff\xff\xff");
+    EXPECT_TRUE(ClosedByServer(fd));
+    close(fd);
+  }
+  {
+    SCOPED_TRACE("neither a link nor HTTP/2 (handed to gRPC, which drops it)");
+    int fd = Dial();
+    SendAll(fd, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    EXPECT_TRUE(ClosedByServer(fd));
+    close(fd);
+  }
+  {
+    absl::MutexLock l(&node_->handler_.mu_);
+    EXPECT_TRUE(node_->handler_.batches_.empty());
+  }
+  // The listener still serves both protocols afterwards.
+  int fd = Dial();
+  SendAll(fd, EncodeTcpHello({kCluster, 2, 1}));
+  SendAll(fd, Frame([] { raftpb::MessageBatch b; *b.add_messages() = Msg(2, 1, 9); return b; }()));
+  ASSERT_TRUE(node_->handler_.WaitFor([&] { return node_->handler_.CountLocked() == 1; }));
+  close(fd);
+  auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(node_->port_),
+                                     grpc::InsecureChannelCredentials());
+  EXPECT_TRUE(channel->WaitForConnected(std::chrono::system_clock::now() + 10s));
+}
+
+TEST_F(TcpLinkInputTest, StopClosesOpenLinksAndReturns) {
+  int fd = Dial();
+  SendAll(fd, EncodeTcpHello({kCluster, 2, 1}));
+  SendAll(fd, Frame([] { raftpb::MessageBatch b; *b.add_messages() = Msg(2, 1, 1); return b; }()));
+  ASSERT_TRUE(node_->handler_.WaitFor([&] { return node_->handler_.CountLocked() == 1; }));
+  int silent = Dial();  // never sends a byte: still being classified
+  const auto start = std::chrono::steady_clock::now();
+  node_->Down();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+  EXPECT_TRUE(ClosedByServer(fd));
+  close(fd);
+  close(silent);
 }
 
 TEST(SnapshotFileWriterTest, NamesAndStaleTempFiles) {

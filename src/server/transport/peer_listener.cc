@@ -1,0 +1,168 @@
+#include "server/transport/peer_listener.h"
+
+#include <fcntl.h>
+#include <grpcpp/server_posix.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <spdlog/spdlog.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <utility>
+
+#include "server/transport/tcp_link.h"
+
+namespace quorum::server::transport {
+namespace {
+
+// A connection that sends nothing for this long is closed unclassified.
+constexpr int kClassifyTimeoutMs = 10'000;
+
+enum class Kind { kRaftLink, kOther, kClosed };
+
+// Peeks at the first bytes until they can only be a raft link hello or
+// cannot be one. Consumes nothing. Gives up when `wake_fd` becomes readable
+// (the listener stops) or after kClassifyTimeoutMs.
+Kind Peek(int fd, int wake_fd) {
+  char buf[kTcpLinkMagic.size()];
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kClassifyTimeoutMs);
+  size_t seen = 0;  // bytes that were already queued at the last peek
+  while (true) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return Kind::kClosed;
+    pollfd p[2] = {{fd, POLLIN, 0}, {wake_fd, POLLIN, 0}};
+    if (seen > 0) {
+      // Some bytes are queued, so POLLIN stays set: wait briefly instead.
+      if (poll(&p[1], 1, 1) > 0) return Kind::kClosed;
+    } else if (poll(p, 2, static_cast<int>(left.count())) <= 0 || (p[1].revents & POLLIN)) {
+      if (p[1].revents & POLLIN) return Kind::kClosed;
+      continue;
+    }
+    ssize_t n = recv(fd, buf, sizeof(buf), MSG_PEEK | MSG_DONTWAIT);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+    if (n <= 0) return Kind::kClosed;
+    seen = static_cast<size_t>(n);
+    if (std::memcmp(buf, kTcpLinkMagic.data(), seen) != 0) return Kind::kOther;
+    if (seen == sizeof(buf)) return Kind::kRaftLink;
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<PeerListener>> PeerListener::Listen(const std::string& host_port) {
+  auto fd = ListenTcp(host_port);
+  if (!fd.ok()) return fd.status();
+  return std::unique_ptr<PeerListener>(new PeerListener(*fd, host_port));
+}
+
+PeerListener::PeerListener(int fd, std::string host_port)
+    : listen_fd_(fd), wake_fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)), host_port_(std::move(host_port)) {}
+
+PeerListener::~PeerListener() {
+  Stop();
+  close(listen_fd_);
+  close(wake_fd_);
+}
+
+int PeerListener::port() const {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof(ss);
+  if (getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return 0;
+  if (ss.ss_family == AF_INET6) return ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
+  return ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+}
+
+void PeerListener::Start(grpc::Server* grpc_server, std::function<void(int fd)> on_raft_link) {
+  grpc_server_ = grpc_server;
+  on_raft_link_ = std::move(on_raft_link);
+  accept_thread_ = std::thread([this] { Accept(); });
+}
+
+void PeerListener::Stop() {
+  {
+    absl::MutexLock l(&mu_);
+    if (stopped_) return;
+    stopped_ = true;
+  }
+  uint64_t one = 1;
+  [[maybe_unused]] ssize_t n = write(wake_fd_, &one, sizeof(one));
+  if (accept_thread_.joinable()) accept_thread_.join();
+  std::list<Classifier> classifiers;
+  {
+    absl::MutexLock l(&mu_);
+    classifiers.swap(classifiers_);
+  }
+  for (auto& c : classifiers) c.thread.join();
+}
+
+void PeerListener::Accept() {
+  while (true) {
+    pollfd p[2] = {{listen_fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+    if (poll(p, 2, -1) < 0 && errno != EINTR) {
+      spdlog::error("peer listener {}: poll: {}", host_port_, std::strerror(errno));
+      return;
+    }
+    if (p[1].revents & POLLIN) return;
+    if (!(p[0].revents & POLLIN)) continue;
+    int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EMFILE || errno == ENFILE) usleep(100'000);
+      continue;
+    }
+    absl::MutexLock l(&mu_);
+    if (stopped_) {
+      close(fd);
+      return;
+    }
+    // Classifying waits for the client's first bytes: off this thread, so
+    // a silent client never holds up the others. Connections are rare
+    // (one per peer and protocol, plus snapshots).
+    for (auto it = classifiers_.begin(); it != classifiers_.end();) {
+      if (it->done.HasBeenNotified()) {
+        it->thread.join();
+        it = classifiers_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    Classifier& c = classifiers_.emplace_back();
+    c.thread = std::thread([this, fd, &c] {
+      Classify(fd);
+      c.done.Notify();
+    });
+  }
+}
+
+void PeerListener::Classify(int fd) {
+  const Kind kind = Peek(fd, wake_fd_);
+  {
+    absl::MutexLock l(&mu_);
+    if (stopped_) {
+      close(fd);
+      return;
+    }
+  }
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  switch (kind) {
+    case Kind::kClosed:
+      close(fd);
+      return;
+    case Kind::kRaftLink:
+      on_raft_link_(fd);
+      return;
+    case Kind::kOther:
+      // gRPC's endpoints expect non-blocking sockets.
+      fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+      grpc::AddInsecureChannelFromFd(grpc_server_, fd);
+      return;
+  }
+}
+
+}  // namespace quorum::server::transport

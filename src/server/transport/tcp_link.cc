@@ -1,0 +1,149 @@
+#include "server/transport/tcp_link.h"
+
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "util/coding.h"
+
+namespace quorum::server::transport {
+namespace {
+
+struct HostPort {
+  std::string host;
+  std::string port;
+};
+
+absl::StatusOr<HostPort> SplitHostPort(const std::string& s) {
+  auto colon = s.rfind(':');
+  if (colon == std::string::npos) return absl::InvalidArgumentError(absl::StrCat("no port in ", s));
+  HostPort hp{s.substr(0, colon), s.substr(colon + 1)};
+  if (hp.host.size() >= 2 && hp.host.front() == '[' && hp.host.back() == ']') {
+    hp.host = hp.host.substr(1, hp.host.size() - 2);
+  }
+  int port = 0;
+  if (!absl::SimpleAtoi(hp.port, &port) || port < 0 || port > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat("bad port in ", s));
+  }
+  return hp;
+}
+
+absl::Status Errno(const char* what, const std::string& target) {
+  return absl::UnavailableError(absl::StrCat(what, " ", target, ": ", std::strerror(errno)));
+}
+
+}  // namespace
+
+std::string EncodeTcpHello(const TcpHello& h) {
+  std::string out(kTcpLinkMagic);
+  util::PutFixed64BE(&out, h.cluster_id);
+  util::PutFixed64BE(&out, h.from);
+  util::PutFixed64BE(&out, h.to);
+  return out;
+}
+
+absl::StatusOr<TcpHello> DecodeTcpHello(std::string_view bytes) {
+  if (bytes.size() != kTcpHelloBytes || bytes.substr(0, kTcpLinkMagic.size()) != kTcpLinkMagic) {
+    return absl::InvalidArgumentError("not a raft link hello");
+  }
+  const char* p = bytes.data() + kTcpLinkMagic.size();
+  return TcpHello{util::DecodeFixed64BE(p), util::DecodeFixed64BE(p + 8),
+                  util::DecodeFixed64BE(p + 16)};
+}
+
+void AppendTcpFrameHeader(std::string* dst, uint32_t payload_len) {
+  char h[4] = {static_cast<char>(payload_len >> 24), static_cast<char>(payload_len >> 16),
+               static_cast<char>(payload_len >> 8), static_cast<char>(payload_len)};
+  dst->append(h, 4);
+}
+
+uint32_t DecodeTcpFrameLength(const char* header) {
+  const auto* u = reinterpret_cast<const unsigned char*>(header);
+  return (uint32_t{u[0]} << 24) | (uint32_t{u[1]} << 16) | (uint32_t{u[2]} << 8) | uint32_t{u[3]};
+}
+
+absl::StatusOr<int> DialTcp(const std::string& host_port, std::chrono::milliseconds timeout) {
+  auto hp = SplitHostPort(host_port);
+  if (!hp.ok()) return hp.status();
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  if (int rc = getaddrinfo(hp->host.c_str(), hp->port.c_str(), &hints, &res); rc != 0) {
+    return absl::UnavailableError(absl::StrCat("resolve ", host_port, ": ", gai_strerror(rc)));
+  }
+  absl::Status last = absl::UnavailableError(absl::StrCat("no address for ", host_port));
+  for (addrinfo* ai = res; ai != nullptr; ai = ai->ai_next) {
+    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
+    if (fd < 0) {
+      last = Errno("socket for", host_port);
+      continue;
+    }
+    int rc = connect(fd, ai->ai_addr, ai->ai_addrlen);
+    if (rc != 0 && errno == EINPROGRESS) {
+      pollfd p{fd, POLLOUT, 0};
+      rc = poll(&p, 1, static_cast<int>(timeout.count()));
+      int err = 0;
+      socklen_t len = sizeof(err);
+      if (rc == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0) {
+        rc = 0;
+      } else {
+        errno = rc == 0 ? ETIMEDOUT : (err != 0 ? err : errno);
+        rc = -1;
+      }
+    }
+    if (rc != 0) {
+      last = Errno("connect", host_port);
+      close(fd);
+      continue;
+    }
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    freeaddrinfo(res);
+    return fd;
+  }
+  freeaddrinfo(res);
+  return last;
+}
+
+absl::StatusOr<int> ListenTcp(const std::string& host_port) {
+  auto hp = SplitHostPort(host_port);
+  if (!hp.ok()) return hp.status();
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  addrinfo* res = nullptr;
+  const char* host = hp->host.empty() ? nullptr : hp->host.c_str();
+  if (int rc = getaddrinfo(host, hp->port.c_str(), &hints, &res); rc != 0) {
+    return absl::UnavailableError(absl::StrCat("resolve ", host_port, ": ", gai_strerror(rc)));
+  }
+  absl::Status last = absl::UnavailableError(absl::StrCat("no address for ", host_port));
+  for (addrinfo* ai = res; ai != nullptr; ai = ai->ai_next) {
+    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+    if (fd < 0) continue;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 128) != 0) {
+      last = Errno("listen on", host_port);
+      close(fd);
+      continue;
+    }
+    freeaddrinfo(res);
+    return fd;
+  }
+  freeaddrinfo(res);
+  return last;
+}
+
+}  // namespace quorum::server::transport
