@@ -66,7 +66,6 @@ PeerListener::PeerListener(int fd, std::string host_port)
 
 PeerListener::~PeerListener() {
   Stop();
-  close(listen_fd_);
   close(wake_fd_);
 }
 
@@ -93,6 +92,7 @@ void PeerListener::Stop() {
   uint64_t one = 1;
   [[maybe_unused]] ssize_t n = write(wake_fd_, &one, sizeof(one));
   if (accept_thread_.joinable()) accept_thread_.join();
+  close(listen_fd_);  // the port is free once Stop returns
   std::list<Classifier> classifiers;
   {
     absl::MutexLock l(&mu_);

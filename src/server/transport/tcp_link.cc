@@ -71,7 +71,8 @@ uint32_t DecodeTcpFrameLength(const char* header) {
   return (uint32_t{u[0]} << 24) | (uint32_t{u[1]} << 16) | (uint32_t{u[2]} << 8) | uint32_t{u[3]};
 }
 
-absl::StatusOr<int> DialTcp(const std::string& host_port, std::chrono::milliseconds timeout) {
+absl::StatusOr<int> DialTcp(const std::string& host_port, std::chrono::milliseconds timeout,
+                            int cancel_fd) {
   auto hp = SplitHostPort(host_port);
   if (!hp.ok()) return hp.status();
   addrinfo hints{};
@@ -90,11 +91,21 @@ absl::StatusOr<int> DialTcp(const std::string& host_port, std::chrono::milliseco
     }
     int rc = connect(fd, ai->ai_addr, ai->ai_addrlen);
     if (rc != 0 && errno == EINPROGRESS) {
-      pollfd p{fd, POLLOUT, 0};
-      rc = poll(&p, 1, static_cast<int>(timeout.count()));
+      const auto deadline = std::chrono::steady_clock::now() + timeout;
+      pollfd p[2] = {{fd, POLLOUT, 0}, {cancel_fd, POLLIN, 0}};
+      do {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        rc = left.count() > 0 ? poll(p, cancel_fd >= 0 ? 2 : 1, static_cast<int>(left.count())) : 0;
+      } while (rc < 0 && errno == EINTR);
+      if (cancel_fd >= 0 && (p[1].revents & POLLIN)) {
+        close(fd);
+        freeaddrinfo(res);
+        return absl::CancelledError("dial cancelled");
+      }
       int err = 0;
       socklen_t len = sizeof(err);
-      if (rc == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0) {
+      if (rc > 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0) {
         rc = 0;
       } else {
         errno = rc == 0 ? ETIMEDOUT : (err != 0 ? err : errno);

@@ -46,8 +46,10 @@ void AppendTcpFrameHeader(std::string* dst, uint32_t payload_len);
 uint32_t DecodeTcpFrameLength(const char* header);
 
 // Connects to "host:port" or "[v6]:port" within `timeout`; returns a
-// blocking socket with TCP_NODELAY set, or an error.
-absl::StatusOr<int> DialTcp(const std::string& host_port, std::chrono::milliseconds timeout);
+// blocking socket with TCP_NODELAY set, or an error. Gives up early
+// (CANCELLED) when `cancel_fd` (if >= 0) becomes readable.
+absl::StatusOr<int> DialTcp(const std::string& host_port, std::chrono::milliseconds timeout,
+                            int cancel_fd = -1);
 // Binds and listens on "host:port" ("" or "0.0.0.0" host: all IPv4).
 absl::StatusOr<int> ListenTcp(const std::string& host_port);
 

@@ -1,5 +1,7 @@
 #include "server/transport/tcp_peer_sender.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <spdlog/spdlog.h>
 #include <sys/eventfd.h>
@@ -8,6 +10,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
+#include <cstring>
 #include <utility>
 
 #include "absl/time/time.h"
@@ -55,6 +59,10 @@ bool TcpPeerSender::CanServe(const std::vector<std::string>& urls) {
 
 TcpPeerSender::TcpPeerSender(SenderConfig cfg, std::vector<std::string> urls)
     : cfg_(std::move(cfg)), wake_fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)), urls_(std::move(urls)) {
+  if (wake_fd_ < 0) {
+    spdlog::critical("eventfd: {}", std::strerror(errno));
+    std::abort();
+  }
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -160,23 +168,39 @@ void TcpPeerSender::Backoff(std::chrono::milliseconds d) {
 }
 
 int TcpPeerSender::Connect(std::string* url) {
+  // A stale wake-up would cancel the dial at once; Stop and SetUrls are
+  // re-checked below under the lock after draining.
+  uint64_t v;
+  while (read(wake_fd_, &v, sizeof(v)) > 0) {
+  }
   {
     absl::MutexLock l(&mu_);
+    if (stopped_) return -1;
     urls_changed_ = false;
     if (urls_.empty()) return -1;
     *url = urls_[current_ % urls_.size()];
   }
   auto target = ParsePeerUrl(*url);
   if (!target.ok() || target->tls) return -1;
-  auto fd = DialTcp(target->dial, kConnectTimeout);
+  auto fd = DialTcp(target->dial, kConnectTimeout, wake_fd_);
   if (!fd.ok()) {
     spdlog::debug("raft link to {:x}: {}", cfg_.peer_id, std::string(fd.status().message()));
     absl::MutexLock l(&mu_);
-    ++current_;  // try the next URL next time
+    if (!urls_changed_) ++current_;  // try the next URL next time
     return -1;
   }
   const int buf = kSocketBufferBytes;
   setsockopt(*fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
+  // Data unacknowledged this long fails the connection (a peer host that
+  // died or was partitioned away); keepalive covers a quiet link.
+  const unsigned int user_timeout_ms = static_cast<unsigned int>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(kWriteStallTimeout).count());
+  setsockopt(*fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout_ms, sizeof(user_timeout_ms));
+  int one = 1, idle = 5, intvl = 2, cnt = 3;
+  setsockopt(*fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+  setsockopt(*fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+  setsockopt(*fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+  setsockopt(*fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
   const std::string hello = EncodeTcpHello({cfg_.cluster_id, cfg_.member_id, cfg_.peer_id});
   if (send(*fd, hello.data(), hello.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(hello.size())) {
     close(*fd);

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -30,6 +31,8 @@ namespace {
 constexpr auto kMonitorInterval = std::chrono::milliseconds(500);
 
 class TransportImpl final : public Transport {
+  struct Peer;
+
  public:
   TransportImpl(TransportOptions opts, Handler* handler)
       : opts_(std::move(opts)),
@@ -48,6 +51,14 @@ class TransportImpl final : public Transport {
 
   void AddPeer(uint64_t id, const std::vector<std::string>& peer_urls) override {
     if (id == opts_.member_id) return;
+    std::optional<Peer> replaced;
+    AddPeerLocked(id, peer_urls, &replaced);
+    // Outside mu_: Stop() joins the sender's thread.
+    if (replaced) replaced->Stop();
+  }
+
+  void AddPeerLocked(uint64_t id, const std::vector<std::string>& peer_urls,
+                     std::optional<Peer>* replaced) {
     absl::MutexLock l(&mu_);
     if (stopped_) return;
     const bool tcp = opts_.raft_over_tcp && TcpPeerSender::CanServe(peer_urls);
@@ -62,7 +73,7 @@ class TransportImpl final : public Transport {
         return;
       }
       // The kind of link changes (e.g. http -> https): start over.
-      retired_.push_back(std::move(it->second));
+      replaced->emplace(std::move(it->second));
       peers_.erase(it);
     }
     SenderConfig cfg{opts_.cluster_id, opts_.member_id, id, opts_.peer_credentials, handler_};
@@ -137,17 +148,14 @@ class TransportImpl final : public Transport {
   void Stop() override {
     absl::MutexLock stop_lock(&stop_mu_);  // a second Stop() waits for the first
     absl::flat_hash_map<uint64_t, Peer> peers;
-    std::vector<Peer> retired;
     {
       absl::MutexLock l(&mu_);
       if (stopped_) return;
       stopped_ = true;
       peers.swap(peers_);
-      retired.swap(retired_);
     }
     if (monitor_.joinable()) monitor_.join();
     for (auto& [id, p] : peers) p.Stop();
-    for (auto& p : retired) p.Stop();
     service_.Stop();
     links_.Stop();
     spdlog::info("peer transport of member {:x} stopped", opts_.member_id);
@@ -186,9 +194,6 @@ class TransportImpl final : public Transport {
   absl::Mutex mu_;       // acquired before any sender's own mutex
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;
   absl::flat_hash_map<uint64_t, Peer> peers_ ABSL_GUARDED_BY(mu_);
-  // Replaced senders, stopped in Stop(): stopping them in AddPeer would
-  // join threads while holding mu_.
-  std::vector<Peer> retired_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace

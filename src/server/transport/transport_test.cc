@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -931,6 +932,38 @@ TEST_F(TcpLinkInputTest, BadHelloOrFrameClosesTheConnection) {
   auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(node_->port_),
                                      grpc::InsecureChannelCredentials());
   EXPECT_TRUE(channel->WaitForConnected(std::chrono::system_clock::now() + 10s));
+}
+
+// Removing a peer whose host does not answer (its SYNs go unanswered: a
+// listener with a full accept queue here) must not wait out the 3 s dial:
+// RemovePeer runs on the raft thread, which must keep sending heartbeats.
+TEST_F(TcpLinkInputTest, RemovingAPeerCutsItsDialShort) {
+  auto l = ListenTcp("127.0.0.1:0");
+  ASSERT_TRUE(l.ok()) << l.status();
+  ASSERT_EQ(listen(*l, 0), 0);
+  sockaddr_in addr{};
+  socklen_t len = sizeof(addr);
+  ASSERT_EQ(getsockname(*l, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  const std::string target = "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+  // Fill the accept queue: later connects hang in SYN_SENT.
+  std::vector<int> fillers;
+  for (int i = 0; i < 4; ++i) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+    fillers.push_back(fd);
+  }
+  std::this_thread::sleep_for(100ms);
+  auto probe = DialTcp(target, 500ms);
+  ASSERT_FALSE(probe.ok()) << "precondition: a connect beyond the full backlog hangs";
+  EXPECT_EQ(probe.status().code(), absl::StatusCode::kUnavailable) << probe.status();
+  node_->transport_->AddPeer(3, {"http://" + target});
+  node_->transport_->Send({Msg(1, 3, 1)});
+  std::this_thread::sleep_for(300ms);  // the sender is now inside its dial
+  const auto start = std::chrono::steady_clock::now();
+  node_->transport_->RemovePeer(3);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 1s);
+  for (int fd : fillers) close(fd);
+  close(*l);
 }
 
 TEST_F(TcpLinkInputTest, StopClosesOpenLinksAndReturns) {
