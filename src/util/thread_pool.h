@@ -5,6 +5,8 @@
 #ifndef QUORUM_UTIL_THREAD_POOL_H_
 #define QUORUM_UTIL_THREAD_POOL_H_
 
+#include <pthread.h>
+
 #include <deque>
 #include <thread>
 #include <vector>
@@ -16,8 +18,14 @@ namespace quorum::util {
 
 class ThreadPool {
  public:
-  explicit ThreadPool(int threads) {
-    for (int i = 0; i < threads; ++i) workers_.emplace_back([this] { Work(); });
+  // `name` (at most 15 characters) names the threads, for top and perf.
+  explicit ThreadPool(int threads, const char* name = "pool") {
+    for (int i = 0; i < threads; ++i) {
+      workers_.emplace_back([this, name] {
+        pthread_setname_np(pthread_self(), name);
+        Work();
+      });
+    }
   }
   ~ThreadPool() {
     {

@@ -148,7 +148,7 @@ class LeaseService::KeepAliveReactor final
 };
 
 LeaseService::LeaseService(const ServiceDeps* deps, mvcc::Lessor* lessor)
-    : deps_(deps), lessor_(lessor), pool_(std::make_unique<util::ThreadPool>(kForwardThreads)) {
+    : deps_(deps), lessor_(lessor), pool_(std::make_unique<util::ThreadPool>(kForwardThreads, "lease-fwd")) {
   // etcd's idutil.Generator: low 16 bits of the member id, then 40 bits of
   // milliseconds and an 8-bit counter, so ids of different members and of
   // successive starts do not collide.

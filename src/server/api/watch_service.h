@@ -47,7 +47,7 @@ class WatchService final
   const ServiceDeps* deps_;
   mvcc::WatchableStore* watchable_;
   std::chrono::milliseconds progress_interval_;
-  util::ThreadPool pool_{2};
+  util::ThreadPool pool_{2, "watch-pool"};
   absl::Mutex mu_;
   absl::flat_hash_set<WatchStream*> streams_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;

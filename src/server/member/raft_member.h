@@ -285,7 +285,7 @@ class RaftMember final : public Proposer, public transport::Handler {
   std::thread snapshot_writer_;
   // Serves reads whose ReadIndex is applied, off the apply thread; also
   // returns freed heap to the OS after a snapshot, off the raft loop.
-  util::ThreadPool read_pool_{2};
+  util::ThreadPool read_pool_{2, "read-pool"};
 };
 
 }  // namespace quorum::server

@@ -2,6 +2,7 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -70,7 +71,10 @@ void TcpLinkReceiver::Serve(int fd) {
   ReapLocked();
   Conn& c = conns_.emplace_back();
   c.fd = fd;
-  c.thread = std::thread([this, &c] { Read(&c); });
+  c.thread = std::thread([this, &c] {
+    pthread_setname_np(pthread_self(), "peer-rx");
+    Read(&c);
+  });
 }
 
 void TcpLinkReceiver::ReapLocked() {

@@ -3,6 +3,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -63,7 +64,10 @@ TcpPeerSender::TcpPeerSender(SenderConfig cfg, std::vector<std::string> urls)
     spdlog::critical("eventfd: {}", std::strerror(errno));
     std::abort();
   }
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "peer-tx");
+    Run();
+  });
 }
 
 TcpPeerSender::~TcpPeerSender() {
