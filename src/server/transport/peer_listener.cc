@@ -22,6 +22,8 @@ namespace {
 
 // A connection that sends nothing for this long is closed unclassified.
 constexpr int kClassifyTimeoutMs = 10'000;
+// At most this many connections wait to be classified at once.
+constexpr size_t kMaxClassifying = 64;
 
 enum class Kind { kRaftLink, kOther, kClosed };
 
@@ -130,6 +132,14 @@ void PeerListener::Accept() {
       } else {
         ++it;
       }
+    }
+    if (classifiers_.size() >= kMaxClassifying) {
+      // Members open a handful of connections; this many silent ones is a
+      // misbehaving client, not a peer.
+      spdlog::warn("peer listener {}: {} connections not yet identified; refusing another",
+                   host_port_, classifiers_.size());
+      close(fd);
+      continue;
     }
     Classifier& c = classifiers_.emplace_back();
     c.thread = std::thread([this, fd, &c] {

@@ -166,7 +166,15 @@ void TcpLinkReceiver::Read(Conn* c) {
       }
       batch.Clear();
     }
-    if (start == end) start = end = 0;
+    if (start == end) {
+      start = end = 0;
+      // A rare large frame (a catch-up append of many MiB) grew the buffer:
+      // give the memory back once it is drained.
+      if (buf.size() > 4 * kReadChunk) {
+        buf.resize(kReadChunk);
+        buf.shrink_to_fit();
+      }
+    }
     if (!msgs.empty()) handler_->OnMessages(std::move(msgs));
   }
 }
