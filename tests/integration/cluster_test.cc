@@ -580,5 +580,34 @@ TEST(ClusterTest, MoveLeaderToAChosenMember) {
   EXPECT_FALSE(c->Maintenance(leader)->MoveLeader(&ctx, req, &resp).ok());
 }
 
+// Members choose their raft link only for what they send (TCP for http://
+// peers unless told otherwise); every member receives both. A cluster where
+// one member sends over the gRPC stream replicates and elects like any
+// other, whichever member leads.
+TEST(ClusterTest, MembersSendingOverDifferentLinksFormOneCluster) {
+  ClusterOptions o;
+  o.grpc_link_members = {"m1"};
+  auto c = StartOrDie(o);
+  ASSERT_TRUE(c);
+  ASSERT_EQ(c->Name(1), "m1");
+  for (int round = 0; round < c->size(); ++round) {
+    // Leadership visits every member, so each sends appends as leader.
+    ASSERT_OK_AND_ASSIGN(leader, c->WaitForLeader());
+    if (leader != round) {
+      ASSERT_OK(c->MoveLeader(round));
+      ASSERT_OK_AND_ASSIGN(now, c->WaitForLeader());
+      ASSERT_EQ(now, round);
+    }
+    for (int k = 0; k < 20; ++k) {
+      ASSERT_OK(c->Put((round + k) % c->size(), absl::StrCat("k", k), absl::StrCat("r", round))
+                    .status());
+    }
+    for (int m = 0; m < c->size(); ++m) {
+      ASSERT_OK_AND_ASSIGN(got, c->Get(m, "k19"));
+      EXPECT_EQ(got.value, absl::StrCat("r", round)) << "member " << c->Name(m);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace quorum::integration

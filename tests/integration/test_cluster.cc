@@ -1,5 +1,6 @@
 #include "test_cluster.h"
 
+#include <algorithm>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <spdlog/spdlog.h>
@@ -159,6 +160,8 @@ std::unique_ptr<TestCluster::Member> TestCluster::NewMember(const std::string& n
   c.quota_backend_bytes = opts_.quota_backend_bytes;
   c.restore_snapshot = opts_.restore_snapshot;
   c.peer_faults_for_testing = faults_;
+  c.peer_raft_link_tcp = std::find(opts_.grpc_link_members.begin(), opts_.grpc_link_members.end(),
+                                   name) == opts_.grpc_link_members.end();
   if (opts_.before_snapshot_write) {
     c.before_snapshot_write_for_testing = [hook = opts_.before_snapshot_write, name] { hook(name); };
   }

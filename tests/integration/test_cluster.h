@@ -88,6 +88,9 @@ struct ClusterOptions {
   std::string restore_snapshot;
   // Every wait (leader, catch-up, member start) uses this bound.
   Millis wait_timeout{15000};
+  // Names of members that send raft messages over the gRPC stream; the
+  // others use the TCP link (ServerConfig::peer_raft_link_tcp).
+  std::vector<std::string> grpc_link_members;
   // Runs on a member's snapshot writer thread (with its name) before it
   // writes a state file.
   std::function<void(const std::string& member)> before_snapshot_write;
