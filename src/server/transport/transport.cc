@@ -52,40 +52,9 @@ class TransportImpl final : public Transport {
   void AddPeer(uint64_t id, const std::vector<std::string>& peer_urls) override {
     if (id == opts_.member_id) return;
     std::optional<Peer> replaced;
-    AddPeerLocked(id, peer_urls, &replaced);
+    InstallPeer(id, peer_urls, &replaced);
     // Outside mu_: Stop() joins the sender's thread.
     if (replaced) replaced->Stop();
-  }
-
-  void AddPeerLocked(uint64_t id, const std::vector<std::string>& peer_urls,
-                     std::optional<Peer>* replaced) {
-    absl::MutexLock l(&mu_);
-    if (stopped_) return;
-    const bool tcp = opts_.raft_over_tcp && TcpPeerSender::CanServe(peer_urls);
-    if (auto it = peers_.find(id); it != peers_.end()) {
-      if (tcp == (it->second.tcp != nullptr)) {
-        if (tcp) {
-          it->second.tcp->SetUrls(peer_urls);
-        } else {
-          it->second.msgs->SetUrls(peer_urls);
-        }
-        it->second.snaps->SetUrls(peer_urls);
-        return;
-      }
-      // The kind of link changes (e.g. http -> https): start over.
-      replaced->emplace(std::move(it->second));
-      peers_.erase(it);
-    }
-    SenderConfig cfg{opts_.cluster_id, opts_.member_id, id, opts_.peer_credentials, handler_};
-    Peer p;
-    if (tcp) {
-      p.tcp = std::make_shared<TcpPeerSender>(cfg, peer_urls);
-    } else {
-      p.msgs = std::make_shared<PeerSender>(cfg, peer_urls, opts_.max_queued_messages_per_peer);
-    }
-    p.snaps = std::make_unique<SnapshotSender>(cfg, peer_urls);
-    peers_.emplace(id, std::move(p));
-    spdlog::info("added peer {:x} at {}", id, peer_urls.empty() ? "" : peer_urls.front());
   }
 
   void UpdatePeer(uint64_t id, const std::vector<std::string>& peer_urls) override {
@@ -162,6 +131,39 @@ class TransportImpl final : public Transport {
   }
 
  private:
+  // Adds or updates the peer under mu_; a sender of the wrong kind is moved
+  // to `replaced` for the caller to stop.
+  void InstallPeer(uint64_t id, const std::vector<std::string>& peer_urls,
+                     std::optional<Peer>* replaced) {
+    absl::MutexLock l(&mu_);
+    if (stopped_) return;
+    const bool tcp = opts_.raft_over_tcp && TcpPeerSender::CanServe(peer_urls);
+    if (auto it = peers_.find(id); it != peers_.end()) {
+      if (tcp == (it->second.tcp != nullptr)) {
+        if (tcp) {
+          it->second.tcp->SetUrls(peer_urls);
+        } else {
+          it->second.msgs->SetUrls(peer_urls);
+        }
+        it->second.snaps->SetUrls(peer_urls);
+        return;
+      }
+      // The kind of link changes (e.g. http -> https): start over.
+      replaced->emplace(std::move(it->second));
+      peers_.erase(it);
+    }
+    SenderConfig cfg{opts_.cluster_id, opts_.member_id, id, opts_.peer_credentials, handler_};
+    Peer p;
+    if (tcp) {
+      p.tcp = std::make_shared<TcpPeerSender>(cfg, peer_urls);
+    } else {
+      p.msgs = std::make_shared<PeerSender>(cfg, peer_urls, opts_.max_queued_messages_per_peer);
+    }
+    p.snaps = std::make_unique<SnapshotSender>(cfg, peer_urls);
+    peers_.emplace(id, std::move(p));
+    spdlog::info("added peer {:x} at {}", id, peer_urls.empty() ? "" : peer_urls.front());
+  }
+
   struct Peer {
     std::shared_ptr<PeerSender> msgs;    // gRPC stream, or
     std::shared_ptr<TcpPeerSender> tcp;  // TCP link; shared with Send() in progress
