@@ -58,13 +58,13 @@ Kind Peek(int fd, int wake_fd) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<PeerListener>> PeerListener::Listen(const std::string& host_port) {
-  auto fd = ListenTcp(host_port);
-  if (!fd.ok()) return fd.status();
-  return std::unique_ptr<PeerListener>(new PeerListener(*fd, host_port));
+  auto fds = ListenTcp(host_port);
+  if (!fds.ok()) return fds.status();
+  return std::unique_ptr<PeerListener>(new PeerListener(std::move(*fds), host_port));
 }
 
-PeerListener::PeerListener(int fd, std::string host_port)
-    : listen_fd_(fd), wake_fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)), host_port_(std::move(host_port)) {}
+PeerListener::PeerListener(std::vector<int> fds, std::string host_port)
+    : listen_fds_(std::move(fds)), wake_fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)), host_port_(std::move(host_port)) {}
 
 PeerListener::~PeerListener() {
   Stop();
@@ -74,7 +74,7 @@ PeerListener::~PeerListener() {
 int PeerListener::port() const {
   sockaddr_storage ss{};
   socklen_t len = sizeof(ss);
-  if (getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return 0;
+  if (getsockname(listen_fds_.front(), reinterpret_cast<sockaddr*>(&ss), &len) != 0) return 0;
   if (ss.ss_family == AF_INET6) return ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
   return ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
 }
@@ -94,7 +94,7 @@ void PeerListener::Stop() {
   uint64_t one = 1;
   [[maybe_unused]] ssize_t n = write(wake_fd_, &one, sizeof(one));
   if (accept_thread_.joinable()) accept_thread_.join();
-  close(listen_fd_);  // the port is free once Stop returns
+  for (int fd : listen_fds_) close(fd);  // the port is free once Stop returns
   std::list<Classifier> classifiers;
   {
     absl::MutexLock l(&mu_);
@@ -105,48 +105,55 @@ void PeerListener::Stop() {
 
 void PeerListener::Accept() {
   while (true) {
-    pollfd p[2] = {{listen_fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
-    if (poll(p, 2, -1) < 0 && errno != EINTR) {
+    std::vector<pollfd> p;
+    p.push_back({wake_fd_, POLLIN, 0});
+    for (int l : listen_fds_) p.push_back({l, POLLIN, 0});
+    if (poll(p.data(), p.size(), -1) < 0 && errno != EINTR) {
       spdlog::error("peer listener {}: poll: {}", host_port_, std::strerror(errno));
       return;
     }
-    if (p[1].revents & POLLIN) return;
-    if (!(p[0].revents & POLLIN)) continue;
-    int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (fd < 0) {
-      if (errno == EMFILE || errno == ENFILE) usleep(100'000);
-      continue;
+    if (p[0].revents & POLLIN) return;
+    for (size_t i = 1; i < p.size(); ++i) {
+      if (p[i].revents & POLLIN) Take(p[i].fd);
     }
-    absl::MutexLock l(&mu_);
-    if (stopped_) {
-      close(fd);
-      return;
-    }
-    // Classifying waits for the client's first bytes: off this thread, so
-    // a silent client never holds up the others. Connections are rare
-    // (one per peer and protocol, plus snapshots).
-    for (auto it = classifiers_.begin(); it != classifiers_.end();) {
-      if (it->done.HasBeenNotified()) {
-        it->thread.join();
-        it = classifiers_.erase(it);
-      } else {
-        ++it;
-      }
-    }
-    if (classifiers_.size() >= kMaxClassifying) {
-      // Members open a handful of connections; this many silent ones is a
-      // misbehaving client, not a peer.
-      spdlog::warn("peer listener {}: {} connections not yet identified; refusing another",
-                   host_port_, classifiers_.size());
-      close(fd);
-      continue;
-    }
-    Classifier& c = classifiers_.emplace_back();
-    c.thread = std::thread([this, fd, &c] {
-      Classify(fd);
-      c.done.Notify();
-    });
   }
+}
+
+void PeerListener::Take(int listen_fd) {
+  int fd = accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
+  if (fd < 0) {
+    if (errno == EMFILE || errno == ENFILE) usleep(100'000);
+    return;
+  }
+  absl::MutexLock l(&mu_);
+  if (stopped_) {
+    close(fd);
+    return;
+  }
+  // Classifying waits for the client's first bytes: off this thread, so
+  // a silent client never holds up the others. Connections are rare
+  // (one per peer and protocol, plus snapshots).
+  for (auto it = classifiers_.begin(); it != classifiers_.end();) {
+    if (it->done.HasBeenNotified()) {
+      it->thread.join();
+      it = classifiers_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  if (classifiers_.size() >= kMaxClassifying) {
+    // Members open a handful of connections; this many silent ones is a
+    // misbehaving client, not a peer.
+    spdlog::warn("peer listener {}: {} connections not yet identified; refusing another",
+                 host_port_, classifiers_.size());
+    close(fd);
+    return;
+  }
+  Classifier& c = classifiers_.emplace_back();
+  c.thread = std::thread([this, fd, &c] {
+    Classify(fd);
+    c.done.Notify();
+  });
 }
 
 void PeerListener::Classify(int fd) {

@@ -1,4 +1,5 @@
-// PeerListener: one http:// --listen-peer-urls socket shared by the two
+// PeerListener: one http:// --listen-peer-urls address (one socket per
+// address its host resolves to) shared by the two
 // peer protocols. Each accepted connection is classified by its first bytes:
 // a raft link hello (tcp_link.h) goes to the raft link receiver, anything
 // else (an HTTP/2 preface) is handed to the peer gRPC server, which then
@@ -21,6 +22,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
@@ -43,11 +45,13 @@ class PeerListener {
   int port() const;
 
  private:
-  PeerListener(int fd, std::string host_port);
+  PeerListener(std::vector<int> fds, std::string host_port);
   void Accept();
+  // Accepts one connection on `listen_fd` and starts classifying it.
+  void Take(int listen_fd);
   void Classify(int fd);
 
-  const int listen_fd_;
+  const std::vector<int> listen_fds_;  // one per address the host resolves to
   const int wake_fd_;
   const std::string host_port_;
   grpc::Server* grpc_server_ = nullptr;

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <netdb.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -127,7 +128,7 @@ absl::StatusOr<int> DialTcp(const std::string& host_port, std::chrono::milliseco
   return last;
 }
 
-absl::StatusOr<int> ListenTcp(const std::string& host_port) {
+absl::StatusOr<std::vector<int>> ListenTcp(const std::string& host_port) {
   auto hp = SplitHostPort(host_port);
   if (!hp.ok()) return hp.status();
   addrinfo hints{};
@@ -139,22 +140,51 @@ absl::StatusOr<int> ListenTcp(const std::string& host_port) {
   if (int rc = getaddrinfo(host, hp->port.c_str(), &hints, &res); rc != 0) {
     return absl::UnavailableError(absl::StrCat("resolve ", host_port, ": ", gai_strerror(rc)));
   }
+  size_t n = 0;
+  for (addrinfo* ai = res; ai != nullptr; ai = ai->ai_next) ++n;
+  std::vector<int> fds;
+  int bound_port = 0;  // with port 0: the port the first socket got
   absl::Status last = absl::UnavailableError(absl::StrCat("no address for ", host_port));
+  auto fail = [&](absl::Status st) {
+    for (int fd : fds) close(fd);
+    freeaddrinfo(res);
+    return st;
+  };
   for (addrinfo* ai = res; ai != nullptr; ai = ai->ai_next) {
+    if (bound_port != 0) {
+      if (ai->ai_family == AF_INET) {
+        reinterpret_cast<sockaddr_in*>(ai->ai_addr)->sin_port = htons(bound_port);
+      } else if (ai->ai_family == AF_INET6) {
+        reinterpret_cast<sockaddr_in6*>(ai->ai_addr)->sin6_port = htons(bound_port);
+      }
+    }
     int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
     if (fd < 0) continue;
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    // With an IPv4 address beside it, the IPv6 socket must not claim IPv4 too.
+    if (ai->ai_family == AF_INET6 && n > 1) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
     if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 128) != 0) {
+      const int err = errno;
       last = Errno("listen on", host_port);
       close(fd);
-      continue;
+      if (err == EADDRINUSE) return fail(last);
+      continue;  // e.g. no IPv6 on this host
     }
-    freeaddrinfo(res);
-    return fd;
+    if (bound_port == 0) {
+      sockaddr_storage ss{};
+      socklen_t len = sizeof(ss);
+      if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0) {
+        bound_port = ss.ss_family == AF_INET6
+                         ? ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port)
+                         : ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+      }
+    }
+    fds.push_back(fd);
   }
+  if (fds.empty()) return fail(last);
   freeaddrinfo(res);
-  return last;
+  return fds;
 }
 
 }  // namespace quorum::server::transport

@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 
@@ -50,8 +51,11 @@ uint32_t DecodeTcpFrameLength(const char* header);
 // (CANCELLED) when `cancel_fd` (if >= 0) becomes readable.
 absl::StatusOr<int> DialTcp(const std::string& host_port, std::chrono::milliseconds timeout,
                             int cancel_fd = -1);
-// Binds and listens on "host:port" ("" or "0.0.0.0" host: all IPv4).
-absl::StatusOr<int> ListenTcp(const std::string& host_port);
+// Binds and listens on every address "host:port" resolves to, as gRPC's
+// listeners do ("localhost" is often both 127.0.0.1 and ::1); port 0 picks
+// one free port for all of them. Addresses this host cannot bind (no IPv6)
+// are skipped; one already in use is an error.
+absl::StatusOr<std::vector<int>> ListenTcp(const std::string& host_port);
 
 }  // namespace quorum::server::transport
 

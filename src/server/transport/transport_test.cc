@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <netdb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -938,12 +939,14 @@ TEST_F(TcpLinkInputTest, BadHelloOrFrameClosesTheConnection) {
 // listener with a full accept queue here) must not wait out the 3 s dial:
 // RemovePeer runs on the raft thread, which must keep sending heartbeats.
 TEST_F(TcpLinkInputTest, RemovingAPeerCutsItsDialShort) {
-  auto l = ListenTcp("127.0.0.1:0");
-  ASSERT_TRUE(l.ok()) << l.status();
-  ASSERT_EQ(listen(*l, 0), 0);
+  auto ls = ListenTcp("127.0.0.1:0");
+  ASSERT_TRUE(ls.ok()) << ls.status();
+  ASSERT_EQ(ls->size(), 1u);
+  const int l = ls->front();
+  ASSERT_EQ(listen(l, 0), 0);
   sockaddr_in addr{};
   socklen_t len = sizeof(addr);
-  ASSERT_EQ(getsockname(*l, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  ASSERT_EQ(getsockname(l, reinterpret_cast<sockaddr*>(&addr), &len), 0);
   const std::string target = "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
   // Fill the accept queue: later connects hang in SYN_SENT.
   std::vector<int> fillers;
@@ -963,7 +966,44 @@ TEST_F(TcpLinkInputTest, RemovingAPeerCutsItsDialShort) {
   node_->transport_->RemovePeer(3);
   EXPECT_LT(std::chrono::steady_clock::now() - start, 1s);
   for (int fd : fillers) close(fd);
-  close(*l);
+  close(l);
+}
+
+// As gRPC's listeners do, a peer URL whose host resolves to several
+// addresses ("localhost": 127.0.0.1 and often ::1) is served on all of them,
+// on one port; an address already taken is an error, not skipped.
+TEST(PeerListenerTest, ListensOnEveryAddressOfTheHostOnOnePort) {
+  auto l = PeerListener::Listen("localhost:0");
+  ASSERT_TRUE(l.ok()) << l.status();
+  const int port = (*l)->port();
+  ASSERT_GT(port, 0);
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  ASSERT_EQ(getaddrinfo("localhost", std::to_string(port).c_str(), &hints, &res), 0);
+  int addresses = 0;
+  for (addrinfo* ai = res; ai != nullptr; ai = ai->ai_next) {
+    char host[64] = {0};
+    getnameinfo(ai->ai_addr, ai->ai_addrlen, host, sizeof(host), nullptr, 0, NI_NUMERICHOST);
+    const std::string target = ai->ai_family == AF_INET6
+                                   ? "[" + std::string(host) + "]:" + std::to_string(port)
+                                   : std::string(host) + ":" + std::to_string(port);
+    auto fd = DialTcp(target, 2000ms);
+    EXPECT_TRUE(fd.ok()) << target << ": " << fd.status();
+    if (fd.ok()) close(*fd);
+    ++addresses;
+  }
+  freeaddrinfo(res);
+  EXPECT_GE(addresses, 1);
+  std::printf("localhost has %d address(es), all served on port %d\n", addresses, port);
+  // The same port again is in use.
+  auto again = PeerListener::Listen("127.0.0.1:" + std::to_string(port));
+  EXPECT_FALSE(again.ok());
+  (*l)->Stop();
+  // Stop frees the port.
+  auto after = PeerListener::Listen("127.0.0.1:" + std::to_string(port));
+  EXPECT_TRUE(after.ok()) << after.status();
 }
 
 TEST_F(TcpLinkInputTest, StopClosesOpenLinksAndReturns) {
