@@ -71,13 +71,7 @@ PeerListener::~PeerListener() {
   close(wake_fd_);
 }
 
-int PeerListener::port() const {
-  sockaddr_storage ss{};
-  socklen_t len = sizeof(ss);
-  if (getsockname(listen_fds_.front(), reinterpret_cast<sockaddr*>(&ss), &len) != 0) return 0;
-  if (ss.ss_family == AF_INET6) return ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
-  return ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
-}
+int PeerListener::port() const { return BoundPort(listen_fds_.front()); }
 
 void PeerListener::Start(grpc::Server* grpc_server, std::function<void(int fd)> on_raft_link) {
   grpc_server_ = grpc_server;

@@ -1,5 +1,7 @@
 #include "server/transport/peer_service.h"
 
+#include "server/transport/inbound_messages.h"
+
 #include <spdlog/spdlog.h>
 
 #include <memory>
@@ -106,7 +108,8 @@ class PeerService::MessageStream final : public grpc::ServerReadReactor<raftpb::
                                  : grpc::Status::OK);
       return;
     }
-    std::vector<raftpb::Message> msgs = svc_->Accept(&batch_);
+    std::vector<raftpb::Message> msgs;
+    TakeMessagesFor(svc_->cfg_.member_id, &batch_, &msgs);
     batch_.Clear();
     if (!msgs.empty()) svc_->handler_->OnMessages(std::move(msgs));
     StartRead(&batch_);
@@ -127,24 +130,6 @@ class PeerService::MessageStream final : public grpc::ServerReadReactor<raftpb::
 grpc::ServerReadReactor<raftpb::MessageBatch>* PeerService::Stream(
     grpc::CallbackServerContext* ctx, peerpb::StreamAck* /*ack*/) {
   return new MessageStream(this, ctx);
-}
-
-std::vector<raftpb::Message> PeerService::Accept(raftpb::MessageBatch* batch) const {
-  std::vector<raftpb::Message> msgs;
-  msgs.reserve(batch->messages_size());
-  for (auto& m : *batch->mutable_messages()) {
-    if (m.to() != cfg_.member_id) {
-      spdlog::warn("dropping {} from {:x}: addressed to member {:x}, we are {:x}",
-                   raftpb::MessageType_Name(m.type()), m.from(), m.to(), cfg_.member_id);
-      continue;
-    }
-    if (m.type() == raftpb::MsgSnap) {
-      spdlog::warn("dropping MsgSnap from {:x} sent on the message stream", m.from());
-      continue;
-    }
-    msgs.push_back(std::move(m));
-  }
-  return msgs;
 }
 
 grpc::Status PeerService::SendSnapshot(grpc::ServerContext* ctx,

@@ -64,8 +64,6 @@ class PeerService final : public peerpb::RaftPeer::WithCallbackMethod_Stream<pee
   };
 
   Caller Authenticate(const grpc::ServerContextBase& ctx) const;
-  // Keeps the messages addressed to this member, except MsgSnap.
-  std::vector<raftpb::Message> Accept(raftpb::MessageBatch* batch) const;
   grpc::Status ReceiveSnapshot(const Caller& caller,
                                grpc::ServerReader<peerpb::SnapshotChunk>* reader,
                                peerpb::SnapshotAck* ack);

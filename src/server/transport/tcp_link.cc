@@ -128,6 +128,14 @@ absl::StatusOr<int> DialTcp(const std::string& host_port, std::chrono::milliseco
   return last;
 }
 
+int BoundPort(int fd) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof(ss);
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return 0;
+  if (ss.ss_family == AF_INET6) return ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
+  return ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+}
+
 absl::StatusOr<std::vector<int>> ListenTcp(const std::string& host_port) {
   auto hp = SplitHostPort(host_port);
   if (!hp.ok()) return hp.status();
@@ -171,15 +179,7 @@ absl::StatusOr<std::vector<int>> ListenTcp(const std::string& host_port) {
       if (err == EADDRINUSE) return fail(last);
       continue;  // e.g. no IPv6 on this host
     }
-    if (bound_port == 0) {
-      sockaddr_storage ss{};
-      socklen_t len = sizeof(ss);
-      if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0) {
-        bound_port = ss.ss_family == AF_INET6
-                         ? ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port)
-                         : ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
-      }
-    }
+    if (bound_port == 0) bound_port = BoundPort(fd);
     fds.push_back(fd);
   }
   if (fds.empty()) return fail(last);

@@ -51,6 +51,9 @@ uint32_t DecodeTcpFrameLength(const char* header);
 // (CANCELLED) when `cancel_fd` (if >= 0) becomes readable.
 absl::StatusOr<int> DialTcp(const std::string& host_port, std::chrono::milliseconds timeout,
                             int cancel_fd = -1);
+// The local port `fd` is bound to (0 on error).
+int BoundPort(int fd);
+
 // Binds and listens on every address "host:port" resolves to, as gRPC's
 // listeners do ("localhost" is often both 127.0.0.1 and ::1); port 0 picks
 // one free port for all of them. Addresses this host cannot bind (no IPv6)

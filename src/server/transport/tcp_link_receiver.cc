@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "internal/raft.pb.h"
+#include "server/transport/inbound_messages.h"
 #include "server/transport/server_options.h"
 #include "server/transport/tcp_link.h"
 #include "server/transport/tcp_peer_sender.h"
@@ -160,10 +161,7 @@ void TcpLinkReceiver::Read(Conn* c) {
         return finish();
       }
       start += need;
-      for (auto& m : *batch.mutable_messages()) {
-        if (m.to() != member_id_ || m.type() == raftpb::MsgSnap) continue;
-        msgs.push_back(std::move(m));
-      }
+      TakeMessagesFor(member_id_, &batch, &msgs);
       batch.Clear();
     }
     if (start == end) {

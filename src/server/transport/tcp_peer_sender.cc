@@ -23,8 +23,9 @@ namespace {
 
 constexpr int kPollIntervalMs = 500;
 
-// Serializes `msgs` into frames of at most about `max_bytes` each.
-std::string EncodeFrames(const std::vector<raftpb::Message>& msgs, size_t max_bytes) {
+// Serializes `msgs` (moved, not copied: this runs on the raft loop) into
+// frames of at most about `max_bytes` each.
+std::string EncodeFrames(std::vector<raftpb::Message> msgs, size_t max_bytes) {
   std::string out;
   raftpb::MessageBatch batch;
   size_t bytes = 0;
@@ -38,10 +39,10 @@ std::string EncodeFrames(const std::vector<raftpb::Message>& msgs, size_t max_by
     batch.Clear();
     bytes = 0;
   };
-  for (const auto& m : msgs) {
+  for (auto& m : msgs) {
     const size_t n = m.ByteSizeLong();
     if (batch.messages_size() > 0 && bytes + n > max_bytes) flush();
-    *batch.add_messages() = m;
+    *batch.add_messages() = std::move(m);
     bytes += n;
   }
   flush();
@@ -82,7 +83,7 @@ void TcpPeerSender::Wake() {
 
 void TcpPeerSender::Enqueue(std::vector<raftpb::Message> msgs) {
   if (msgs.empty()) return;
-  std::string frames = EncodeFrames(msgs, kMaxFrameBytes);
+  std::string frames = EncodeFrames(std::move(msgs), kMaxFrameBytes);
   bool report = false;
   bool wake = false;
   {
@@ -90,15 +91,9 @@ void TcpPeerSender::Enqueue(std::vector<raftpb::Message> msgs) {
     if (stopped_) return;
     if (broken_ || (fd_ < 0 && !dialing_)) {
       report = true;
-    } else if (fd_ < 0) {
-      // The first frames of a connection being dialed wait for it.
-      if (pending_.size() + frames.size() > kMaxPendingBytes) {
-        report = true;
-      } else {
-        pending_.append(frames);
-      }
-    } else if (pending_off_ < pending_.size()) {
-      // Earlier bytes still wait: keep the order, queue behind them.
+    } else if (fd_ < 0 || pending_off_ < pending_.size()) {
+      // A connection being dialed, or earlier bytes still waiting: queue
+      // behind them, in order.
       if (pending_.size() - pending_off_ + frames.size() > kMaxPendingBytes) {
         report = true;
       } else {

@@ -97,16 +97,10 @@ class TransportImpl final : public Transport {
           continue;
         }
         if (it->second.tcp) {
-          auto slot = std::find_if(links.begin(), links.end(),
-                                   [&](const auto& s) { return s.first == it->second.tcp; });
-          if (slot == links.end()) slot = links.emplace(links.end(), it->second.tcp, std::vector<raftpb::Message>());
-          slot->second.push_back(std::move(m));
-          continue;
+          AddTo(&links, it->second.tcp, std::move(m));
+        } else {
+          AddTo(&sends, it->second.msgs, std::move(m));
         }
-        auto slot = std::find_if(sends.begin(), sends.end(),
-                                 [&](const auto& s) { return s.first == it->second.msgs; });
-        if (slot == sends.end()) slot = sends.emplace(sends.end(), it->second.msgs, std::vector<raftpb::Message>());
-        slot->second.push_back(std::move(m));
       }
     }
     // A sender removed meanwhile is stopped and ignores what it is given.
@@ -162,6 +156,18 @@ class TransportImpl final : public Transport {
     p.snaps = std::make_unique<SnapshotSender>(cfg, peer_urls);
     peers_.emplace(id, std::move(p));
     spdlog::info("added peer {:x} at {}", id, peer_urls.empty() ? "" : peer_urls.front());
+  }
+
+  // Appends `m` to `sender`'s messages in `groups` (one entry per sender,
+  // in order of first use).
+  template <typename Sender>
+  static void AddTo(
+      std::vector<std::pair<std::shared_ptr<Sender>, std::vector<raftpb::Message>>>* groups,
+      const std::shared_ptr<Sender>& sender, raftpb::Message m) {
+    auto slot = std::find_if(groups->begin(), groups->end(),
+                             [&](const auto& g) { return g.first == sender; });
+    if (slot == groups->end()) slot = groups->emplace(groups->end(), sender, std::vector<raftpb::Message>());
+    slot->second.push_back(std::move(m));
   }
 
   struct Peer {

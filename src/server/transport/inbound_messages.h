@@ -1,0 +1,20 @@
+// What a member accepts from a peer's message frame, on either raft link
+// (the gRPC stream, PeerService; the TCP link, TcpLinkReceiver).
+#ifndef QUORUM_SERVER_TRANSPORT_INBOUND_MESSAGES_H_
+#define QUORUM_SERVER_TRANSPORT_INBOUND_MESSAGES_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "internal/raft.pb.h"
+
+namespace quorum::server::transport {
+
+// Moves the messages of `batch` addressed to `member_id` onto `out`, except
+// MsgSnap (snapshots only arrive through SendSnapshot); logs what it drops.
+void TakeMessagesFor(uint64_t member_id, raftpb::MessageBatch* batch,
+                     std::vector<raftpb::Message>* out);
+
+}  // namespace quorum::server::transport
+
+#endif  // QUORUM_SERVER_TRANSPORT_INBOUND_MESSAGES_H_
