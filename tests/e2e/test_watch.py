@@ -448,6 +448,31 @@ def g_progress_notify(s):
         "none" if not prog else ">=1", ids, sorted(set(r.header.revision for r in prog))))
 
 
+MANY_WATCHERS = 100
+MANY_PUTS = 10
+
+
+def g_many_watchers_one_stream(s):
+    """100 watchers of one key on one stream, 10 puts about 10 ms apart: each put
+    reaches each watcher in a response of its own (etcd sends events at once while
+    it keeps up; a server holding a stream's events back to merge revisions would
+    merge them here, and delay every event by its window)"""
+    for _ in range(MANY_WATCHERS):
+        s.create(b"mw")
+    created = s.take(MANY_WATCHERS)
+    s.lines.append("created: %d" % sum(
+        1 for r in created if not isinstance(r, Exception) and r.created))
+    for i in range(MANY_PUTS):
+        s.put(b"mw", b"%d" % i)
+        time.sleep(0.01)
+    got = s.take_events(MANY_WATCHERS * MANY_PUTS)
+    errors = [r for r in got if isinstance(r, Exception)]
+    ev = [r for r in got if not isinstance(r, Exception) and r.events]
+    s.lines.append("events: %d in %d responses; events per response: %s; errors: %d" % (
+        sum(len(r.events) for r in ev), len(ev), sorted(set(len(r.events) for r in ev)),
+        len(errors)))
+
+
 SLOW_EVENTS = 1500
 SLOW_VALUE = 8192
 
@@ -751,6 +776,8 @@ GROUPS = [
         GrpcWatch("progress_request", g_progress_request),
         GrpcWatch("compacted", g_compacted),
         GrpcWatch("created_header", g_created_header),
+        GrpcWatch("many_watchers_one_stream", g_many_watchers_one_stream,
+                  expect=["events: 1000 in 1000 responses; events per response: [1]; errors: 0"]),
     ], doc="raw gRPC Watch streams"),
     Group("watch_grpc_fragment", [
         GrpcWatch("fragment", g_fragment, expect=["events (concatenated): 25"]),

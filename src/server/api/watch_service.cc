@@ -18,8 +18,17 @@ class RejectedStream final : public grpc::ServerBidiReactor<grpc::ByteBuffer, gr
 
 WatchService::WatchService(const ServiceDeps* deps, mvcc::WatchableStore* watchable,
                            std::chrono::milliseconds progress_interval)
-    : deps_(deps), watchable_(watchable), progress_interval_(progress_interval) {
+    : deps_(deps),
+      watchable_(watchable),
+      progress_interval_(progress_interval),
+      load_(WatchStream::kCoalesceWindow, kBusyEvents, kStillBusyEvents) {
   progress_thread_ = std::thread([this] { ProgressLoop(); });
+}
+
+bool WatchService::CountEvents(size_t events) {
+  absl::MutexLock lock(&load_mu_);
+  load_.Count(events, WatchLoadMeter::Clock::now());
+  return load_.busy();
 }
 
 WatchService::~WatchService() {

@@ -20,6 +20,7 @@
 #include "etcdserverpb/rpc.grpc.pb.h"
 #include "mvcc/watchable_store.h"
 #include "server/api/service_deps.h"
+#include "server/api/watch_load_meter.h"
 #include "util/thread_pool.h"
 
 namespace quorum::server {
@@ -43,11 +44,19 @@ class WatchService final
   void Register(WatchStream* s);
   void Unregister(WatchStream* s);
   void ProgressLoop();
+  // Counts `events` queued on some stream; true while the service is busy
+  // (watch_load_meter.h), so that large turns coalesce.
+  bool CountEvents(size_t events);
 
   const ServiceDeps* deps_;
   mvcc::WatchableStore* watchable_;
   std::chrono::milliseconds progress_interval_;
   util::ThreadPool pool_{2, "watch-pool"};
+  // Busy from 100k events/s (2,000 per 20 ms window); idle again below 25k/s.
+  static constexpr size_t kBusyEvents = 2000;
+  static constexpr size_t kStillBusyEvents = 500;
+  absl::Mutex load_mu_;  // a leaf: taken under a stream's lock
+  WatchLoadMeter load_ ABSL_GUARDED_BY(load_mu_);
   absl::Mutex mu_;
   absl::flat_hash_set<WatchStream*> streams_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;

@@ -148,6 +148,7 @@ void WatchStream::HandleProgress() {
 void WatchStream::Deliver(absl::Span<mvcc::Delivery> deliveries) {
   absl::MutexLock lock(&mu_);
   bool added = false;
+  size_t events = 0;
   for (mvcc::Delivery& d : deliveries) {
     auto it = closing_ ? by_store_id_.end() : by_store_id_.find(d.id);
     if (it == by_store_id_.end()) {
@@ -159,6 +160,7 @@ void WatchStream::Deliver(absl::Span<mvcc::Delivery> deliveries) {
     const mvcc::EventGroup& g = *d.events.group;
     size_t bytes = 0;
     for (uint32_t i : d.events.events) bytes += g.ApproxBytes(i, info.prev_kv);
+    events += d.events.events.size();
     Entry* tail = info.tail_seq >= front_seq_ ? &queue_[info.tail_seq - front_seq_] : nullptr;
     if (tail != nullptr && tail->bytes + bytes <= kMaxMergeBytes) {
       tail->rev = g.rev();
@@ -178,7 +180,9 @@ void WatchStream::Deliver(absl::Span<mvcc::Delivery> deliveries) {
     d.accepted = true;
     added = true;
   }
-  if (added) ScheduleWriteLocked();
+  if (!added) return;
+  service_busy_ = service_->CountEvents(events);
+  ScheduleWriteLocked();
 }
 
 void WatchStream::Compacted(mvcc::WatchId id, int64_t compact_rev) {
@@ -252,7 +256,7 @@ void WatchStream::WriteNext() {
       return;
     }
     const auto now = std::chrono::steady_clock::now();
-    if (!coalesced_ && turn_responses_ >= kBusyTurnResponses &&
+    if (!coalesced_ && service_busy_ && turn_responses_ >= kBusyTurnResponses &&
         now < turn_start_ + kCoalesceWindow) {
       // Busy stream: let more revisions join the queued entries first.
       // writing_ stays true, so nothing else starts a turn meanwhile.

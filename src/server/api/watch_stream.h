@@ -13,12 +13,14 @@
 // takes many entries at once, encodes each into one gRPC slice from the
 // shared event encodings (watch_response_encoder.h), and writes them with
 // the buffer hint set on all but the last, so gRPC sends them in as few
-// socket writes as it can. Under sustained fan-out (a turn of at least
-// kBusyTurnResponses responses) the next turn starts no sooner than
-// kCoalesceWindow after the previous one, so each watcher's events of the
-// revisions committed meanwhile share one response: per-message costs (gRPC
-// call batch, completion hand-off, client parse) are paid once for several
-// events. At low rates every event leaves at once. A queue over kMaxQueued entries or
+// socket writes as it can. Under sustained fan-out (the service delivers
+// at least 100k events/s, see watch_load_meter.h, and the stream's last turn
+// had at least kBusyTurnResponses responses) the next turn starts no sooner
+// than kCoalesceWindow after the previous one, so each watcher's events of
+// the revisions committed meanwhile share one response: per-message costs
+// (gRPC call batch, completion hand-off, client parse) are paid once for
+// several events. Below that rate every event leaves at once, however many
+// watchers the stream has. A queue over kMaxQueued entries or
 // kMaxQueuedBytes refuses deliveries: the store parks those watchers and
 // replays them from storage later, so apply never waits for a slow client.
 //
@@ -60,8 +62,8 @@ class WatchStream final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc:
   static constexpr size_t kMaxMergeBytes = 256 << 10;
   // Entries the writer encodes per turn (bounds the work between writes).
   static constexpr size_t kMaxEntriesPerTurn = 256;
-  // A turn this large marks the stream busy: the next turn waits until
-  // kCoalesceWindow after this one started (see the file comment).
+  // While the service is busy, a turn this large makes the next turn wait
+  // until kCoalesceWindow after this one started (see the file comment).
   static constexpr size_t kBusyTurnResponses = 32;
   static constexpr std::chrono::microseconds kCoalesceWindow{20000};
 
@@ -138,6 +140,7 @@ class WatchStream final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc:
   bool writing_ ABSL_GUARDED_BY(mu_) = false;  // a write, encode or coalescing wait is in progress
   std::chrono::steady_clock::time_point turn_start_ ABSL_GUARDED_BY(mu_);
   size_t turn_responses_ ABSL_GUARDED_BY(mu_) = 0;  // responses of the last turn
+  bool service_busy_ ABSL_GUARDED_BY(mu_) = false;  // as of the last Deliver
   bool coalesced_ ABSL_GUARDED_BY(mu_) = false;     // this turn already waited
   bool started_ ABSL_GUARDED_BY(mu_) = false;       // the first write (with headers) went out
   grpc::Alarm coalesce_alarm_;  // wakes the writer after a coalescing wait
