@@ -113,9 +113,33 @@ absl::StatusOr<std::vector<mvccpb::KeyValue>> KvStore::Fetch(const std::vector<R
   return out;
 }
 
+absl::StatusOr<PinnedValues> KvStore::FetchSerialized(const std::vector<Revision>& revs) const {
+  // Looked up in revision order (the backend's key order, which spares
+  // RocksDB its own sort by comparator), handed back in `revs` order.
+  std::vector<uint32_t> order(revs.size());
+  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return revs[a] < revs[b]; });
+  std::string buf;
+  buf.reserve(revs.size() * kRevKeyLen);  // never reallocated: keys point into it
+  std::vector<std::string_view> keys;
+  keys.reserve(revs.size());
+  for (uint32_t i : order) {
+    AppendRevKey(revs[i], &buf);
+    keys.emplace_back(buf.data() + buf.size() - kRevKeyLen, kRevKeyLen);
+  }
+  // A list's keys are often written together (a bulk load, one txn), so
+  // their revisions lie close: GetSortedPinned walks those.
+  auto values = backend_->GetSortedPinned(Cf::kKv, keys);
+  // A missing value: a concurrent compaction removed it after the index lookup.
+  if (!values.ok()) return absl::IsNotFound(values.status()) ? ErrCompacted() : values.status();
+  values->Permute(order);
+  return values;
+}
+
 absl::StatusOr<RangeResult> KvStore::RangeAt(std::string_view key, std::string_view end,
                                              const RangeOptions& opts, int64_t cur,
-                                             bool include_pending) const {
+                                             bool include_pending,
+                                             PinnedValues* serialized) const {
   int64_t rev = opts.rev <= 0 ? cur : opts.rev;
   if (rev > cur) return ErrFutureRev();
   const int64_t compact = include_pending ? compact_rev_for_apply_ : CompactRev();
@@ -128,16 +152,35 @@ absl::StatusOr<RangeResult> KvStore::RangeAt(std::string_view key, std::string_v
   rr.rev = cur;
   rr.count = ir.total;
   if (opts.count_only || ir.revs.empty()) return rr;
-  auto kvs = Fetch(ir.revs, include_pending);
-  if (!kvs.ok()) {
+  absl::Status fetched;
+  if (serialized != nullptr) {
+    auto values = FetchSerialized(ir.revs);
+    fetched = values.status();
+    if (values.ok()) *serialized = std::move(*values);
+  } else {
+    auto kvs = Fetch(ir.revs, include_pending);
+    fetched = kvs.status();
+    if (kvs.ok()) rr.kvs = std::move(*kvs);
+  }
+  if (!fetched.ok()) {
     // Values vanish only when a group that compacted past `rev` reached the
     // backend; Commit() publishes that compaction right after. Wait for it,
     // so that whoever sees ErrCompacted also sees CompactRev() > rev.
-    if (!include_pending && IsCompacted(kvs.status())) WaitForCompactionPast(rev);
-    return kvs.status();
+    if (!include_pending && IsCompacted(fetched)) WaitForCompactionPast(rev);
+    return fetched;
   }
-  rr.kvs = std::move(*kvs);
   return rr;
+}
+
+absl::StatusOr<SerializedRange> KvStore::RangeSerializedAt(std::string_view key,
+                                                           std::string_view end,
+                                                           const RangeOptions& opts) const {
+  SerializedRange out;
+  auto rr = RangeAt(key, end, opts, Rev(), /*include_pending=*/false, &out.kvs);
+  if (!rr.ok()) return rr.status();
+  out.rev = rr->rev;
+  out.count = rr->count;
+  return out;
 }
 
 void KvStore::WaitForCompactionPast(int64_t rev) const {

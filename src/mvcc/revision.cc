@@ -14,6 +14,12 @@ std::string EncodeRevKey(Revision rev, bool tombstone) {
   return out;
 }
 
+void AppendRevKey(Revision rev, std::string* out) {
+  util::PutFixed64BE(out, static_cast<uint64_t>(rev.main));
+  out->push_back('_');
+  util::PutFixed64BE(out, static_cast<uint64_t>(rev.sub));
+}
+
 std::optional<DecodedRevKey> DecodeRevKey(std::string_view key) {
   if (key.size() != kRevKeyLen && key.size() != kTombstoneRevKeyLen) {
     return std::nullopt;

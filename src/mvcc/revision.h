@@ -27,6 +27,8 @@ inline constexpr size_t kTombstoneRevKeyLen = 18;
 
 // Encodes `rev` as a `kv` column family key, marking tombstones.
 std::string EncodeRevKey(Revision rev, bool tombstone = false);
+// Appends the key of live revision `rev` (kRevKeyLen bytes) to `out`.
+void AppendRevKey(Revision rev, std::string* out);
 
 struct DecodedRevKey {
   Revision rev;

@@ -7,6 +7,9 @@
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
+#include <algorithm>
+#include <array>
+#include <cstring>
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
@@ -17,6 +20,31 @@ namespace {
 constexpr const char* kCfNames[] = {"kv",      "meta",     "lease",     "auth",
                                     "members", "raft_log", "raft_state"};
 static_assert(sizeof(kCfNames) / sizeof(kCfNames[0]) == static_cast<int>(Cf::kCount));
+
+// Values copied out of an iterator (whose value lives only until it moves)
+// into blocks of kBlock bytes: blocks this size come back from the
+// allocator's free lists, where one buffer of megabytes would be a fresh
+// mmap that page-faults as it fills.
+struct ValueCopies {
+  static constexpr size_t kBlock = 64 << 10;
+  std::vector<std::unique_ptr<char[]>> blocks;
+  char* p = nullptr;
+  size_t room = 0;
+
+  std::string_view Keep(const rocksdb::Slice& v) {
+    if (v.size() > room) {
+      const size_t size = std::max(kBlock, v.size());
+      blocks.push_back(std::make_unique<char[]>(size));
+      p = blocks.back().get();
+      room = size;
+    }
+    std::memcpy(p, v.data(), v.size());
+    std::string_view kept(p, v.size());
+    p += v.size();
+    room -= v.size();
+    return kept;
+  }
+};
 
 absl::Status ToStatus(const rocksdb::Status& s, std::string_view what) {
   if (s.ok()) return absl::OkStatus();
@@ -145,6 +173,85 @@ std::vector<std::optional<std::string>> Backend::MultiGet(
   for (size_t i = 0; i < keys.size(); ++i) {
     if (statuses[i].ok()) out[i] = values[i].ToString();
   }
+  return out;
+}
+
+absl::StatusOr<PinnedValues> Backend::MultiGetPinned(Cf cf,
+                                                     const std::vector<std::string_view>& keys,
+                                                     bool sorted) const {
+  // In batches of RocksDB's own MultiGet batch size: its per-call key
+  // contexts then stay inline, and the pins are allocated in small blocks;
+  // one call for 10,000 keys grew vectors of megabytes (page faults on
+  // every call). Revisions never change once written, so the batches need
+  // no common snapshot: a value compacted away meanwhile is NotFound.
+  constexpr size_t kBatch = 32;
+  using Batch = std::array<rocksdb::PinnableSlice, kBatch>;
+  auto pins = std::make_shared<std::vector<std::unique_ptr<Batch>>>();
+  pins->reserve((keys.size() + kBatch - 1) / kBatch);
+  PinnedValues out;
+  out.views_.reserve(keys.size());
+  std::array<rocksdb::Slice, kBatch> slices;
+  std::array<rocksdb::Status, kBatch> statuses;
+  for (size_t first = 0; first < keys.size(); first += kBatch) {
+    const size_t n = std::min(kBatch, keys.size() - first);
+    for (size_t i = 0; i < n; ++i) slices[i] = rocksdb::Slice(keys[first + i].data(), keys[first + i].size());
+    Batch& values = *pins->emplace_back(std::make_unique<Batch>());
+    db_->MultiGet(rocksdb::ReadOptions(), Handle(cf), n, slices.data(), values.data(),
+                  statuses.data(), sorted);
+    for (size_t i = 0; i < n; ++i) {
+      if (!statuses[i].ok()) {
+        if (statuses[i].IsNotFound()) return absl::NotFoundError("multiget: key not found");
+        return ToStatus(statuses[i], "multiget");
+      }
+      out.views_.emplace_back(values[i].data(), values[i].size());
+    }
+  }
+  out.pins_.push_back(std::move(pins));
+  return out;
+}
+
+absl::StatusOr<PinnedValues> Backend::GetSortedPinned(
+    Cf cf, const std::vector<std::string_view>& keys) const {
+  // After this many unwanted entries in a row the keys are spread out:
+  // lookups beat walking past everything between them.
+  constexpr int kMaxSkipped = 16;
+  if (keys.empty()) return PinnedValues();
+  auto copies = std::make_shared<ValueCopies>();
+  std::string upper(keys.back());  // just past the last key
+  upper.push_back('\0');
+  const rocksdb::Slice upper_slice(upper);
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> iter(db_->NewIterator(ro, Handle(cf)));
+  rocksdb::Iterator* it = iter.get();
+
+  PinnedValues out;
+  out.views_.reserve(keys.size());
+  size_t i = 0;
+  int skipped = 0;
+  it->Seek(rocksdb::Slice(keys[0].data(), keys[0].size()));
+  while (i < keys.size() && it->Valid() && skipped < kMaxSkipped) {
+    const rocksdb::Slice want(keys[i].data(), keys[i].size());
+    const int c = it->key().compare(want);
+    if (c > 0) return absl::NotFoundError("multiget: key not found");
+    if (c < 0) {
+      ++skipped;
+    } else {
+      out.views_.push_back(copies->Keep(it->value()));
+      ++i;
+      skipped = 0;
+    }
+    it->Next();
+  }
+  if (!it->status().ok()) return ToStatus(it->status(), "scan");
+  out.pins_.push_back(std::move(copies));
+  if (i == keys.size()) return out;
+  if (skipped < kMaxSkipped) return absl::NotFoundError("multiget: key not found");  // ran out
+  const std::vector<std::string_view> rest(keys.begin() + static_cast<std::ptrdiff_t>(i), keys.end());
+  auto more = MultiGetPinned(cf, rest, /*sorted=*/true);
+  if (!more.ok()) return more.status();
+  out.views_.insert(out.views_.end(), more->views_.begin(), more->views_.end());
+  for (auto& p : more->pins_) out.pins_.push_back(std::move(p));
   return out;
 }
 

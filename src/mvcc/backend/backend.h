@@ -57,6 +57,30 @@ struct BackendOptions {
 
 class Backend;
 
+// Values looked up by Backend::MultiGetPinned, readable without a copy for
+// as long as this object lives (RocksDB keeps the blocks holding them
+// pinned). Movable; must not outlive its Backend.
+class PinnedValues {
+ public:
+  size_t size() const { return views_.size(); }
+  std::string_view operator[](size_t i) const { return views_[i]; }
+  // Keeps only the first n values.
+  void Truncate(size_t n) {
+    if (n < views_.size()) views_.resize(n);
+  }
+  // Reorders: value i moves to position order[i] (order is a permutation).
+  void Permute(const std::vector<uint32_t>& order) {
+    std::vector<std::string_view> out(views_.size());
+    for (size_t i = 0; i < views_.size(); ++i) out[order[i]] = views_[i];
+    views_ = std::move(out);
+  }
+
+ private:
+  friend class Backend;
+  std::vector<std::shared_ptr<void>> pins_;  // the RocksDB buffers behind views_
+  std::vector<std::string_view> views_;
+};
+
 // A set of changes committed atomically; made by Backend::NewBatch().
 class Batch {
  public:
@@ -96,6 +120,17 @@ class Backend {
   // Point lookups in one call; missing keys yield nullopt.
   std::vector<std::optional<std::string>> MultiGet(Cf cf,
                                                    const std::vector<std::string>& keys) const;
+  // The same lookups, without copying the values out: NotFound when any
+  // key is missing. Why: a large range hands thousands of values straight
+  // to the response encoder.
+  // `sorted`: the keys are in ascending order (RocksDB then skips its sort).
+  absl::StatusOr<PinnedValues> MultiGetPinned(Cf cf, const std::vector<std::string_view>& keys,
+                                              bool sorted = false) const;
+  // MultiGetPinned of ascending `keys` that walks an iterator over them
+  // where they lie close together (each step a Next instead of a lookup),
+  // and looks the rest up as MultiGetPinned does once they spread out.
+  absl::StatusOr<PinnedValues> GetSortedPinned(Cf cf,
+                                               const std::vector<std::string_view>& keys) const;
   // Visits [begin, end) in key order (end empty = to the last key) until fn
   // returns false.
   absl::Status Scan(Cf cf, std::string_view begin, std::string_view end,

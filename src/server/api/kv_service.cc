@@ -1,6 +1,7 @@
 #include "server/api/kv_service.h"
 
 #include "server/api/quota_gate.h"
+#include "server/api/range_response_encoder.h"
 #include "server/errors.h"
 #include "server/request_validation.h"
 
@@ -29,6 +30,40 @@ void KvService::ProposeAndReply(grpc::ServerUnaryReactor* reactor, InternalReque
       });
 }
 
+namespace {
+
+template <typename Resp>
+void StampResponse(const ServiceDeps* deps, Resp* resp) {
+  deps->Stamp(resp->mutable_header());
+}
+// An encoded response carries its header already.
+void StampResponse(const ServiceDeps*, grpc::ByteBuffer*) {}
+
+// Range's answer as response bytes: encoded straight from the stored
+// key-values when the request allows it, else built and serialized.
+absl::StatusOr<grpc::ByteBuffer> ReadRange(const ServiceDeps* deps,
+                                           const etcdserverpb::RangeRequest& req) {
+  if (CanServeSerialized(req)) {
+    auto r = deps->applier->RangeSerialized(req);
+    if (!r.ok()) return r.status();
+    etcdserverpb::ResponseHeader h;
+    h.set_revision(r->range.rev);
+    deps->Stamp(&h);
+    return EncodeRangeResponse(h, *r);
+  }
+  auto r = deps->applier->Range(req);
+  if (!r.ok()) return r.status();
+  deps->Stamp(r->mutable_header());
+  grpc::ByteBuffer out;
+  bool own_buffer = false;
+  grpc::Status s = grpc::SerializationTraits<etcdserverpb::RangeResponse>::Serialize(
+      *r, &out, &own_buffer);
+  if (!s.ok()) return absl::InternalError(s.error_message());
+  return out;
+}
+
+}  // namespace
+
 template <typename Resp, typename Read>
 void KvService::ServeRead(grpc::ServerUnaryReactor* reactor, bool serializable, Resp* resp,
                          Read read) {
@@ -36,7 +71,7 @@ void KvService::ServeRead(grpc::ServerUnaryReactor* reactor, bool serializable, 
     auto r = read();
     if (!r.ok()) return reactor->Finish(ToGrpcStatus(r.status()));
     *resp = std::move(*r);
-    deps->Stamp(resp->mutable_header());
+    StampResponse(deps, resp);
     reactor->Finish(grpc::Status::OK);
   };
   if (serializable) {
@@ -51,9 +86,17 @@ void KvService::ServeRead(grpc::ServerUnaryReactor* reactor, bool serializable, 
 }
 
 grpc::ServerUnaryReactor* KvService::Range(grpc::CallbackServerContext* ctx,
-                                           const etcdserverpb::RangeRequest* req,
-                                           etcdserverpb::RangeResponse* resp) {
+                                           const grpc::ByteBuffer* raw, grpc::ByteBuffer* resp) {
   auto* reactor = ctx->DefaultReactor();
+  // Shared: a linearizable read finishes after this returns.
+  auto req = std::make_shared<etcdserverpb::RangeRequest>();
+  grpc::ByteBuffer in(*raw);  // Deserialize consumes its buffer; this copy shares the slices
+  if (grpc::Status parsed =
+          grpc::SerializationTraits<etcdserverpb::RangeRequest>::Deserialize(&in, req.get());
+      !parsed.ok()) {
+    reactor->Finish(parsed);
+    return reactor;
+  }
   if (!req->serializable() && deps_->RejectOnLearner(reactor)) return reactor;
   if (auto ws = deps_->CheckWireSize(*req); !ws.ok()) {
     reactor->Finish(ws);
@@ -64,7 +107,7 @@ grpc::ServerUnaryReactor* KvService::Range(grpc::CallbackServerContext* ctx,
     return reactor;
   }
   ServeRead(reactor, req->serializable(), resp,
-            [deps = deps_, req] { return deps->applier->Range(*req); });
+            [deps = deps_, req] { return ReadRange(deps, *req); });
   return reactor;
 }
 

@@ -9,13 +9,19 @@
 
 namespace quorum::server {
 
-class KvService final : public etcdserverpb::KV::CallbackService {
+// Range is registered raw (grpc::ByteBuffer in and out): a plain range's
+// key-values go into the response as stored (range_response_encoder.h).
+using KvServiceBase = etcdserverpb::KV::WithRawCallbackMethod_Range<
+    etcdserverpb::KV::WithCallbackMethod_Put<etcdserverpb::KV::WithCallbackMethod_DeleteRange<
+        etcdserverpb::KV::WithCallbackMethod_Txn<
+            etcdserverpb::KV::WithCallbackMethod_Compact<etcdserverpb::KV::Service>>>>>;
+
+class KvService final : public KvServiceBase {
  public:
   explicit KvService(const ServiceDeps* deps) : deps_(deps) {}
 
-  grpc::ServerUnaryReactor* Range(grpc::CallbackServerContext* ctx,
-                                  const etcdserverpb::RangeRequest* req,
-                                  etcdserverpb::RangeResponse* resp) override;
+  grpc::ServerUnaryReactor* Range(grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* raw,
+                                  grpc::ByteBuffer* resp) override;
   grpc::ServerUnaryReactor* Put(grpc::CallbackServerContext* ctx,
                                 const etcdserverpb::PutRequest* req,
                                 etcdserverpb::PutResponse* resp) override;

@@ -14,6 +14,8 @@
 #include <cstring>
 #include <string>
 
+#include "server/api/wire_format.h"
+
 namespace quorum::server {
 namespace {
 
@@ -22,38 +24,16 @@ constexpr uint8_t kTagWatchId = 0x10;
 constexpr uint8_t kTagFragment = 0x38;
 constexpr uint8_t kTagEvent = 0x5a;
 
-size_t VarintSize(uint64_t v) {
-  size_t n = 1;
-  while (v >= 0x80) {
-    v >>= 7;
-    ++n;
-  }
-  return n;
-}
-
-uint8_t* PutVarint(uint8_t* p, uint64_t v) {
-  while (v >= 0x80) {
-    *p++ = static_cast<uint8_t>(v | 0x80);
-    v >>= 7;
-  }
-  *p++ = static_cast<uint8_t>(v);
-  return p;
-}
-
-size_t FieldSize(uint64_t v) { return v == 0 ? 0 : 1 + VarintSize(v); }
-
-uint8_t* PutField(uint8_t* p, uint8_t tag, uint64_t v) {
-  if (v == 0) return p;
-  *p++ = tag;
-  return PutVarint(p, v);
-}
+using wire::FieldSize;
+using wire::LengthDelimitedSize;
+using wire::PutField;
+using wire::PutVarint;
+using wire::VarintSize;
 
 size_t HeaderBodySize(const WatchHeader& h) {
   return FieldSize(h.cluster_id) + FieldSize(h.member_id) +
          FieldSize(static_cast<uint64_t>(h.revision)) + FieldSize(h.raft_term);
 }
-
-size_t LengthDelimitedSize(size_t len) { return 1 + VarintSize(len) + len; }
 
 // One response under construction: the fixed prefix (header, id, flag)
 // plus a run of events.

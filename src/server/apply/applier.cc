@@ -133,6 +133,12 @@ absl::StatusOr<etcdserverpb::RangeResponse> Applier::Range(
   return ReadAtLatest(store_, [&](const StoreReader& reader) { return ExecuteRange(reader, r); });
 }
 
+absl::StatusOr<SerializedRangeResult> Applier::RangeSerialized(
+    const etcdserverpb::RangeRequest& r) const {
+  return ReadAtLatest(store_,
+                      [&](const StoreReader& reader) { return ExecuteRangeSerialized(reader, r); });
+}
+
 absl::StatusOr<etcdserverpb::TxnResponse> Applier::ReadOnlyTxn(
     const etcdserverpb::TxnRequest& r) const {
   return ReadAtLatest(store_, [&](const StoreReader& reader) {

@@ -17,6 +17,7 @@
 #include "mvcc/lessor.h"
 #include "server/apply/alarm_store.h"
 #include "server/apply/backend_quota.h"
+#include "server/apply/range_executor.h"
 #include "server/apply/txn_executor.h"
 
 namespace quorum::server {
@@ -46,6 +47,8 @@ class Applier {
 
   // Any thread: reads at the published revision.
   absl::StatusOr<etcdserverpb::RangeResponse> Range(const etcdserverpb::RangeRequest& r) const;
+  // Range for requests CanServeSerialized accepts, key-values left serialized.
+  absl::StatusOr<SerializedRangeResult> RangeSerialized(const etcdserverpb::RangeRequest& r) const;
   absl::StatusOr<etcdserverpb::TxnResponse> ReadOnlyTxn(const etcdserverpb::TxnRequest& r) const;
 
  private:

@@ -31,6 +31,16 @@ class StoreReader final : public KvReader {
     if (rr.ok()) rr->rev = rev_;
     return rr;
   }
+  // The same range with the key-values left serialized (see
+  // KvStore::RangeSerializedAt).
+  absl::StatusOr<mvcc::SerializedRange> RangeSerialized(std::string_view key, std::string_view end,
+                                                        const mvcc::RangeOptions& opts) const {
+    mvcc::RangeOptions o = opts;
+    if (o.rev <= 0) o.rev = rev_;
+    auto rr = store_->RangeSerializedAt(key, end, o);
+    if (rr.ok()) rr->rev = rev_;
+    return rr;
+  }
   int64_t Rev() const override { return rev_; }
   int64_t CompactRev() const override { return store_->CompactRev(); }
 

@@ -89,4 +89,29 @@ absl::StatusOr<etcdserverpb::RangeResponse> ExecuteRange(const KvReader& reader,
   return resp;
 }
 
+bool CanServeSerialized(const RangeRequest& r) {
+  const bool key_order = r.sort_target() == RangeRequest::KEY &&
+                         (r.sort_order() == RangeRequest::NONE ||
+                          r.sort_order() == RangeRequest::ASCEND);
+  return key_order && !r.keys_only() && !r.count_only() && r.min_mod_revision() == 0 &&
+         r.max_mod_revision() == 0 && r.min_create_revision() == 0 &&
+         r.max_create_revision() == 0;
+}
+
+absl::StatusOr<SerializedRangeResult> ExecuteRangeSerialized(const StoreReader& reader,
+                                                             const RangeRequest& r) {
+  mvcc::RangeOptions ro;
+  ro.rev = r.revision();
+  ro.limit = r.limit() > 0 ? r.limit() + 1 : 0;  // one extra tells whether there is `more`
+  auto rr = reader.RangeSerialized(r.key(), r.range_end(), ro);
+  if (!rr.ok()) return rr.status();
+  SerializedRangeResult out;
+  out.range = std::move(*rr);
+  if (r.limit() > 0 && static_cast<int64_t>(out.range.kvs.size()) > r.limit()) {
+    out.range.kvs.Truncate(static_cast<size_t>(r.limit()));
+    out.more = true;
+  }
+  return out;
+}
+
 }  // namespace quorum::server
