@@ -20,7 +20,7 @@
 #   BENCH_QUICK=1         small totals, 1 round (smoke check)
 #   BENCH_ROUNDS=N        rounds (default 3; quick: 1)
 #   BENCH_KEYS=N          keys loaded before measuring RSS/disk (default 100000; e.g. 1000000)
-#   BENCH_WORKLOADS="a b" subset of: put1 put1000 txnput rangel ranges watchlat watchlat1 watch leaseka
+#   BENCH_WORKLOADS="a b" subset of: put1 put1000 txnput rangel ranges list watchlat watchlat1 watch leaseka
 #                         ("none": only load the keys and measure RSS / data dir)
 #   BENCH_SKIP_BUILD=1    skip scripts/install-deps.sh and scripts/build.sh
 #   BENCH_DIR=path        where data dirs, logs and raw JSON go (default: mktemp -d)
@@ -40,7 +40,7 @@ ETCD_BIN=${ETCD_BIN:-/usr/bin/etcd}
 QUORUM_BIN=${QUORUM_BIN:-$ROOT/build/bin/quorum}
 BENCH_BIN=${BENCH_BIN:-$ROOT/build/bin/quorum-bench}
 ETCDCTL=${ETCDCTL:-$(command -v etcdctl || echo /usr/bin/etcdctl)}
-WORKLOADS=${BENCH_WORKLOADS:-"put1 put1000 txnput rangel ranges watchlat watchlat1 watch leaseka"}
+WORKLOADS=${BENCH_WORKLOADS:-"put1 put1000 txnput rangel ranges list watchlat watchlat1 watch leaseka"}
 [ "$WORKLOADS" = none ] && WORKLOADS=""   # footprint only (load BENCH_KEYS keys, RSS, disk)
 PYTHON=$(command -v python3)
 
@@ -182,10 +182,11 @@ EOF
 # ---- workloads: name -> "MAXSECS | quorum-bench args" (key 8 B, value 256 B) ----------
 declare -A WL WLDESC
 if [ "$QUICK" = 1 ]; then
-  N_PUT1=200 N_PUT1000=3000 N_TXN=2000 N_RL=5000 N_RS=5000 N_WL=100 N_WPUT=100 N_KA=2000 MAXS=30
+  N_PUT1=200 N_PUT1000=3000 N_TXN=2000 N_RL=5000 N_RS=5000 N_LIST=30 N_WL=100 N_WPUT=100 N_KA=2000 MAXS=30
 else
-  N_PUT1=3000 N_PUT1000=30000 N_TXN=10000 N_RL=30000 N_RS=40000 N_WL=1000 N_WPUT=500 N_KA=30000 MAXS=45
+  N_PUT1=3000 N_PUT1000=30000 N_TXN=10000 N_RL=30000 N_RS=40000 N_LIST=300 N_WL=1000 N_WPUT=500 N_KA=30000 MAXS=45
 fi
+LIST_KEYS=5000  # the list workload's prefix: 5,000 keys of 1 KiB
 RANGE_KEY=bench-range-key
 WL[put1]="--conns 1 --clients 1 --total $N_PUT1 --target-leader put --key-size 8 --val-size 256 --sequential-keys --key-space-size $KEYS"
 WLDESC[put1]="put, 1 client / 1 conn (leader)"
@@ -197,6 +198,9 @@ WL[rangel]="--conns 100 --clients 1000 --total $N_RL range $RANGE_KEY --consiste
 WLDESC[rangel]="range linearizable, 1000 clients / 100 conns"
 WL[ranges]="--conns 100 --clients 1000 --total $N_RS range $RANGE_KEY --consistency s"
 WLDESC[ranges]="range serializable, 1000 clients / 100 conns"
+# A controller's or `get --prefix`'s list: every key under a prefix in one response.
+WL[list]="--conns 10 --clients 10 --total $N_LIST range /registry/pods/ /registry/pods0 --consistency s"
+WLDESC[list]="list: range of $LIST_KEYS keys x 1 KiB, serializable, 10 clients"
 WL[watchlat]="watch-latency --put-total $N_WL --put-rate 200 --streams 10 --watchers-per-stream 10"
 WLDESC[watchlat]="watch-latency: 100 watchers, 200 puts/s, put->event"
 # All watchers on one stream, as Go's clientv3 multiplexes the watches of one client.
@@ -233,6 +237,25 @@ for kind in etcd quorum; do
   echo "{\"rss_kib\": [${rss// /, }], \"disk_kib\": [${du// /, }]}" >"$DIR/results/footprint.$kind.json"
   log "$kind: RSS KiB $rss; data dir KiB $du"
 done
+
+# The list workload's keys: LIST_KEYS keys of 1 KiB under /registry/pods/, 100 per txn.
+if [[ " $WORKLOADS " == *" list "* ]]; then
+  for kind in etcd quorum; do
+    log "$kind: writing $LIST_KEYS keys under /registry/pods/ for the list workload"
+    /usr/bin/python3 - "${ENDPOINTS[$kind]%%,*}" "$LIST_KEYS" <<'EOF'  # Debian's, with python3-etcd3
+import sys
+import etcd3
+host, port = sys.argv[1].rsplit(":", 1)
+n = int(sys.argv[2])
+c = etcd3.client(host=host, port=int(port), timeout=30)
+value = b"v" * 1024
+for first in range(0, n, 100):
+    ops = [c.transactions.put("/registry/pods/ns/pod-%06d" % i, value) for i in range(first, min(n, first + 100))]
+    c.transaction(compare=[], success=ops, failure=[])
+c.close()
+EOF
+  done
+fi
 
 # ---- workloads, alternating --------------------------------------------------------------
 for round in $(seq 1 "$ROUNDS"); do
@@ -290,6 +313,7 @@ METRICS = {
     "txnput": [("req/s", "rps", "n", True), ("p99", "99", "ms", False)],
     "rangel": [("req/s", "rps", "n", True), ("p99", "99", "ms", False)],
     "ranges": [("req/s", "rps", "n", True), ("p99", "99", "ms", False)],
+    "list": [("req/s", "rps", "n", True), ("p99", "99", "ms", False)],
     # issue #5's target: event p99 <= the put's own p99 + 1 ms (the "put" report)
     "watchlat": [("event p50", "50", "ms", False), ("event p99", "99", "ms", False),
                  ("put p99", "99", "ms", False, "put")],

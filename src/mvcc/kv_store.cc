@@ -113,7 +113,7 @@ absl::StatusOr<std::vector<mvccpb::KeyValue>> KvStore::Fetch(const std::vector<R
   return out;
 }
 
-absl::StatusOr<PinnedValues> KvStore::FetchSerialized(const std::vector<Revision>& revs) const {
+absl::StatusOr<ValueList> KvStore::FetchSerialized(const std::vector<Revision>& revs) const {
   // Looked up in revision order (the backend's key order, which spares
   // RocksDB its own sort by comparator), handed back in `revs` order.
   std::vector<uint32_t> order(revs.size());
@@ -128,8 +128,8 @@ absl::StatusOr<PinnedValues> KvStore::FetchSerialized(const std::vector<Revision
     keys.emplace_back(buf.data() + buf.size() - kRevKeyLen, kRevKeyLen);
   }
   // A list's keys are often written together (a bulk load, one txn), so
-  // their revisions lie close: GetSortedPinned walks those.
-  auto values = backend_->GetSortedPinned(Cf::kKv, keys);
+  // their revisions lie close: GetSortedValues walks those.
+  auto values = backend_->GetSortedValues(Cf::kKv, keys);
   // A missing value: a concurrent compaction removed it after the index lookup.
   if (!values.ok()) return absl::IsNotFound(values.status()) ? ErrCompacted() : values.status();
   values->Permute(order);
@@ -139,7 +139,7 @@ absl::StatusOr<PinnedValues> KvStore::FetchSerialized(const std::vector<Revision
 absl::StatusOr<RangeResult> KvStore::RangeAt(std::string_view key, std::string_view end,
                                              const RangeOptions& opts, int64_t cur,
                                              bool include_pending,
-                                             PinnedValues* serialized) const {
+                                             ValueList* serialized) const {
   int64_t rev = opts.rev <= 0 ? cur : opts.rev;
   if (rev > cur) return ErrFutureRev();
   const int64_t compact = include_pending ? compact_rev_for_apply_ : CompactRev();

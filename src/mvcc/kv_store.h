@@ -47,7 +47,7 @@ struct RangeResult {
 // A range whose key-values stay in their stored form: each a serialized
 // mvccpb::KeyValue, in key order.
 struct SerializedRange {
-  PinnedValues kvs;
+  ValueList kvs;
   int64_t rev = 0;    // the store revision the range was served at
   int64_t count = 0;  // matching keys, ignoring limit
 };
@@ -134,9 +134,9 @@ class KvStore {
   absl::StatusOr<RangeResult> RangeAt(std::string_view key, std::string_view end,
                                       const RangeOptions& opts, int64_t cur,
                                       bool include_pending,
-                                      PinnedValues* serialized = nullptr) const;
+                                      ValueList* serialized = nullptr) const;
   // Looks up values in the backend without parsing them.
-  absl::StatusOr<PinnedValues> FetchSerialized(const std::vector<Revision>& revs) const;
+  absl::StatusOr<ValueList> FetchSerialized(const std::vector<Revision>& revs) const;
 
   Backend* backend_;
   TreeIndex index_;

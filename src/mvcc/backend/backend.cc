@@ -21,31 +21,6 @@ constexpr const char* kCfNames[] = {"kv",      "meta",     "lease",     "auth",
                                     "members", "raft_log", "raft_state"};
 static_assert(sizeof(kCfNames) / sizeof(kCfNames[0]) == static_cast<int>(Cf::kCount));
 
-// Values copied out of an iterator (whose value lives only until it moves)
-// into blocks of kBlock bytes: blocks this size come back from the
-// allocator's free lists, where one buffer of megabytes would be a fresh
-// mmap that page-faults as it fills.
-struct ValueCopies {
-  static constexpr size_t kBlock = 64 << 10;
-  std::vector<std::unique_ptr<char[]>> blocks;
-  char* p = nullptr;
-  size_t room = 0;
-
-  std::string_view Keep(const rocksdb::Slice& v) {
-    if (v.size() > room) {
-      const size_t size = std::max(kBlock, v.size());
-      blocks.push_back(std::make_unique<char[]>(size));
-      p = blocks.back().get();
-      room = size;
-    }
-    std::memcpy(p, v.data(), v.size());
-    std::string_view kept(p, v.size());
-    p += v.size();
-    room -= v.size();
-    return kept;
-  }
-};
-
 absl::Status ToStatus(const rocksdb::Status& s, std::string_view what) {
   if (s.ok()) return absl::OkStatus();
   if (s.IsNotFound()) return absl::NotFoundError(absl::StrCat(std::string(what), ": ", s.ToString()));
@@ -176,26 +151,45 @@ std::vector<std::optional<std::string>> Backend::MultiGet(
   return out;
 }
 
-absl::StatusOr<PinnedValues> Backend::MultiGetPinned(Cf cf,
-                                                     const std::vector<std::string_view>& keys,
-                                                     bool sorted) const {
+void ValueList::Append(std::string_view v) {
+  if (v.size() > room_) {
+    const size_t size = std::max(kBlock, v.size());
+    blocks_.push_back(std::make_unique<char[]>(size));
+    p_ = blocks_.back().get();
+    room_ = size;
+  }
+  if (!v.empty()) std::memcpy(p_, v.data(), v.size());
+  views_.emplace_back(p_, v.size());
+  p_ += v.size();
+  room_ -= v.size();
+}
+
+absl::StatusOr<ValueList> Backend::MultiGetValues(Cf cf,
+                                                  const std::vector<std::string_view>& keys,
+                                                  bool sorted) const {
+  return MultiGetValuesInto(cf, keys, 0, sorted, ValueList());
+}
+
+absl::StatusOr<ValueList> Backend::MultiGetValuesInto(Cf cf,
+                                                      const std::vector<std::string_view>& keys,
+                                                      size_t first, bool sorted,
+                                                      ValueList out) const {
   // In batches of RocksDB's own MultiGet batch size: its per-call key
-  // contexts then stay inline, and the pins are allocated in small blocks;
-  // one call for 10,000 keys grew vectors of megabytes (page faults on
-  // every call). Revisions never change once written, so the batches need
-  // no common snapshot: a value compacted away meanwhile is NotFound.
+  // contexts then stay inline (one call for 10,000 keys grew vectors of
+  // megabytes, page faults on every call), and each batch's block-cache
+  // pins go as soon as its values are copied. Revisions never change once
+  // written, so the batches need no common snapshot: a value compacted
+  // away meanwhile is NotFound.
   constexpr size_t kBatch = 32;
-  using Batch = std::array<rocksdb::PinnableSlice, kBatch>;
-  auto pins = std::make_shared<std::vector<std::unique_ptr<Batch>>>();
-  pins->reserve((keys.size() + kBatch - 1) / kBatch);
-  PinnedValues out;
-  out.views_.reserve(keys.size());
+  std::array<rocksdb::PinnableSlice, kBatch> values;
   std::array<rocksdb::Slice, kBatch> slices;
   std::array<rocksdb::Status, kBatch> statuses;
-  for (size_t first = 0; first < keys.size(); first += kBatch) {
+  out.views_.reserve(keys.size());
+  for (; first < keys.size(); first += kBatch) {
     const size_t n = std::min(kBatch, keys.size() - first);
-    for (size_t i = 0; i < n; ++i) slices[i] = rocksdb::Slice(keys[first + i].data(), keys[first + i].size());
-    Batch& values = *pins->emplace_back(std::make_unique<Batch>());
+    for (size_t i = 0; i < n; ++i) {
+      slices[i] = rocksdb::Slice(keys[first + i].data(), keys[first + i].size());
+    }
     db_->MultiGet(rocksdb::ReadOptions(), Handle(cf), n, slices.data(), values.data(),
                   statuses.data(), sorted);
     for (size_t i = 0; i < n; ++i) {
@@ -203,56 +197,52 @@ absl::StatusOr<PinnedValues> Backend::MultiGetPinned(Cf cf,
         if (statuses[i].IsNotFound()) return absl::NotFoundError("multiget: key not found");
         return ToStatus(statuses[i], "multiget");
       }
-      out.views_.emplace_back(values[i].data(), values[i].size());
+      out.Append(std::string_view(values[i].data(), values[i].size()));
+      values[i].Reset();
     }
   }
-  out.pins_.push_back(std::move(pins));
   return out;
 }
 
-absl::StatusOr<PinnedValues> Backend::GetSortedPinned(
+absl::StatusOr<ValueList> Backend::GetSortedValues(
     Cf cf, const std::vector<std::string_view>& keys) const {
   // After this many unwanted entries in a row the keys are spread out:
-  // lookups beat walking past everything between them.
+  // lookups beat walking past everything between them. Deleted entries
+  // (revisions compacted away, not yet dropped by RocksDB) count too:
+  // RocksDB steps over them inside Next(), so it is told to give up after
+  // kMaxSkipped of them (status Incomplete).
   constexpr int kMaxSkipped = 16;
-  if (keys.empty()) return PinnedValues();
-  auto copies = std::make_shared<ValueCopies>();
+  if (keys.empty()) return ValueList();
   std::string upper(keys.back());  // just past the last key
   upper.push_back('\0');
   const rocksdb::Slice upper_slice(upper);
   rocksdb::ReadOptions ro;
   ro.iterate_upper_bound = &upper_slice;
-  std::unique_ptr<rocksdb::Iterator> iter(db_->NewIterator(ro, Handle(cf)));
-  rocksdb::Iterator* it = iter.get();
+  ro.max_skippable_internal_keys = kMaxSkipped;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, Handle(cf)));
 
-  PinnedValues out;
+  ValueList out;
   out.views_.reserve(keys.size());
   size_t i = 0;
   int skipped = 0;
   it->Seek(rocksdb::Slice(keys[0].data(), keys[0].size()));
   while (i < keys.size() && it->Valid() && skipped < kMaxSkipped) {
-    const rocksdb::Slice want(keys[i].data(), keys[i].size());
-    const int c = it->key().compare(want);
+    const int c = it->key().compare(rocksdb::Slice(keys[i].data(), keys[i].size()));
     if (c > 0) return absl::NotFoundError("multiget: key not found");
     if (c < 0) {
       ++skipped;
     } else {
-      out.views_.push_back(copies->Keep(it->value()));
+      out.Append(std::string_view(it->value().data(), it->value().size()));
       ++i;
       skipped = 0;
     }
     it->Next();
   }
-  if (!it->status().ok()) return ToStatus(it->status(), "scan");
-  out.pins_.push_back(std::move(copies));
+  const bool spread = skipped >= kMaxSkipped || it->status().IsIncomplete();
+  if (!it->status().ok() && !it->status().IsIncomplete()) return ToStatus(it->status(), "scan");
   if (i == keys.size()) return out;
-  if (skipped < kMaxSkipped) return absl::NotFoundError("multiget: key not found");  // ran out
-  const std::vector<std::string_view> rest(keys.begin() + static_cast<std::ptrdiff_t>(i), keys.end());
-  auto more = MultiGetPinned(cf, rest, /*sorted=*/true);
-  if (!more.ok()) return more.status();
-  out.views_.insert(out.views_.end(), more->views_.begin(), more->views_.end());
-  for (auto& p : more->pins_) out.pins_.push_back(std::move(p));
-  return out;
+  if (!spread) return absl::NotFoundError("multiget: key not found");  // ran out
+  return MultiGetValuesInto(cf, keys, i, /*sorted=*/true, std::move(out));
 }
 
 absl::Status Backend::Scan(

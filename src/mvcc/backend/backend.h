@@ -57,10 +57,11 @@ struct BackendOptions {
 
 class Backend;
 
-// Values looked up by Backend::MultiGetPinned, readable without a copy for
-// as long as this object lives (RocksDB keeps the blocks holding them
-// pinned). Movable; must not outlive its Backend.
-class PinnedValues {
+// Values looked up by Backend::MultiGetValues or GetSortedValues, copied
+// once out of RocksDB into blocks this object owns (so no block-cache entry
+// stays pinned while a response is encoded). Movable; views stay valid for
+// as long as the object lives.
+class ValueList {
  public:
   size_t size() const { return views_.size(); }
   std::string_view operator[](size_t i) const { return views_[i]; }
@@ -77,7 +78,14 @@ class PinnedValues {
 
  private:
   friend class Backend;
-  std::vector<std::shared_ptr<void>> pins_;  // the RocksDB buffers behind views_
+  // Appends a copy of `v`, in blocks of kBlock bytes: blocks this size come
+  // back from the allocator's free lists, where one buffer of megabytes
+  // would be a fresh mmap that page-faults as it fills.
+  void Append(std::string_view v);
+  static constexpr size_t kBlock = 64 << 10;
+  std::vector<std::unique_ptr<char[]>> blocks_;
+  char* p_ = nullptr;
+  size_t room_ = 0;
   std::vector<std::string_view> views_;
 };
 
@@ -120,17 +128,16 @@ class Backend {
   // Point lookups in one call; missing keys yield nullopt.
   std::vector<std::optional<std::string>> MultiGet(Cf cf,
                                                    const std::vector<std::string>& keys) const;
-  // The same lookups, without copying the values out: NotFound when any
-  // key is missing. Why: a large range hands thousands of values straight
-  // to the response encoder.
-  // `sorted`: the keys are in ascending order (RocksDB then skips its sort).
-  absl::StatusOr<PinnedValues> MultiGetPinned(Cf cf, const std::vector<std::string_view>& keys,
-                                              bool sorted = false) const;
-  // MultiGetPinned of ascending `keys` that walks an iterator over them
+  // The same lookups into one ValueList (no string per value): NotFound
+  // when any key is missing. Why: a large range hands thousands of values
+  // to the response encoder. `sorted`: the keys ascend (RocksDB then skips
+  // its own sort).
+  absl::StatusOr<ValueList> MultiGetValues(Cf cf, const std::vector<std::string_view>& keys,
+                                           bool sorted = false) const;
+  // MultiGetValues of ascending `keys` that walks an iterator over them
   // where they lie close together (each step a Next instead of a lookup),
-  // and looks the rest up as MultiGetPinned does once they spread out.
-  absl::StatusOr<PinnedValues> GetSortedPinned(Cf cf,
-                                               const std::vector<std::string_view>& keys) const;
+  // and looks the rest up as MultiGetValues does once they spread out.
+  absl::StatusOr<ValueList> GetSortedValues(Cf cf, const std::vector<std::string_view>& keys) const;
   // Visits [begin, end) in key order (end empty = to the last key) until fn
   // returns false.
   absl::Status Scan(Cf cf, std::string_view begin, std::string_view end,
@@ -169,6 +176,9 @@ class Backend {
   bool unsafe_no_fsync() const { return opts_.unsafe_no_fsync; }
 
  private:
+  // MultiGetValues of keys[first..], appended to `out`.
+  absl::StatusOr<ValueList> MultiGetValuesInto(Cf cf, const std::vector<std::string_view>& keys,
+                                               size_t first, bool sorted, ValueList out) const;
   friend class Batch;
   Backend(std::string dir, BackendOptions opts);
   rocksdb::ColumnFamilyHandle* Handle(Cf cf) const {

@@ -3,6 +3,7 @@
 #include <grpcpp/support/slice.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -48,6 +49,8 @@ class ChunkedWriter {
 
  private:
   void NextChunk() {
+    // The total is computed exactly; running past it would loop forever.
+    if (left_ == 0) std::abort();
     const size_t size = std::min(kChunk, left_);
     left_ -= size;
     slices_.emplace_back(size);
@@ -65,7 +68,7 @@ class ChunkedWriter {
 
 grpc::ByteBuffer EncodeRangeResponse(const etcdserverpb::ResponseHeader& header,
                                      const SerializedRangeResult& r) {
-  const mvcc::PinnedValues& kvs = r.range.kvs;
+  const mvcc::ValueList& kvs = r.range.kvs;
   const size_t header_len = header.ByteSizeLong();
   const uint64_t count = static_cast<uint64_t>(r.range.count);
   size_t total = wire::LengthDelimitedSize(header_len) + (r.more ? 2 : 0) + wire::FieldSize(count);

@@ -1,6 +1,7 @@
 #include "server/apply/range_executor.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <functional>
 
 namespace quorum::server {
@@ -42,7 +43,8 @@ absl::StatusOr<etcdserverpb::RangeResponse> ExecuteRange(const KvReader& reader,
       r.max_create_revision() != 0) {
     ro.limit = 0;  // sort and filter everything, truncate afterwards
   }
-  if (ro.limit > 0) ro.limit++;  // one extra tells whether there is `more`
+  // One extra tells whether there is `more` (none past the largest limit).
+  if (ro.limit > 0 && ro.limit < INT64_MAX) ro.limit++;
 
   auto rr = reader.Range(r.key(), r.range_end(), ro);
   if (!rr.ok()) return rr.status();
@@ -102,7 +104,8 @@ absl::StatusOr<SerializedRangeResult> ExecuteRangeSerialized(const StoreReader& 
                                                              const RangeRequest& r) {
   mvcc::RangeOptions ro;
   ro.rev = r.revision();
-  ro.limit = r.limit() > 0 ? r.limit() + 1 : 0;  // one extra tells whether there is `more`
+  // One extra tells whether there is `more` (none past the largest limit).
+  ro.limit = r.limit() > 0 && r.limit() < INT64_MAX ? r.limit() + 1 : r.limit();
   auto rr = reader.RangeSerialized(r.key(), r.range_end(), ro);
   if (!rr.ok()) return rr.status();
   SerializedRangeResult out;
