@@ -776,6 +776,85 @@ TEST_F(KvStoreTest, PropertyMatchesNaiveModel) {
   }
 }
 
+// A compaction of a long history drops its records a few thousand per
+// commit instead of all in its own group. Meanwhile reads, HashKv and a
+// restart see exactly what a finished compaction gives.
+TEST_F(KvStoreTest, LongCompactionDropsRecordsInStepsInvisibly) {
+  for (int i = 0; i < 10000; ++i) Put(absl::StrCat("k", i % 50), absl::StrCat(i));
+  Del("k7");
+  Commit();
+  const int64_t at = store_->Rev();
+  const std::string before = Get("", kFromKey);
+  int64_t hashed = 0;
+  ASSERT_TRUE(store_->Compact(at).ok());
+  Commit();
+  EXPECT_EQ(store_->CompactRev(), at);
+  const size_t after_one = BackendRecords().size();
+  EXPECT_GT(after_one, 49u) << "the first step must not drop everything";
+  EXPECT_LT(after_one, 10001u - 1000u) << "the first step must drop a batch";
+  EXPECT_EQ(Get("", kFromKey), before);
+  EXPECT_TRUE(IsCompacted(store_->Range("k1", "", RangeOptions{.limit = 0, .rev = at - 1}).status()));
+  auto mid_hash = store_->HashKv(at, &hashed);
+  ASSERT_TRUE(mid_hash.ok()) << mid_hash.status();
+  EXPECT_LT(MetaU64(meta::kFinishedCompactRev), static_cast<uint64_t>(at));
+  for (int i = 0; i < 12; ++i) Commit();
+  EXPECT_EQ(BackendRecords().size(), 49u);  // the latest of each live key
+  EXPECT_EQ(MetaU64(meta::kFinishedCompactRev), static_cast<uint64_t>(at));
+  auto done_hash = store_->HashKv(at, &hashed);
+  ASSERT_TRUE(done_hash.ok());
+  EXPECT_EQ(*mid_hash, *done_hash) << "HashKv must not depend on how far dropping got";
+  EXPECT_EQ(Get("", kFromKey), before);
+}
+
+TEST_F(KvStoreTest, FinishCompactionDropsEverythingInTheGroup) {
+  for (int i = 0; i < 10000; ++i) Put(absl::StrCat("k", i % 50), absl::StrCat(i));
+  Commit();
+  const int64_t at = store_->Rev();
+  ASSERT_TRUE(store_->Compact(at).ok());
+  ASSERT_TRUE(store_->FinishCompaction().ok());
+  Commit();
+  EXPECT_EQ(BackendRecords().size(), 50u);
+  EXPECT_EQ(MetaU64(meta::kFinishedCompactRev), static_cast<uint64_t>(at));
+}
+
+TEST_F(KvStoreTest, RestartInTheMiddleOfACompactionFinishesIt) {
+  for (int i = 0; i < 10000; ++i) Put(absl::StrCat("k", i % 50), absl::StrCat(i));
+  Commit();
+  const int64_t at = store_->Rev();
+  const std::string before = Get("", kFromKey);
+  ASSERT_TRUE(store_->Compact(at).ok());
+  Commit();
+  ASSERT_GT(BackendRecords().size(), 50u);
+  ASSERT_NO_FATAL_FAILURE(Reopen());
+  EXPECT_EQ(BackendRecords().size(), 50u);
+  EXPECT_EQ(MetaU64(meta::kFinishedCompactRev), static_cast<uint64_t>(at));
+  EXPECT_EQ(store_->CompactRev(), at);
+  EXPECT_EQ(Get("", kFromKey), before);
+}
+
+TEST_F(KvStoreTest, ALaterCompactionTakesOverOneStillDropping) {
+  for (int i = 0; i < 10000; ++i) Put(absl::StrCat("k", i % 50), absl::StrCat(i));
+  Commit();
+  const int64_t first = store_->Rev();
+  ASSERT_TRUE(store_->Compact(first).ok());
+  Commit();
+  for (int i = 0; i < 5000; ++i) Put(absl::StrCat("k", i % 25), absl::StrCat("b", i));
+  Commit();
+  const int64_t second = store_->Rev() - 100;
+  const std::string at_second = Get("", kFromKey, second);
+  ASSERT_TRUE(store_->Compact(second).ok());
+  for (int i = 0; i < 20; ++i) Commit();
+  EXPECT_EQ(MetaU64(meta::kFinishedCompactRev), static_cast<uint64_t>(second));
+  EXPECT_EQ(Get("", kFromKey, second), at_second);
+  // Left at or below the second compaction: only its keep set, the latest
+  // revision of each key as of then.
+  size_t at_or_below = 0;
+  for (const std::string& rec : BackendRecords()) {
+    if (std::stoll(rec) <= second) ++at_or_below;
+  }
+  EXPECT_EQ(at_or_below, 50u);
+}
+
 // A list's values are walked with an iterator where their revisions lie
 // close together and looked up one by one where they spread out; both give
 // what Range gives, in key order.
