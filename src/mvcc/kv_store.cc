@@ -205,41 +205,7 @@ absl::Status KvStore::Compact(int64_t rev) {
   pending_.Put(Cf::kMeta, meta::kScheduledCompactRev, util::EncodeFixed64BE(rev));
   // rev may exceed the published revision: readers still need the index
   // history below rev until Commit(), so only compute the keep-set now.
-  RevisionSet keep = index_.Keep(rev);
-  DropPendingCompacted(rev, keep);
-  compaction_job_ = CompactionJob{rev, std::move(keep), std::string()};
-  return absl::OkStatus();
-}
-
-absl::Status KvStore::FinishCompaction() {
-  while (compaction_job_) {
-    if (auto s = CompactionStep(); !s.ok()) return s;
-  }
-  return absl::OkStatus();
-}
-
-absl::Status KvStore::CompactionStep() {
-  CompactionJob& job = *compaction_job_;
-  const std::string end = EncodeRevKey(Revision{job.rev + 1, 0});
-  size_t looked = 0;
-  bool more = false;
-  auto s = backend_->Scan(Cf::kKv, job.next, end, [&](std::string_view k, std::string_view) {
-    if (looked == kCompactionStep) {
-      job.next.assign(k);
-      more = true;
-      return false;
-    }
-    ++looked;
-    auto d = DecodeRevKey(k);
-    if (d && !job.keep.contains(d->rev)) pending_.Delete(Cf::kKv, k);
-    return true;
-  });
-  if (!s.ok()) return s;
-  if (!more) {
-    pending_.Put(Cf::kMeta, meta::kFinishedCompactRev, util::EncodeFixed64BE(job.rev));
-    compaction_job_.reset();
-  }
-  return absl::OkStatus();
+  return PhysicallyCompact(rev, index_.Keep(rev));
 }
 
 absl::Status KvStore::PhysicallyCompact(int64_t rev, const RevisionSet& keep) {
@@ -250,12 +216,7 @@ absl::Status KvStore::PhysicallyCompact(int64_t rev, const RevisionSet& keep) {
     return true;
   });
   if (!s.ok()) return s;
-  DropPendingCompacted(rev, keep);
-  pending_.Put(Cf::kMeta, meta::kFinishedCompactRev, util::EncodeFixed64BE(rev));
-  return absl::OkStatus();
-}
-
-void KvStore::DropPendingCompacted(int64_t rev, const RevisionSet& keep) {
+  // Changes of the same group are not in the backend yet.
   for (auto it = pending_kvs_.begin(); it != pending_kvs_.end();) {
     if (it->first.main <= rev && !keep.contains(it->first)) {
       pending_.Delete(Cf::kKv, EncodeRevKey(it->first));
@@ -265,12 +226,11 @@ void KvStore::DropPendingCompacted(int64_t rev, const RevisionSet& keep) {
       ++it;
     }
   }
+  pending_.Put(Cf::kMeta, meta::kFinishedCompactRev, util::EncodeFixed64BE(rev));
+  return absl::OkStatus();
 }
 
 absl::Status KvStore::Commit(uint64_t consistent_index, uint64_t term, bool sync) {
-  if (compaction_job_) {
-    if (auto s = CompactionStep(); !s.ok()) return s;
-  }
   pending_.Put(Cf::kMeta, meta::kConsistentIndex, util::EncodeFixed64BE(consistent_index));
   pending_.Put(Cf::kMeta, meta::kConsistentTerm, util::EncodeFixed64BE(term));
   Batch batch = std::move(pending_);
@@ -297,32 +257,15 @@ absl::Status KvStore::Commit(uint64_t consistent_index, uint64_t term, bool sync
 
 namespace quorum::mvcc {
 
-bool KvStore::LiveRecords::operator()(std::string_view kv_key) const {
-  if (compact_ < 0) return true;
-  auto d = DecodeRevKey(kv_key);
-  return !d || d->rev.main > compact_ || keep_.contains(d->rev);
-}
-
-KvStore::LiveRecords KvStore::Live() const {
-  LiveRecords live;
-  live.compact_ = CompactRev();
-  if (live.compact_ >= 0) live.keep_ = index_.Keep(live.compact_);
-  return live;
-}
-
 absl::StatusOr<uint32_t> KvStore::HashKv(int64_t rev, int64_t* hashed_rev) const {
   const int64_t cur = Rev();
   if (rev <= 0) rev = cur;
   if (rev > cur) return ErrFutureRev();
   if (rev < CompactRev()) return ErrCompacted();
   *hashed_rev = rev;
-  // Records a compaction in progress has yet to drop are skipped, as
-  // etcd's hash skips what its background compaction has yet to delete.
-  const LiveRecords live = Live();
   uint32_t crc = 0;
   const std::string end = EncodeRevKey(Revision{rev + 1, 0});
   auto s = backend_->Scan(Cf::kKv, "", end, [&](std::string_view k, std::string_view v) {
-    if (!live(k)) return true;
     crc = util::Crc32c(crc, k);
     crc = util::Crc32c(crc, v);
     return true;
@@ -336,7 +279,6 @@ absl::StatusOr<uint32_t> KvStore::HashKv(int64_t rev, int64_t* hashed_rev) const
 namespace quorum::mvcc {
 
 absl::Status KvStore::Reload() {
-  compaction_job_.reset();  // Restore() finishes whatever the new state left
   pending_ = backend_->NewBatch();
   pending_kvs_.clear();
   pending_changes_.clear();

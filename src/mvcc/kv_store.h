@@ -19,7 +19,6 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -97,32 +96,12 @@ class KvStore {
 
   // --- apply thread only ---------------------------------------------------
   std::unique_ptr<WriteTxn> Write();
-  // Compacts history below `rev`. ErrCompacted / ErrFutureRev like etcd.
-  // Readers stop seeing it when the group commits; its records are dropped
-  // from the backend a few thousand per Commit() from then on (see
-  // CompactionJob).
+  // Compacts history below `rev` (physically drops it from the backend as
+  // part of the pending group). ErrCompacted / ErrFutureRev like etcd.
   absl::Status Compact(int64_t rev);
-  // Drops every record of the compaction in progress within the pending
-  // group, as a physical compaction request asks (etcd answers those only
-  // once the records are gone).
-  absl::Status FinishCompaction();
   // Commits the pending group together with the applied index, then
   // publishes its revisions. `sync` fsyncs the WAL first.
   absl::Status Commit(uint64_t consistent_index, uint64_t term, bool sync);
-  // Which kv records are still state: a compaction in progress leaves some
-  // at or below its revision only until its steps drop them (CompactionJob).
-  // Hashes skip those, so members at the same applied state agree wherever
-  // their dropping is. Taken at one published compaction; any thread.
-  class LiveRecords {
-   public:
-    bool operator()(std::string_view kv_key) const;
-
-   private:
-    friend class KvStore;
-    int64_t compact_ = -1;
-    RevisionSet keep_;
-  };
-  LiveRecords Live() const;
   // crc32c over every record with main revision <= rev (0 = current), for
   // HashKV: members with the same applied history give the same hash.
   absl::StatusOr<uint32_t> HashKv(int64_t rev, int64_t* hashed_rev) const;
@@ -145,13 +124,6 @@ class KvStore {
   explicit KvStore(Backend* backend);
   absl::Status Restore();
   absl::Status PhysicallyCompact(int64_t rev, const RevisionSet& keep);
-  // Drops records of the pending group at or below `rev` that `keep` lacks
-  // (they are not in the backend yet, so a scan cannot find them).
-  void DropPendingCompacted(int64_t rev, const RevisionSet& keep);
-  // Drops the next records of compaction_job_ (at most kCompactionStep
-  // looked at) into pending_; records the compaction finished once none
-  // are left.
-  absl::Status CompactionStep();
   // Looks up values: the pending group first (apply thread), then backend.
   absl::StatusOr<std::vector<mvccpb::KeyValue>> Fetch(const std::vector<Revision>& revs,
                                                       bool include_pending) const;
@@ -182,21 +154,6 @@ class KvStore {
   absl::flat_hash_map<Revision, std::string, RevisionHash> pending_kvs_;
   std::vector<Change> pending_changes_;  // of the group, in revision order
   CommitObserver* observer_ = nullptr;
-  // A compaction whose records are still being dropped from the backend.
-  // Why in steps: dropping 200k records in the compaction's own group held
-  // apply (and every write) for 0.6 s; etcd deletes in batches in the
-  // background for the same reason. Meanwhile nothing reads them: the index
-  // no longer points there, and HashKv skips them. A crash before the last
-  // step leaves the scheduled revision above the finished one, and Restore()
-  // finishes the job at open. A later compaction replaces the job: its keep
-  // set lacks everything the earlier one's dropped.
-  struct CompactionJob {
-    int64_t rev = 0;
-    RevisionSet keep;
-    std::string next;  // first kv key not looked at yet
-  };
-  static constexpr size_t kCompactionStep = 1024;
-  std::optional<CompactionJob> compaction_job_;
 
   std::atomic<int64_t> published_rev_{0};
   std::atomic<int64_t> compact_rev_{-1};  // -1: never compacted

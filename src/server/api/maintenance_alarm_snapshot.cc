@@ -50,20 +50,15 @@ grpc::ServerUnaryReactor* MaintenanceService::Hash(grpc::CallbackServerContext* 
   // snapshot, leaving out the applied raft index and term, which differ
   // between members only by timing. The revision is the one published when
   // the snapshot was taken (etcd reads it alongside, too).
-  // Records a compaction in progress has yet to drop, and how far its
-  // dropping got, differ between members by timing too: left out.
   const int64_t rev = deps_->store->Rev();
-  const mvcc::KvStore::LiveRecords live = deps_->store->Live();
   uint32_t crc = 0;
   auto st = deps_->backend->ScanConsistent(
       {mvcc::Cf::kKv, mvcc::Cf::kMeta, mvcc::Cf::kLease, mvcc::Cf::kAuth, mvcc::Cf::kMembers},
       [&](mvcc::Cf cf, std::string_view k, std::string_view v) {
         if (cf == mvcc::Cf::kMeta &&
-            (k == mvcc::meta::kConsistentIndex || k == mvcc::meta::kConsistentTerm ||
-             k == mvcc::meta::kFinishedCompactRev)) {
+            (k == mvcc::meta::kConsistentIndex || k == mvcc::meta::kConsistentTerm)) {
           return true;
         }
-        if (cf == mvcc::Cf::kKv && !live(k)) return true;
         crc = util::Crc32c(crc, k);
         crc = util::Crc32c(crc, v);
         return true;

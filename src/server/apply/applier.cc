@@ -101,11 +101,6 @@ absl::StatusOr<etcdserverpb::LeaseGrantResponse> Applier::LeaseGrant(
 absl::StatusOr<etcdserverpb::CompactionResponse> Applier::Compact(
     const etcdserverpb::CompactionRequest& r) {
   if (auto s = store_->Compact(r.revision()); !s.ok()) return s;
-  // physical: the answer waits until the records are gone, as etcd's does,
-  // so they go in this group rather than in steps with the next ones.
-  if (r.physical()) {
-    if (auto s = store_->FinishCompaction(); !s.ok()) return s;
-  }
   etcdserverpb::CompactionResponse resp;
   resp.mutable_header()->set_revision(store_->CurrentRevForApply());
   return resp;
