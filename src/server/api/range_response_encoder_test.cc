@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "absl/strings/str_format.h"
-#include "mvcc/temp_store_for_test.h"
 #include "server/apply/applier.h"
 #include "server/apply/range_executor.h"
+#include "server/apply/temp_applier_for_test.h"
 
 namespace quorum::server {
 namespace {
@@ -28,14 +28,10 @@ std::string Flatten(const grpc::ByteBuffer& b) {
   return out;
 }
 
-class RangeResponseEncoderTest : public testing::Test {
+class RangeResponseEncoderTest : public test_util::TempApplierTest {
  protected:
   void SetUp() override {
-    dir_ = mvcc::test_util::MakeTempDir("range-encoder-test");
-    ASSERT_FALSE(dir_.empty());
-    const absl::Status st = mvcc::test_util::OpenStore(dir_, &backend_, &store_);
-    ASSERT_TRUE(st.ok()) << st;
-    applier_ = std::make_unique<Applier>(store_.get(), nullptr, nullptr);
+    ASSERT_NO_FATAL_FAILURE(TempApplierTest::SetUp());
     // 300 keys with values up to 200 KiB (several 64 KiB chunks), some
     // rewritten later (versions, scattered revisions), one deleted.
     for (int i = 0; i < 300; ++i) {
@@ -46,19 +42,7 @@ class RangeResponseEncoderTest : public testing::Test {
     InternalRequest del;
     del.mutable_delete_range()->set_key("key/100");
     ASSERT_TRUE(applier_->Apply(del).ok());
-    ASSERT_TRUE(store_->Commit(1, 1, false).ok());
-  }
-  void TearDown() override {
-    applier_.reset();
-    store_.reset();
-    backend_.reset();
-    mvcc::test_util::RemoveTempDir(dir_);
-  }
-  void Put(const std::string& k, const std::string& v) {
-    InternalRequest r;
-    r.mutable_put()->set_key(k);
-    r.mutable_put()->set_value(v);
-    ASSERT_TRUE(applier_->Apply(r).ok());
+    Commit();
   }
   static etcdserverpb::ResponseHeader Stamp(int64_t rev) {
     etcdserverpb::ResponseHeader h;
@@ -85,10 +69,6 @@ class RangeResponseEncoderTest : public testing::Test {
     EXPECT_TRUE(got == want) << r.ShortDebugString();
   }
 
-  std::string dir_;
-  std::unique_ptr<mvcc::Backend> backend_;
-  std::unique_ptr<mvcc::KvStore> store_;
-  std::unique_ptr<Applier> applier_;
 };
 
 TEST_F(RangeResponseEncoderTest, SameBytesAsTheGeneralPath) {
@@ -116,7 +96,7 @@ TEST_F(RangeResponseEncoderTest, ErrorsAreTheGeneralPathsErrors) {
   future.set_revision(1000000);
   ASSERT_NO_FATAL_FAILURE(ExpectSameBytes(future));
   ASSERT_TRUE(store_->Compact(100).ok());
-  ASSERT_TRUE(store_->Commit(2, 1, false).ok());
+  Commit();
   RangeRequest compacted;
   compacted.set_key("key/");
   compacted.set_range_end("key0");

@@ -15,43 +15,15 @@
 
 #include "absl/strings/str_cat.h"
 #include "mvcc/errors.h"
-#include "mvcc/temp_store_for_test.h"
 #include "server/apply/applier.h"
+#include "server/apply/temp_applier_for_test.h"
 
 namespace quorum::server {
 namespace {
 
 using internalpb::InternalRequest;
 
-class ApplierReadsTest : public testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = mvcc::test_util::MakeTempDir("applier-reads-test");
-    ASSERT_FALSE(dir_.empty());
-    const absl::Status st = mvcc::test_util::OpenStore(dir_, &backend_, &store_);
-    ASSERT_TRUE(st.ok()) << st;
-    applier_ = std::make_unique<Applier>(store_.get(), nullptr, nullptr);
-  }
-  void TearDown() override {
-    applier_.reset();
-    store_.reset();
-    backend_.reset();
-    mvcc::test_util::RemoveTempDir(dir_);
-  }
-  void Put(const std::string& k, const std::string& v) {
-    InternalRequest r;
-    r.mutable_put()->set_key(k);
-    r.mutable_put()->set_value(v);
-    ASSERT_TRUE(applier_->Apply(r).ok());
-  }
-  void Commit() { ASSERT_TRUE(store_->Commit(++index_, 1, false).ok()); }
-
-  std::string dir_;
-  uint64_t index_ = 0;
-  std::unique_ptr<mvcc::Backend> backend_;
-  std::unique_ptr<mvcc::KvStore> store_;
-  std::unique_ptr<Applier> applier_;
-};
+using ApplierReadsTest = test_util::TempApplierTest;
 
 TEST_F(ApplierReadsTest, LatestReadsNeverSeeErrCompactedWhileCompactionsCommit) {
   constexpr int kKeys = 8;
