@@ -90,7 +90,7 @@ std::unique_ptr<WriteTxn> KvStore::Write() { return std::make_unique<WriteTxn>(t
 absl::StatusOr<std::vector<mvccpb::KeyValue>> KvStore::Fetch(const std::vector<Revision>& revs,
                                                              bool include_pending) const {
   std::vector<mvccpb::KeyValue> out(revs.size());
-  std::vector<std::string> keys;
+  std::vector<Revision> stored;
   std::vector<size_t> slots;
   for (size_t i = 0; i < revs.size(); ++i) {
     if (include_pending) {
@@ -100,15 +100,16 @@ absl::StatusOr<std::vector<mvccpb::KeyValue>> KvStore::Fetch(const std::vector<R
         continue;
       }
     }
-    keys.push_back(EncodeRevKey(revs[i]));
+    stored.push_back(revs[i]);
     slots.push_back(i);
   }
-  auto values = backend_->MultiGet(Cf::kKv, keys);
-  for (size_t j = 0; j < values.size(); ++j) {
-    if (!values[j] || !out[slots[j]].ParseFromString(*values[j])) {
-      // A concurrent compaction removed it after the index lookup.
-      return ErrCompacted();
-    }
+  // Any failure, as a missing value: a concurrent compaction removed it
+  // after the index lookup.
+  auto values = FetchSerialized(stored);
+  if (!values.ok()) return ErrCompacted();
+  for (size_t j = 0; j < values->size(); ++j) {
+    const std::string_view v = (*values)[j];
+    if (!out[slots[j]].ParseFromArray(v.data(), static_cast<int>(v.size()))) return ErrCompacted();
   }
   return out;
 }

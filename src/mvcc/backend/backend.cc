@@ -134,23 +134,6 @@ absl::StatusOr<std::string> Backend::Get(Cf cf, std::string_view key) const {
   return value;
 }
 
-std::vector<std::optional<std::string>> Backend::MultiGet(
-    Cf cf, const std::vector<std::string>& keys) const {
-  std::vector<std::optional<std::string>> out(keys.size());
-  if (keys.empty()) return out;
-  std::vector<rocksdb::Slice> slices;
-  slices.reserve(keys.size());
-  for (const auto& k : keys) slices.emplace_back(k);
-  std::vector<rocksdb::PinnableSlice> values(keys.size());
-  std::vector<rocksdb::Status> statuses(keys.size());
-  db_->MultiGet(rocksdb::ReadOptions(), Handle(cf), keys.size(), slices.data(), values.data(),
-                statuses.data());
-  for (size_t i = 0; i < keys.size(); ++i) {
-    if (statuses[i].ok()) out[i] = values[i].ToString();
-  }
-  return out;
-}
-
 void ValueList::Append(std::string_view v) {
   if (v.size() > room_) {
     const size_t size = std::max(kBlock, v.size());

@@ -125,11 +125,8 @@ class Backend {
 
   // NotFound when absent.
   absl::StatusOr<std::string> Get(Cf cf, std::string_view key) const;
-  // Point lookups in one call; missing keys yield nullopt.
-  std::vector<std::optional<std::string>> MultiGet(Cf cf,
-                                                   const std::vector<std::string>& keys) const;
-  // The same lookups into one ValueList (no string per value): NotFound
-  // when any key is missing. Why: a large range hands thousands of values
+  // Point lookups into one ValueList (no string per value): NotFound when
+  // any key is missing. Why: a large range hands thousands of values
   // to the response encoder. `sorted`: the keys ascend (RocksDB then skips
   // its own sort).
   absl::StatusOr<ValueList> MultiGetValues(Cf cf, const std::vector<std::string_view>& keys,
