@@ -1,6 +1,7 @@
 #include "mvcc/kv_store.h"
 
 #include <algorithm>
+#include <chrono>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -25,9 +26,11 @@ absl::StatusOr<uint64_t> ReadMetaU64(const Backend& b, const char* name) {
 KvStore::KvStore(Backend* backend) : backend_(backend), pending_(backend->NewBatch()) {}
 KvStore::~KvStore() = default;
 
-absl::StatusOr<std::unique_ptr<KvStore>> KvStore::Open(Backend* backend) {
+absl::StatusOr<std::unique_ptr<KvStore>> KvStore::Open(Backend* backend,
+                                                        CompactorOptions compactor) {
   std::unique_ptr<KvStore> store(new KvStore(backend));
   if (auto s = store->Restore(); !s.ok()) return s;
+  store->compactor_ = std::make_unique<Compactor>(backend, store->CompactRev(), std::move(compactor));
   return store;
 }
 
@@ -76,10 +79,9 @@ absl::Status KvStore::Restore() {
     RevisionSet keep = index_.Compact(static_cast<int64_t>(*scheduled));
     const bool ever_finished = backend_->Get(Cf::kMeta, meta::kFinishedCompactRev).ok();
     if (!ever_finished || *finished < *scheduled) {
-      if (auto st = PhysicallyCompact(static_cast<int64_t>(*scheduled), keep); !st.ok()) {
-        return st;
-      }
-      return Commit(consistent_index_, consistent_term_, /*sync=*/true);
+      auto r = DropCompacted(backend_, static_cast<int64_t>(*scheduled), keep,
+                             CompactorOptions().batch, absl::ZeroDuration());
+      if (!r.ok()) return r.status();
     }
   }
   return absl::OkStatus();
@@ -203,31 +205,9 @@ absl::Status KvStore::Compact(int64_t rev) {
   if (rev <= compact_rev_for_apply_) return ErrCompacted();
   if (rev > current_rev_) return ErrFutureRev();
   compact_rev_for_apply_ = rev;
+  // The records go after the group commits (Commit schedules the Compactor):
+  // readers may still read the published revision until then.
   pending_.Put(Cf::kMeta, meta::kScheduledCompactRev, util::EncodeFixed64BE(rev));
-  // rev may exceed the published revision: readers still need the index
-  // history below rev until Commit(), so only compute the keep-set now.
-  return PhysicallyCompact(rev, index_.Keep(rev));
-}
-
-absl::Status KvStore::PhysicallyCompact(int64_t rev, const RevisionSet& keep) {
-  const std::string end = EncodeRevKey(Revision{rev + 1, 0});
-  auto s = backend_->Scan(Cf::kKv, "", end, [&](std::string_view k, std::string_view) {
-    auto d = DecodeRevKey(k);
-    if (d && !keep.contains(d->rev)) pending_.Delete(Cf::kKv, k);
-    return true;
-  });
-  if (!s.ok()) return s;
-  // Changes of the same group are not in the backend yet.
-  for (auto it = pending_kvs_.begin(); it != pending_kvs_.end();) {
-    if (it->first.main <= rev && !keep.contains(it->first)) {
-      pending_.Delete(Cf::kKv, EncodeRevKey(it->first));
-      pending_.Delete(Cf::kKv, EncodeRevKey(it->first, /*tombstone=*/true));
-      pending_kvs_.erase(it++);
-    } else {
-      ++it;
-    }
-  }
-  pending_.Put(Cf::kMeta, meta::kFinishedCompactRev, util::EncodeFixed64BE(rev));
   return absl::OkStatus();
 }
 
@@ -245,7 +225,8 @@ absl::Status KvStore::Commit(uint64_t consistent_index, uint64_t term, bool sync
   if (compact_rev_.load(std::memory_order_relaxed) != compact_rev_for_apply_) {
     // The group compacted: publish it, then drop the index history.
     compact_rev_.store(compact_rev_for_apply_, std::memory_order_release);
-    index_.Compact(compact_rev_for_apply_);
+    auto keep = std::make_shared<const RevisionSet>(index_.Compact(compact_rev_for_apply_));
+    if (compactor_ != nullptr) compactor_->Schedule(compact_rev_for_apply_, std::move(keep));
   }
   if (observer_ != nullptr && !pending_changes_.empty()) {
     observer_->OnCommit(std::move(pending_changes_), current_rev_);
@@ -258,21 +239,56 @@ absl::Status KvStore::Commit(uint64_t consistent_index, uint64_t term, bool sync
 
 namespace quorum::mvcc {
 
-absl::StatusOr<uint32_t> KvStore::HashKv(int64_t rev, int64_t* hashed_rev) const {
+bool KvStore::LiveRecords::operator()(std::string_view kv_key) const {
+  if (keep_ == nullptr) return true;
+  auto d = DecodeRevKey(kv_key);
+  return !d || d->rev.main > rev_ || keep_->contains(d->rev);
+}
+
+KvStore::LiveRecords KvStore::Live(int64_t* compact_rev) const {
+  for (;;) {
+    const int64_t c = CompactRev();
+    // Commit publishes a compaction just before it schedules its job.
+    if (compactor_->Scheduled() < c) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      continue;
+    }
+    LiveRecords live;
+    if (auto job = compactor_->Unfinished()) {
+      live.rev_ = job->rev;
+      live.keep_ = std::move(job->keep);
+    }
+    *compact_rev = c;
+    return live;
+  }
+}
+
+absl::StatusOr<uint32_t> KvStore::HashKv(int64_t rev, int64_t* hashed_rev,
+                                         int64_t* compact_rev) const {
   const int64_t cur = Rev();
   if (rev <= 0) rev = cur;
   if (rev > cur) return ErrFutureRev();
-  if (rev < CompactRev()) return ErrCompacted();
   *hashed_rev = rev;
-  uint32_t crc = 0;
-  const std::string end = EncodeRevKey(Revision{rev + 1, 0});
-  auto s = backend_->Scan(Cf::kKv, "", end, [&](std::string_view k, std::string_view v) {
-    crc = util::Crc32c(crc, k);
-    crc = util::Crc32c(crc, v);
-    return true;
-  });
-  if (!s.ok()) return s;
-  return crc;
+  // A compaction published meanwhile may have dropped records the filter
+  // still counted: hash again at the new one.
+  for (;;) {
+    int64_t c = 0;
+    const LiveRecords live = Live(&c);
+    if (rev < c) return ErrCompacted();
+    uint32_t crc = 0;
+    const std::string end = EncodeRevKey(Revision{rev + 1, 0});
+    auto s = backend_->Scan(Cf::kKv, "", end, [&](std::string_view k, std::string_view v) {
+      if (!live(k)) return true;
+      crc = util::Crc32c(crc, k);
+      crc = util::Crc32c(crc, v);
+      return true;
+    });
+    if (!s.ok()) return s;
+    if (CompactRev() == c) {
+      *compact_rev = c;
+      return crc;
+    }
+  }
 }
 
 }  // namespace quorum::mvcc
@@ -284,7 +300,12 @@ absl::Status KvStore::Reload() {
   pending_kvs_.clear();
   pending_changes_.clear();
   index_.Clear();
-  return Restore();
+  // The old state's job must not run while Restore reads the new one.
+  compactor_->Reset(compactor_->Finished());
+  auto st = Restore();
+  // Restore finished the new state's compaction.
+  compactor_->Reset(CompactRev());
+  return st;
 }
 
 }  // namespace quorum::mvcc

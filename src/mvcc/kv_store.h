@@ -26,6 +26,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "mvcc/backend/backend.h"
+#include "mvcc/compactor.h"
 #include "mvcc/revision.h"
 #include "mvcc/tree_index.h"
 #include "mvccpb/kv.pb.h"
@@ -75,7 +76,8 @@ class KvStore {
  public:
   // Opens the store on `backend` (not owned; must outlive the store) and
   // rebuilds the index from it, finishing an interrupted compaction.
-  static absl::StatusOr<std::unique_ptr<KvStore>> Open(Backend* backend);
+  static absl::StatusOr<std::unique_ptr<KvStore>> Open(Backend* backend,
+                                                       CompactorOptions compactor = {});
   ~KvStore();
 
   // --- readers, any thread -------------------------------------------------
@@ -96,15 +98,34 @@ class KvStore {
 
   // --- apply thread only ---------------------------------------------------
   std::unique_ptr<WriteTxn> Write();
-  // Compacts history below `rev` (physically drops it from the backend as
-  // part of the pending group). ErrCompacted / ErrFutureRev like etcd.
+  // Compacts history below `rev`: readers stop seeing it when the group
+  // commits, and the Compactor then drops its records from the backend in
+  // the background. ErrCompacted / ErrFutureRev like etcd.
   absl::Status Compact(int64_t rev);
   // Commits the pending group together with the applied index, then
   // publishes its revisions. `sync` fsyncs the WAL first.
   absl::Status Commit(uint64_t consistent_index, uint64_t term, bool sync);
   // crc32c over every record with main revision <= rev (0 = current), for
   // HashKV: members with the same applied history give the same hash.
-  absl::StatusOr<uint32_t> HashKv(int64_t rev, int64_t* hashed_rev) const;
+  // `compact_rev` gets the compaction revision the hash is taken at.
+  absl::StatusOr<uint32_t> HashKv(int64_t rev, int64_t* hashed_rev, int64_t* compact_rev) const;
+  // Which kv records are state. Records a compaction left behind stay in the
+  // backend until the Compactor drops them; hashes skip them, so members at
+  // the same applied state agree wherever their dropping is. Any thread.
+  class LiveRecords {
+   public:
+    bool operator()(std::string_view kv_key) const;
+
+   private:
+    friend class KvStore;
+    int64_t rev_ = -1;  // records at or below it that keep_ lacks are not state
+    std::shared_ptr<const RevisionSet> keep_;
+  };
+  // Taken at the published compaction, returned in `*compact_rev`.
+  LiveRecords Live(int64_t* compact_rev) const;
+  // Runs `done` once the records compaction `rev` left behind are gone from
+  // this member's backend (etcd answers a physical compaction then).
+  void WhenCompacted(int64_t rev, Compactor::Done done) { compactor_->WhenFinished(rev, std::move(done)); }
   // Not owned; set once before the first write.
   void SetCommitObserver(CommitObserver* o) { observer_ = o; }
   // The WriteBatch of the pending group, for other state kept in the same
@@ -123,7 +144,6 @@ class KvStore {
   friend class WriteTxn;
   explicit KvStore(Backend* backend);
   absl::Status Restore();
-  absl::Status PhysicallyCompact(int64_t rev, const RevisionSet& keep);
   // Looks up values: the pending group first (apply thread), then backend.
   absl::StatusOr<std::vector<mvccpb::KeyValue>> Fetch(const std::vector<Revision>& revs,
                                                       bool include_pending) const;
@@ -154,6 +174,9 @@ class KvStore {
   absl::flat_hash_map<Revision, std::string, RevisionHash> pending_kvs_;
   std::vector<Change> pending_changes_;  // of the group, in revision order
   CommitObserver* observer_ = nullptr;
+  // Drops compacted records; created by Open() once Restore() finished any
+  // interrupted compaction.
+  std::unique_ptr<Compactor> compactor_;
 
   std::atomic<int64_t> published_rev_{0};
   std::atomic<int64_t> compact_rev_{-1};  // -1: never compacted

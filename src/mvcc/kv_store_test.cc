@@ -14,9 +14,11 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/synchronization/notification.h"
 #include "mvcc/errors.h"
 #include "mvcc/meta_keys.h"
 #include "util/coding.h"
@@ -62,7 +64,7 @@ class KvStoreTest : public testing::Test {
     auto b = Backend::Open(dir_, opts);
     ASSERT_TRUE(b.ok()) << b.status();
     backend_ = std::move(*b);
-    auto s = KvStore::Open(backend_.get());
+    auto s = KvStore::Open(backend_.get(), compactor_);
     ASSERT_TRUE(s.ok()) << s.status();
     store_ = std::move(*s);
   }
@@ -88,6 +90,20 @@ class KvStoreTest : public testing::Test {
   void Commit() {
     ++index_;
     ASSERT_TRUE(store_->Commit(index_, /*term=*/2, /*sync=*/false).ok());
+  }
+  // Blocks until the Compactor dropped what compaction `rev` left behind.
+  void WaitDropped(int64_t rev) {
+    absl::Notification n;
+    store_->WhenCompacted(rev, [&](absl::Status s) {
+      EXPECT_TRUE(s.ok()) << s;
+      n.Notify();
+    });
+    ASSERT_TRUE(n.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  }
+  // Commits a group that compacts, and waits for its records to be dropped.
+  void CommitAndDrop() {
+    ASSERT_NO_FATAL_FAILURE(Commit());
+    ASSERT_NO_FATAL_FAILURE(WaitDropped(store_->CompactRev()));
   }
 
   // Range with rev/limit/count_only; "" on error.
@@ -152,6 +168,7 @@ class KvStoreTest : public testing::Test {
   std::unique_ptr<Backend> backend_;
   std::unique_ptr<KvStore> store_;
   uint64_t index_ = 0;
+  CompactorOptions compactor_;  // a test may slow the Compactor down before Reopen()
 };
 
 // Revisions follow etcd: an empty store is at revision 1, the first write
@@ -379,7 +396,7 @@ TEST_F(KvStoreTest, CompactPhysicallyDropsRecords) {
   Commit();
   EXPECT_EQ(Records(), "2.0 3.0 4.0 5.0t 6.0 7.0t 8.0 9.0");
   ASSERT_TRUE(store_->Compact(7).ok());
-  Commit();
+  CommitAndDrop();
   // a: keeps 3 (visible at 7) and 9; b and c's first generation died at or
   // before 7: gone entirely; c's second generation is newer.
   EXPECT_EQ(Records(), "3.0 8.0 9.0");
@@ -389,7 +406,7 @@ TEST_F(KvStoreTest, CompactPhysicallyDropsRecords) {
   EXPECT_EQ(Get("", kFromKey, 7), "a=2 c2 m3 v2");
   EXPECT_EQ(Get("", kFromKey, 8), "a=2 c2 m3 v2, c=2 c8 m8 v1");
   ASSERT_TRUE(store_->Compact(9).ok());
-  Commit();
+  CommitAndDrop();
   EXPECT_EQ(Records(), "8.0 9.0");
 }
 
@@ -403,7 +420,7 @@ TEST_F(KvStoreTest, CompactInSameGroupAsWrites) {
   Put("c", "1");  // 6
   ASSERT_TRUE(store_->Compact(5).ok());
   Put("a", "3");  // 7
-  Commit();
+  CommitAndDrop();
   EXPECT_EQ(Records(), "3.0 6.0 7.0");
   EXPECT_EQ(Get("", kFromKey, 5), "a=2 c2 m3 v2");
   EXPECT_EQ(Get("", kFromKey), "a=3 c2 m7 v3, c=1 c6 m6 v1");
@@ -487,7 +504,7 @@ TEST_F(KvStoreTest, ReadersDoNotSeeUncommittedCompaction) {
   o.rev = 5;
   EXPECT_EQ(Describe(*txn->Range("", kFromKey, o)), "a=2 c2 m4 v2");
   txn->End();
-  Commit();
+  CommitAndDrop();
   EXPECT_EQ(store_->CompactRev(), 5);
   EXPECT_TRUE(IsCompacted(store_->Range("a", "", RangeOptions{.rev = 4}).status()));
   EXPECT_EQ(Get("", kFromKey), "a=2 c2 m4 v2");
@@ -533,7 +550,7 @@ TEST_F(KvStoreTest, RestartAfterCompaction) {
   Del("c");       // 8
   Commit();
   ASSERT_TRUE(store_->Compact(6).ok());
-  Commit();
+  CommitAndDrop();
   const std::string before = Dump();
   ASSERT_NO_FATAL_FAILURE(Reopen());
   EXPECT_EQ(Dump(), before);
@@ -550,7 +567,7 @@ TEST_F(KvStoreTest, RestartAfterCompaction) {
   Del("c");  // 12
   Commit();
   ASSERT_TRUE(store_->Compact(12).ok());
-  Commit();
+  CommitAndDrop();
   EXPECT_EQ(Records(), "");
   ASSERT_NO_FATAL_FAILURE(Reopen());
   EXPECT_EQ(store_->Rev(), 12);
@@ -594,6 +611,112 @@ TEST_F(KvStoreTest, InterruptedCompactionIsFinishedAtOpen) {
   ASSERT_NO_FATAL_FAILURE(Reopen());
   EXPECT_EQ(Records(), "3.0 6.0");
   EXPECT_EQ(Get("", kFromKey, 5), "a=2 c2 m3 v2");
+}
+
+// A compaction's group commits at once; the Compactor drops the records it
+// left behind afterwards, in batches. Meanwhile reads, HashKv and Live()
+// already show the compacted state, and a physical request's waiter runs
+// only once the records are gone.
+TEST_F(KvStoreTest, RecordsLeftBehindAreDroppedInTheBackground) {
+  compactor_.batch = 4;
+  compactor_.pause = absl::Seconds(2);  // after the first batch of 4
+  ASSERT_NO_FATAL_FAILURE(Reopen());
+  for (int i = 0; i < 6; ++i) Put("a", absl::StrCat(i));  // 2..7
+  Put("b", "1");                                           // 8
+  Commit();
+  int64_t hashed = 0, compact = 0;
+  auto before = store_->HashKv(0, &hashed, &compact);
+  ASSERT_TRUE(before.ok());
+  EXPECT_EQ(compact, -1);
+
+  ASSERT_TRUE(store_->Compact(7).ok());
+  Commit();
+  absl::Notification dropped;
+  std::string records_when_told;
+  store_->WhenCompacted(7, [&](absl::Status st) {
+    EXPECT_TRUE(st.ok()) << st;
+    records_when_told = Records();
+    dropped.Notify();
+  });
+  // Within the first pause (before or after the first batch dropped 2..5),
+  // 6 is still there.
+  EXPECT_FALSE(dropped.HasBeenNotified());
+  EXPECT_TRUE(absl::StrContains(Records(), "6.0 7.0 8.0")) << Records();
+  auto during = store_->HashKv(0, &hashed, &compact);
+  ASSERT_TRUE(during.ok());
+  EXPECT_EQ(compact, 7);
+  EXPECT_EQ(hashed, 8);
+  auto live = store_->Live(&compact);
+  EXPECT_EQ(compact, 7);
+  EXPECT_FALSE(live(EncodeRevKey(Revision{6, 0})));
+  EXPECT_TRUE(live(EncodeRevKey(Revision{7, 0})));
+  EXPECT_TRUE(live(EncodeRevKey(Revision{8, 0})));
+  EXPECT_EQ(Get("", kFromKey), "a=5 c2 m7 v6, b=1 c8 m8 v1");
+  EXPECT_TRUE(IsCompacted(store_->Range("a", "", RangeOptions{.rev = 6}).status()));
+
+  ASSERT_TRUE(dropped.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  EXPECT_EQ(records_when_told, "7.0 8.0");
+  EXPECT_EQ(MetaU64(meta::kFinishedCompactRev), 7u);
+  auto after = store_->HashKv(0, &hashed, &compact);
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(*during, *after);
+  EXPECT_NE(*before, *after);
+}
+
+// A compaction applied while an earlier one's records are still being
+// dropped: the later job takes over, and waiters of both are told.
+TEST_F(KvStoreTest, LaterCompactionTakesOverFromAnUnfinishedOne) {
+  compactor_.batch = 2;
+  compactor_.pause = absl::Milliseconds(300);
+  ASSERT_NO_FATAL_FAILURE(Reopen());
+  for (int i = 0; i < 8; ++i) Put("a", absl::StrCat(i));  // 2..9
+  Put("b", "1");                                           // 10
+  Commit();
+  ASSERT_TRUE(store_->Compact(5).ok());
+  Commit();
+  ASSERT_TRUE(store_->Compact(8).ok());
+  Commit();
+  int64_t hashed = 0, compact = 0;
+  auto during = store_->HashKv(0, &hashed, &compact);
+  ASSERT_TRUE(during.ok());
+  EXPECT_EQ(compact, 8);
+  ASSERT_NO_FATAL_FAILURE(WaitDropped(5));
+  ASSERT_NO_FATAL_FAILURE(WaitDropped(8));
+  EXPECT_EQ(Records(), "8.0 9.0 10.0");
+  EXPECT_EQ(MetaU64(meta::kFinishedCompactRev), 8u);
+  auto after = store_->HashKv(0, &hashed, &compact);
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(*during, *after);
+  // A restart while nothing is left to drop keeps the state as it is.
+  const std::string dump = Dump();
+  ASSERT_NO_FATAL_FAILURE(Reopen());
+  EXPECT_EQ(Dump(), dump);
+  EXPECT_EQ(Records(), "8.0 9.0 10.0");
+}
+
+// Closing the store while a job runs: a waiter is told Unavailable, and the
+// next open finishes the job.
+TEST_F(KvStoreTest, CloseDuringDroppingFinishesAtNextOpen) {
+  compactor_.batch = 2;
+  compactor_.pause = absl::Milliseconds(500);
+  ASSERT_NO_FATAL_FAILURE(Reopen());
+  for (int i = 0; i < 8; ++i) Put("a", absl::StrCat(i));  // 2..9
+  Commit();
+  ASSERT_TRUE(store_->Compact(8).ok());
+  Commit();
+  absl::Status told = absl::OkStatus();
+  absl::Notification n;
+  store_->WhenCompacted(8, [&](absl::Status st) {
+    told = st;
+    n.Notify();
+  });
+  compactor_ = CompactorOptions();
+  ASSERT_NO_FATAL_FAILURE(Reopen());
+  ASSERT_TRUE(n.HasBeenNotified());
+  EXPECT_TRUE(absl::IsUnavailable(told)) << told;
+  EXPECT_EQ(Records(), "8.0 9.0");
+  EXPECT_EQ(MetaU64(meta::kFinishedCompactRev), 8u);
+  EXPECT_EQ(Get("a"), "a=7 c2 m9 v8");
 }
 
 // Readers on other threads while the apply thread writes, commits and

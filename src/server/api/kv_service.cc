@@ -190,10 +190,27 @@ grpc::ServerUnaryReactor* KvService::Compact(grpc::CallbackServerContext* ctx,
   if (deps_->RejectOnLearner(reactor)) return reactor;
   InternalRequest ir;
   *ir.mutable_compaction() = *req;
-  ProposeAndReply(reactor, std::move(ir), resp,
-                  [](InternalResponse* r, etcdserverpb::CompactionResponse* out) {
-                    *out = std::move(*r->mutable_compaction());
-                  });
+  if (!req->physical()) {
+    ProposeAndReply(reactor, std::move(ir), resp,
+                    [](InternalResponse* r, etcdserverpb::CompactionResponse* out) {
+                      *out = std::move(*r->mutable_compaction());
+                    });
+    return reactor;
+  }
+  // physical: as etcd, answer once this member's backend has dropped the
+  // compacted records (the Compactor does that after the group commits).
+  const ServiceDeps* deps = deps_;
+  const int64_t rev = req->revision();
+  deps_->proposer->Propose(
+      std::move(ir), [reactor, resp, deps, rev](absl::StatusOr<InternalResponse> r) mutable {
+        if (!r.ok()) return reactor->Finish(ToGrpcStatus(r.status()));
+        *resp = std::move(*r->mutable_compaction());
+        deps->store->WhenCompacted(rev, [reactor, resp, deps](absl::Status s) {
+          if (!s.ok()) return reactor->Finish(ToGrpcStatus(s));
+          deps->Stamp(resp->mutable_header());
+          reactor->Finish(grpc::Status::OK);
+        });
+      });
   return reactor;
 }
 

@@ -50,22 +50,34 @@ grpc::ServerUnaryReactor* MaintenanceService::Hash(grpc::CallbackServerContext* 
   // snapshot, leaving out the applied raft index and term, which differ
   // between members only by timing. The revision is the one published when
   // the snapshot was taken (etcd reads it alongside, too).
-  const int64_t rev = deps_->store->Rev();
+  // Records a compaction left behind, and how far this member's Compactor
+  // got with dropping them, differ between members by timing too: left out,
+  // hashing again if a compaction was published meanwhile.
+  int64_t rev = 0;
   uint32_t crc = 0;
-  auto st = deps_->backend->ScanConsistent(
-      {mvcc::Cf::kKv, mvcc::Cf::kMeta, mvcc::Cf::kLease, mvcc::Cf::kAuth, mvcc::Cf::kMembers},
-      [&](mvcc::Cf cf, std::string_view k, std::string_view v) {
-        if (cf == mvcc::Cf::kMeta &&
-            (k == mvcc::meta::kConsistentIndex || k == mvcc::meta::kConsistentTerm)) {
+  for (;;) {
+    rev = deps_->store->Rev();
+    int64_t compact = 0;
+    const mvcc::KvStore::LiveRecords live = deps_->store->Live(&compact);
+    crc = 0;
+    auto st = deps_->backend->ScanConsistent(
+        {mvcc::Cf::kKv, mvcc::Cf::kMeta, mvcc::Cf::kLease, mvcc::Cf::kAuth, mvcc::Cf::kMembers},
+        [&](mvcc::Cf cf, std::string_view k, std::string_view v) {
+          if (cf == mvcc::Cf::kMeta &&
+              (k == mvcc::meta::kConsistentIndex || k == mvcc::meta::kConsistentTerm ||
+               k == mvcc::meta::kFinishedCompactRev)) {
+            return true;
+          }
+          if (cf == mvcc::Cf::kKv && !live(k)) return true;
+          crc = util::Crc32c(crc, k);
+          crc = util::Crc32c(crc, v);
           return true;
-        }
-        crc = util::Crc32c(crc, k);
-        crc = util::Crc32c(crc, v);
-        return true;
-      });
-  if (!st.ok()) {
-    reactor->Finish(ToGrpcStatus(st));
-    return reactor;
+        });
+    if (!st.ok()) {
+      reactor->Finish(ToGrpcStatus(st));
+      return reactor;
+    }
+    if (deps_->store->CompactRev() == compact) break;
   }
   resp->set_hash(crc);
   resp->mutable_header()->set_revision(rev);

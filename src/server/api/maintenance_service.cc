@@ -51,13 +51,14 @@ grpc::ServerUnaryReactor* MaintenanceService::HashKV(grpc::CallbackServerContext
   auto* reactor = ctx->DefaultReactor();
   if (deps_->RejectOnLearner(reactor)) return reactor;
   int64_t hashed = 0;  // hash_revision is a 3.6 field: not sent, as etcd 3.5 does not
-  auto h = deps_->store->HashKv(req->revision(), &hashed);
+  int64_t compact = 0;
+  auto h = deps_->store->HashKv(req->revision(), &hashed, &compact);
   if (!h.ok()) {
     reactor->Finish(ToGrpcStatus(h.status()));
     return reactor;
   }
   resp->set_hash(*h);
-  resp->set_compact_revision(deps_->store->CompactRev());
+  resp->set_compact_revision(compact);
   deps_->Stamp(resp->mutable_header());
   reactor->Finish(grpc::Status::OK);
   return reactor;
