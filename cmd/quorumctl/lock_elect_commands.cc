@@ -48,9 +48,12 @@ std::shared_ptr<grpc::Channel> PickChannel(client::Client& c) {
   return channel;
 }
 
+// concurrency.WithTTL ignores ttl <= 0.
+int64_t SessionTtl(int64_t ttl) { return ttl > 0 ? ttl : 60; }
+
 std::unique_ptr<Session> MustSession(Context& ctx, int64_t ttl) {
   SessionOptions o;
-  o.ttl_s = ttl > 0 ? ttl : 60;  // concurrency.WithTTL ignores ttl <= 0
+  o.ttl_s = SessionTtl(ttl);
   auto s = Session::Create(ctx.Client(), o);
   if (!s.ok()) ExitWithError(kExitError, ErrorText(s.status()));
   return *std::move(s);
@@ -71,21 +74,38 @@ void PrintKey(Context& ctx, const std::string& key) {
   ExitWithError(kExitError, ErrorText(client::FromGrpcStatus(s)));
 }
 
-// Runs a blocking Lock/Campaign call, cancellable by Ctrl-C. A call that
-// failed with UNAVAILABLE (its member died) is sent again, to whichever
-// endpoint PickChannel finds: the server's recipe keys the wait by our lease
-// ("<name>/<lease hex>"), so a repeat finds the key the first attempt made
-// instead of queueing twice. Ends when all endpoints stay unreachable for a
-// command timeout (PickChannel exits) or the lease is gone (NotFound).
-grpc::Status CallRetryingUnavailable(Interrupt& intr,
-                                     const std::function<grpc::Status(grpc::ClientContext*)>& rpc) {
+// Runs a blocking Lock/Campaign call under `session`'s lease, cancellable by
+// Ctrl-C. A call that failed with UNAVAILABLE (its member died, or the
+// connection to it broke) is sent again, to whichever endpoint PickChannel
+// finds, under a NEW session. Why not the same lease: the server keys the
+// wait by it ("<name>/<lease hex>"), and if the first attempt's member is
+// still alive, its recipe deletes that key once it notices the call is gone
+// (etcd's recipes release the key of a failed wait). A repeat under the same
+// lease would find and adopt that key, and could lose it while holding the
+// lock. The old session is revoked (best effort; otherwise its lease
+// expires). Ends when all endpoints stay unreachable for a command timeout
+// (PickChannel exits) or the lease is gone (NotFound).
+grpc::Status CallRetryingUnavailable(
+    Context& ctx, Interrupt& intr, std::unique_ptr<Session>& session, int64_t ttl,
+    const std::function<grpc::Status(grpc::ClientContext*, int64_t lease)>& rpc) {
   for (;;) {
     grpc::ClientContext call;
     intr.CancelOnInterrupt(&call);
-    grpc::Status s = rpc(&call);
+    grpc::Status s = rpc(&call, session->Lease());
     intr.CancelOnInterrupt(nullptr);
     if (s.ok() || s.error_code() != grpc::StatusCode::UNAVAILABLE || intr.Fired()) return s;
-    absl::SleepFor(absl::Milliseconds(200));
+    (void)session->Close();
+    session.reset();
+    while (session == nullptr) {
+      absl::SleepFor(absl::Milliseconds(200));
+      if (intr.Fired()) return s;
+      auto fresh = Session::Create(ctx.Client(), SessionOptions{.ttl_s = ttl});
+      if (fresh.ok()) {
+        session = *std::move(fresh);
+      } else if (!absl::IsUnavailable(fresh.status()) && !absl::IsDeadlineExceeded(fresh.status())) {
+        ExitWithError(kExitError, ErrorText(fresh.status()));
+      }
+    }
   }
 }
 
@@ -113,14 +133,16 @@ void RunLock(Context& ctx, const FlagValues& f, const std::vector<std::string>& 
                   "lock takes a lock name argument and an optional command to execute");
   }
   Interrupt intr;  // before the client starts any thread
-  std::unique_ptr<Session> session = MustSession(ctx, f.Int("ttl"));
+  const int64_t ttl = SessionTtl(f.Int("ttl"));
+  std::unique_ptr<Session> session = MustSession(ctx, ttl);
   v3lockpb::LockRequest req;
   req.set_name(args[0]);
-  req.set_lease(session->Lease());
   v3lockpb::LockResponse resp;
-  grpc::Status s = CallRetryingUnavailable(intr, [&](grpc::ClientContext* call) {
-    return v3lockpb::Lock::NewStub(PickChannel(ctx.Client()))->Lock(call, req, &resp);
-  });
+  grpc::Status s = CallRetryingUnavailable(
+      ctx, intr, session, ttl, [&](grpc::ClientContext* call, int64_t lease) {
+        req.set_lease(lease);
+        return v3lockpb::Lock::NewStub(PickChannel(ctx.Client()))->Lock(call, req, &resp);
+      });
   if (!s.ok()) {
     (void)session->Close();  // drop our waiting key with the lease
     ExitCall(intr, s);
@@ -144,12 +166,13 @@ void Campaign(Context& ctx, const std::string& name, const std::string& proposal
   std::unique_ptr<Session> session = MustSession(ctx, 60);
   v3electionpb::CampaignRequest req;
   req.set_name(name);
-  req.set_lease(session->Lease());
   req.set_value(proposal);
   v3electionpb::CampaignResponse resp;
-  grpc::Status s = CallRetryingUnavailable(intr, [&](grpc::ClientContext* call) {
-    return v3electionpb::Election::NewStub(PickChannel(ctx.Client()))->Campaign(call, req, &resp);
-  });
+  grpc::Status s = CallRetryingUnavailable(
+      ctx, intr, session, 60, [&](grpc::ClientContext* call, int64_t lease) {
+        req.set_lease(lease);
+        return v3electionpb::Election::NewStub(PickChannel(ctx.Client()))->Campaign(call, req, &resp);
+      });
   if (!s.ok()) {
     (void)session->Close();
     ExitCall(intr, s);

@@ -1,5 +1,6 @@
 #include "mvcc/compactor.h"
 
+#include <algorithm>
 #include <string>
 
 #include "mvcc/meta_keys.h"
@@ -8,11 +9,14 @@
 namespace quorum::mvcc {
 
 absl::StatusOr<bool> DropCompacted(Backend* backend, int64_t rev, const RevisionSet& keep,
-                                   size_t batch, absl::Duration pause,
+                                   const CompactorOptions& opts,
                                    const std::function<bool()>& stop) {
+  const size_t batch = std::max<size_t>(1, opts.batch);
   const std::string end = EncodeRevKey(Revision{rev + 1, 0});
   std::string next;  // first key not looked at yet
   for (;;) {
+    if (opts.before_batch) opts.before_batch(stop ? stop : [] { return false; });
+    if (stop && stop()) return false;
     Batch b = backend->NewBatch();
     size_t seen = 0;
     std::string last;
@@ -25,30 +29,29 @@ absl::StatusOr<bool> DropCompacted(Backend* backend, int64_t rev, const Revision
     if (!s.ok()) return s;
     const bool done = seen < batch;
     if (done) b.Put(Cf::kMeta, meta::kFinishedCompactRev, util::EncodeFixed64BE(rev));
-    // Not synced: a crash loses at most records a rerun at open drops again.
+    // Not synced: a crash loses at most records the job drops again at open.
     if (!b.Empty()) {
       if (auto st = backend->Commit(std::move(b), /*sync=*/false); !st.ok()) return st;
     }
     if (done) return true;
     next = last;
     next.push_back('\0');  // the smallest key after `last`
-    if (pause > absl::ZeroDuration()) absl::SleepFor(pause);
-    if (stop && stop()) return false;
+    if (opts.pause > absl::ZeroDuration()) absl::SleepFor(opts.pause);
   }
 }
 
 Compactor::Compactor(Backend* backend, int64_t finished, CompactorOptions opts)
-    : backend_(backend), opts_(opts), scheduled_(finished), finished_(finished) {
+    : backend_(backend), opts_(std::move(opts)), scheduled_(finished), finished_(finished) {
   thread_ = std::thread([this] { Run(); });
 }
 
 Compactor::~Compactor() { Stop(); }
 
-void Compactor::Schedule(int64_t rev, std::shared_ptr<const RevisionSet> keep) {
+void Compactor::Schedule(Job job) {
   absl::MutexLock lock(&mu_);
-  if (stopping_ || rev <= scheduled_) return;
-  scheduled_ = rev;
-  queued_ = Job{rev, std::move(keep)};
+  if (stopping_ || job.rev <= scheduled_) return;
+  scheduled_ = job.rev;
+  queued_ = std::move(job);
 }
 
 void Compactor::WhenFinished(int64_t rev, Done done) {
@@ -75,20 +78,25 @@ int64_t Compactor::Scheduled() const {
   return scheduled_;
 }
 
-int64_t Compactor::Finished() const {
+void Compactor::Pause() {
   absl::MutexLock lock(&mu_);
-  return finished_;
+  ++epoch_;
+  paused_ = true;
+  queued_.reset();
+  auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !running_.has_value(); };
+  mu_.Await(absl::Condition(&idle));
 }
 
-void Compactor::Reset(int64_t finished) {
+void Compactor::Resume(int64_t finished, std::optional<Job> job) {
   {
     absl::MutexLock lock(&mu_);
-    ++epoch_;
-    queued_.reset();
-    auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !running_.has_value(); };
-    mu_.Await(absl::Condition(&idle));
-    scheduled_ = finished;
+    paused_ = false;
     finished_ = finished;
+    scheduled_ = finished;
+    if (job && job->rev > finished) {
+      scheduled_ = job->rev;
+      queued_ = std::move(job);
+    }
   }
   Notify();
 }
@@ -98,9 +106,13 @@ void Compactor::Stop() {
   {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
-    waiters.swap(waiters_);
+    ++epoch_;
   }
   if (thread_.joinable()) thread_.join();
+  {
+    absl::MutexLock lock(&mu_);
+    waiters.swap(waiters_);
+  }
   for (auto& [rev, done] : waiters) std::move(done)(absl::UnavailableError("etcdserver: server stopped"));
 }
 
@@ -127,7 +139,7 @@ void Compactor::Run() {
     {
       absl::MutexLock lock(&mu_);
       auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return stopping_ || queued_.has_value();
+        return stopping_ || (!paused_ && queued_.has_value());
       };
       mu_.Await(absl::Condition(&ready));
       if (stopping_) return;
@@ -138,16 +150,26 @@ void Compactor::Run() {
     }
     auto cancelled = [this, epoch] {
       absl::MutexLock lock(&mu_);
-      return stopping_ || epoch_ != epoch;
+      return epoch_ != epoch;
     };
-    absl::StatusOr<bool> r =
-        DropCompacted(backend_, job.rev, *job.keep, opts_.batch, opts_.pause, cancelled);
-    // On failure the records stay until the next compaction (or open) drops them.
+    absl::StatusOr<bool> r = DropCompacted(backend_, job.rev, *job.keep, opts_, cancelled);
     if (!r.ok() && opts_.on_error) opts_.on_error(job.rev, r.status());
     {
       absl::MutexLock lock(&mu_);
       running_.reset();
-      if (r.ok() && *r && epoch_ == epoch && job.rev > finished_) finished_ = job.rev;
+      if (epoch_ == epoch) {
+        if (r.ok() && *r) {
+          finished_ = std::max(finished_, job.rev);
+        } else if (!r.ok()) {
+          // Retried (unless a newer job replaced it) after a pause that
+          // Stop and Pause cut short.
+          if (!queued_) queued_ = std::move(job);
+          auto woken = [this, epoch]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+            return epoch_ != epoch;
+          };
+          mu_.AwaitWithTimeout(absl::Condition(&woken), kRetryPause);
+        }
+      }
     }
     Notify();
   }

@@ -13,8 +13,10 @@
 // record an earlier one's lacks, so a newer job replaces a queued one and
 // also drops whatever an earlier, unfinished one left. The job's last batch
 // records the finished revision in meta. A crash before that leaves the
-// scheduled revision above the finished one, and KvStore::Restore finishes
-// the job at open with DropCompacted().
+// scheduled revision above the finished one, and KvStore::Open schedules the
+// job again.
+//
+// A job that fails (a backend error) is retried after kRetryPause.
 //
 // Thread-safety: all methods are thread-safe. Waiters run on the worker
 // thread (or the caller's, when already satisfied) and must not block.
@@ -43,22 +45,31 @@
 namespace quorum::mvcc {
 
 struct CompactorOptions {
-  size_t batch = 1000;                          // records looked at per batch
+  size_t batch = 1000;                            // records looked at per batch (0 = 1)
   absl::Duration pause = absl::Milliseconds(10);  // between batches
-  // Told when a job fails (its records stay until a later job or open).
+  // Told when a job fails; the job is retried after kRetryPause.
   std::function<void(int64_t rev, const absl::Status&)> on_error;
+  // Tests: runs before every batch, on the worker thread, with a query that
+  // turns true once the job is cancelled (Pause, Stop).
+  std::function<void(const std::function<bool()>& cancelled)> before_batch;
 };
 
 // Deletes every kv record at or below `rev` that `keep` lacks, `batch`
 // records per backend write, then records `rev` as finished. `stop`, when
-// set, is polled between batches (a false return means it stopped early).
+// set, is polled before every batch (a false return means it stopped early).
 absl::StatusOr<bool> DropCompacted(Backend* backend, int64_t rev, const RevisionSet& keep,
-                                   size_t batch, absl::Duration pause,
+                                   const CompactorOptions& opts,
                                    const std::function<bool()>& stop = {});
 
 class Compactor {
  public:
   using Done = absl::AnyInvocable<void(absl::Status) &&>;
+  static constexpr absl::Duration kRetryPause = absl::Seconds(1);
+
+  struct Job {
+    int64_t rev = 0;
+    std::shared_ptr<const RevisionSet> keep;
+  };
 
   // `finished`: the compaction revision whose records are all gone already.
   Compactor(Backend* backend, int64_t finished, CompactorOptions opts = {});
@@ -67,27 +78,27 @@ class Compactor {
   Compactor(const Compactor&) = delete;
   Compactor& operator=(const Compactor&) = delete;
 
-  // Queues the job of compaction `rev` (replacing a queued, not yet started one).
-  void Schedule(int64_t rev, std::shared_ptr<const RevisionSet> keep) ABSL_LOCKS_EXCLUDED(mu_);
+  // Queues `job` (replacing a queued, not yet started one).
+  void Schedule(Job job) ABSL_LOCKS_EXCLUDED(mu_);
   // Runs `done` once every record compaction `rev` left behind is gone
   // (OK), or when the compactor stops first (Unavailable).
   void WhenFinished(int64_t rev, Done done) ABSL_LOCKS_EXCLUDED(mu_);
 
-  struct Job {
-    int64_t rev = 0;
-    std::shared_ptr<const RevisionSet> keep;
-  };
   // The newest scheduled job while any job is unfinished: records at or
   // below its revision that its keep set lacks are not state any more.
   std::optional<Job> Unfinished() const ABSL_LOCKS_EXCLUDED(mu_);
-  // Newest revision scheduled (or finished at construction / Reset).
+  // Newest revision scheduled (or finished at construction / Resume).
   int64_t Scheduled() const ABSL_LOCKS_EXCLUDED(mu_);
-  int64_t Finished() const ABSL_LOCKS_EXCLUDED(mu_);
 
-  // After the backend's state was replaced (a state snapshot installed, its
-  // compaction finished by KvStore::Restore): drops queued jobs, waits for a
-  // batch in progress, and starts over at `finished`.
-  void Reset(int64_t finished) ABSL_LOCKS_EXCLUDED(mu_);
+  // Before the backend's state is replaced (a state snapshot installed):
+  // drops the queued job and returns once no batch runs; nothing runs until
+  // Resume(). Why: a job of the old state deleting records of the new one
+  // mid-way could drop a tombstone but not the put it ends, and bring a
+  // deleted key back.
+  void Pause() ABSL_LOCKS_EXCLUDED(mu_);
+  // Starts over on the new state: `finished` is its finished compaction,
+  // `job` its unfinished one, if any.
+  void Resume(int64_t finished, std::optional<Job> job) ABSL_LOCKS_EXCLUDED(mu_);
   // Ends the worker after its current batch; waiters get Unavailable. Idempotent.
   void Stop() ABSL_LOCKS_EXCLUDED(mu_);
 
@@ -103,7 +114,8 @@ class Compactor {
   std::optional<Job> running_ ABSL_GUARDED_BY(mu_);
   int64_t scheduled_ ABSL_GUARDED_BY(mu_);
   int64_t finished_ ABSL_GUARDED_BY(mu_);
-  uint64_t epoch_ ABSL_GUARDED_BY(mu_) = 0;  // bumped by Reset: a running job's result is void
+  uint64_t epoch_ ABSL_GUARDED_BY(mu_) = 0;  // bumped by Pause: a running job stops
+  bool paused_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::pair<int64_t, Done>> waiters_ ABSL_GUARDED_BY(mu_);
   std::thread thread_;

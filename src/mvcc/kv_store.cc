@@ -30,11 +30,15 @@ absl::StatusOr<std::unique_ptr<KvStore>> KvStore::Open(Backend* backend,
                                                         CompactorOptions compactor) {
   std::unique_ptr<KvStore> store(new KvStore(backend));
   if (auto s = store->Restore(); !s.ok()) return s;
-  store->compactor_ = std::make_unique<Compactor>(backend, store->CompactRev(), std::move(compactor));
+  store->compactor_ = std::make_unique<Compactor>(backend, store->restored_finished_, std::move(compactor));
+  if (store->restored_job_) store->compactor_->Schedule(*std::move(store->restored_job_));
+  store->restored_job_.reset();
   return store;
 }
 
 absl::Status KvStore::Restore() {
+  restored_finished_ = -1;
+  restored_job_.reset();
   auto ci = ReadMetaU64(*backend_, meta::kConsistentIndex);
   auto ct = ReadMetaU64(*backend_, meta::kConsistentTerm);
   // Absent = never compacted: etcd starts at compact revision -1, so that
@@ -73,15 +77,17 @@ absl::Status KvStore::Restore() {
   published_rev_ = current_rev_;
   compact_rev_ = ever_compacted ? static_cast<int64_t>(*scheduled) : -1;
   compact_rev_for_apply_ = compact_rev_;
+  restored_finished_ = compact_rev_;
   if (ever_compacted) {
-    // Drop index history below the compaction; if the physical part was
-    // interrupted by a crash, finish it now.
+    // Drop index history below the compaction; if dropping its records was
+    // interrupted (a crash, or a snapshot taken meanwhile), the Compactor
+    // goes on with it once the store is open.
     RevisionSet keep = index_.Compact(static_cast<int64_t>(*scheduled));
     const bool ever_finished = backend_->Get(Cf::kMeta, meta::kFinishedCompactRev).ok();
     if (!ever_finished || *finished < *scheduled) {
-      auto r = DropCompacted(backend_, static_cast<int64_t>(*scheduled), keep,
-                             CompactorOptions().batch, absl::ZeroDuration());
-      if (!r.ok()) return r.status();
+      restored_finished_ = ever_finished ? static_cast<int64_t>(*finished) : -1;
+      restored_job_ = Compactor::Job{static_cast<int64_t>(*scheduled),
+                                     std::make_shared<const RevisionSet>(std::move(keep))};
     }
   }
   return absl::OkStatus();
@@ -226,7 +232,7 @@ absl::Status KvStore::Commit(uint64_t consistent_index, uint64_t term, bool sync
     // The group compacted: publish it, then drop the index history.
     compact_rev_.store(compact_rev_for_apply_, std::memory_order_release);
     auto keep = std::make_shared<const RevisionSet>(index_.Compact(compact_rev_for_apply_));
-    if (compactor_ != nullptr) compactor_->Schedule(compact_rev_for_apply_, std::move(keep));
+    if (compactor_ != nullptr) compactor_->Schedule({compact_rev_for_apply_, std::move(keep)});
   }
   if (observer_ != nullptr && !pending_changes_.empty()) {
     observer_->OnCommit(std::move(pending_changes_), current_rev_);
@@ -246,10 +252,11 @@ bool KvStore::LiveRecords::operator()(std::string_view kv_key) const {
 }
 
 KvStore::LiveRecords KvStore::Live(int64_t* compact_rev) const {
-  for (;;) {
+  for (int waited_ms = 0;; ++waited_ms) {
     const int64_t c = CompactRev();
-    // Commit publishes a compaction just before it schedules its job.
-    if (compactor_->Scheduled() < c) {
+    // Commit publishes a compaction just before it schedules its job (and
+    // Reload publishes the new state's before it resumes the Compactor).
+    if (compactor_->Scheduled() < c && waited_ms < kLiveWaitMs) {
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
       continue;
     }
@@ -300,11 +307,10 @@ absl::Status KvStore::Reload() {
   pending_kvs_.clear();
   pending_changes_.clear();
   index_.Clear();
-  // The old state's job must not run while Restore reads the new one.
-  compactor_->Reset(compactor_->Finished());
+  PrepareReload();  // normally done already, before the state was replaced
   auto st = Restore();
-  // Restore finished the new state's compaction.
-  compactor_->Reset(CompactRev());
+  compactor_->Resume(restored_finished_, std::move(restored_job_));
+  restored_job_.reset();
   return st;
 }
 

@@ -19,6 +19,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -131,9 +132,15 @@ class KvStore {
   // The WriteBatch of the pending group, for other state kept in the same
   // database (membership, leases) that must commit atomically with it.
   Batch* PendingBatch() { return &pending_; }
+  // Before the backend's state column families are replaced (a state
+  // snapshot is installed): stops the Compactor until Reload(). Apply thread.
+  void PrepareReload() { compactor_->Pause(); }
   // Rebuilds everything from the backend after its state column families
-  // were replaced (a state snapshot was installed). Apply thread only.
+  // were replaced. Apply thread only.
   absl::Status Reload();
+  // At shutdown, once nothing applies any more: ends the Compactor (its
+  // waiters get Unavailable; open finishes an unfinished job).
+  void StopCompactor() { compactor_->Stop(); }
   // Revision including uncommitted txns of the pending group.
   int64_t CurrentRevForApply() const { return current_rev_; }
   // Compaction revision including a Compact() of the pending group; apply
@@ -174,9 +181,14 @@ class KvStore {
   absl::flat_hash_map<Revision, std::string, RevisionHash> pending_kvs_;
   std::vector<Change> pending_changes_;  // of the group, in revision order
   CommitObserver* observer_ = nullptr;
-  // Drops compacted records; created by Open() once Restore() finished any
-  // interrupted compaction.
+  // Drops compacted records; created by Open() after Restore().
   std::unique_ptr<Compactor> compactor_;
+  // What Restore() found: the finished compaction, and the job of an
+  // unfinished one (handed to the Compactor, then cleared).
+  int64_t restored_finished_ = -1;
+  std::optional<Compactor::Job> restored_job_;
+  // How long Live() waits for the Compactor to have a published compaction's job.
+  static constexpr int kLiveWaitMs = 10000;
 
   std::atomic<int64_t> published_rev_{0};
   std::atomic<int64_t> compact_rev_{-1};  // -1: never compacted

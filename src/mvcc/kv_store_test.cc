@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -18,6 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "mvcc/errors.h"
 #include "mvcc/meta_keys.h"
@@ -50,6 +52,7 @@ class KvStoreTest : public testing::Test {
     ASSERT_NO_FATAL_FAILURE(Open());
   }
   void TearDown() override {
+    if (gate_ != nullptr) OpenGate();
     store_.reset();
     backend_.reset();
     std::error_code ec;
@@ -99,6 +102,38 @@ class KvStoreTest : public testing::Test {
       n.Notify();
     });
     ASSERT_TRUE(n.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  }
+  // The Compactor of the next Open() waits before every batch until the
+  // test allows it (or the job is cancelled).
+  struct Gate {
+    absl::Mutex mu;
+    int allowed = 0;
+    int started = 0;
+    bool open = false;
+  };
+  void GateCompactor() {
+    gate_ = std::make_shared<Gate>();
+    compactor_.before_batch = [g = gate_](const std::function<bool()>& cancelled) {
+      for (;;) {
+        {
+          absl::MutexLock l(&g->mu);
+          if (g->open || g->started < g->allowed) {
+            ++g->started;
+            return;
+          }
+        }
+        if (cancelled()) return;
+        absl::SleepFor(absl::Milliseconds(1));
+      }
+    };
+  }
+  void OpenGate() {
+    absl::MutexLock l(&gate_->mu);
+    gate_->open = true;
+  }
+  int BatchesStarted() {
+    absl::MutexLock l(&gate_->mu);
+    return gate_->started;
   }
   // Commits a group that compacts, and waits for its records to be dropped.
   void CommitAndDrop() {
@@ -168,7 +203,8 @@ class KvStoreTest : public testing::Test {
   std::unique_ptr<Backend> backend_;
   std::unique_ptr<KvStore> store_;
   uint64_t index_ = 0;
-  CompactorOptions compactor_;  // a test may slow the Compactor down before Reopen()
+  CompactorOptions compactor_;  // a test may gate the Compactor before Reopen()
+  std::shared_ptr<Gate> gate_;
 };
 
 // Revisions follow etcd: an empty store is at revision 1, the first write
@@ -602,6 +638,7 @@ TEST_F(KvStoreTest, InterruptedCompactionIsFinishedAtOpen) {
   ASSERT_NO_FATAL_FAILURE(Reopen());
   EXPECT_EQ(store_->CompactRev(), 5);
   EXPECT_EQ(store_->Rev(), 6);
+  ASSERT_NO_FATAL_FAILURE(WaitDropped(5));
   EXPECT_EQ(Records(), "3.0 6.0");
   EXPECT_EQ(MetaU64(meta::kFinishedCompactRev), 5u);
   EXPECT_EQ(store_->ConsistentIndex(), 1u);
@@ -614,12 +651,12 @@ TEST_F(KvStoreTest, InterruptedCompactionIsFinishedAtOpen) {
 }
 
 // A compaction's group commits at once; the Compactor drops the records it
-// left behind afterwards, in batches. Meanwhile reads, HashKv and Live()
-// already show the compacted state, and a physical request's waiter runs
-// only once the records are gone.
+// left behind afterwards. Until it has, reads, HashKv and Live() already show
+// the compacted state, and a physical request's waiter is not told.
 TEST_F(KvStoreTest, RecordsLeftBehindAreDroppedInTheBackground) {
+  GateCompactor();
   compactor_.batch = 4;
-  compactor_.pause = absl::Seconds(2);  // after the first batch of 4
+  compactor_.pause = absl::ZeroDuration();
   ASSERT_NO_FATAL_FAILURE(Reopen());
   for (int i = 0; i < 6; ++i) Put("a", absl::StrCat(i));  // 2..7
   Put("b", "1");                                           // 8
@@ -638,24 +675,25 @@ TEST_F(KvStoreTest, RecordsLeftBehindAreDroppedInTheBackground) {
     records_when_told = Records();
     dropped.Notify();
   });
-  // Within the first pause (before or after the first batch dropped 2..5),
-  // 6 is still there.
   EXPECT_FALSE(dropped.HasBeenNotified());
-  EXPECT_TRUE(absl::StrContains(Records(), "6.0 7.0 8.0")) << Records();
+  EXPECT_EQ(Records(), "2.0 3.0 4.0 5.0 6.0 7.0 8.0");
   auto during = store_->HashKv(0, &hashed, &compact);
   ASSERT_TRUE(during.ok());
   EXPECT_EQ(compact, 7);
   EXPECT_EQ(hashed, 8);
   auto live = store_->Live(&compact);
   EXPECT_EQ(compact, 7);
+  EXPECT_FALSE(live(EncodeRevKey(Revision{2, 0})));
   EXPECT_FALSE(live(EncodeRevKey(Revision{6, 0})));
   EXPECT_TRUE(live(EncodeRevKey(Revision{7, 0})));
   EXPECT_TRUE(live(EncodeRevKey(Revision{8, 0})));
   EXPECT_EQ(Get("", kFromKey), "a=5 c2 m7 v6, b=1 c8 m8 v1");
   EXPECT_TRUE(IsCompacted(store_->Range("a", "", RangeOptions{.rev = 6}).status()));
 
+  OpenGate();
   ASSERT_TRUE(dropped.WaitForNotificationWithTimeout(absl::Seconds(30)));
   EXPECT_EQ(records_when_told, "7.0 8.0");
+  EXPECT_EQ(BatchesStarted(), 2);  // 2..5, then 6..7
   EXPECT_EQ(MetaU64(meta::kFinishedCompactRev), 7u);
   auto after = store_->HashKv(0, &hashed, &compact);
   ASSERT_TRUE(after.ok());
@@ -663,42 +701,44 @@ TEST_F(KvStoreTest, RecordsLeftBehindAreDroppedInTheBackground) {
   EXPECT_NE(*before, *after);
 }
 
-// A compaction applied while an earlier one's records are still being
-// dropped: the later job takes over, and waiters of both are told.
-TEST_F(KvStoreTest, LaterCompactionTakesOverFromAnUnfinishedOne) {
+// Compactions applied while an earlier one's records are still there: a
+// queued job is replaced by the newer one, which also drops what the earlier
+// left, and every waiter is told.
+TEST_F(KvStoreTest, LaterCompactionAlsoDropsWhatAnEarlierOneLeft) {
+  GateCompactor();
   compactor_.batch = 2;
-  compactor_.pause = absl::Milliseconds(300);
+  compactor_.pause = absl::ZeroDuration();
   ASSERT_NO_FATAL_FAILURE(Reopen());
   for (int i = 0; i < 8; ++i) Put("a", absl::StrCat(i));  // 2..9
   Put("b", "1");                                           // 10
   Commit();
-  ASSERT_TRUE(store_->Compact(5).ok());
-  Commit();
-  ASSERT_TRUE(store_->Compact(8).ok());
-  Commit();
+  for (int64_t rev : {5, 8, 9}) {
+    ASSERT_TRUE(store_->Compact(rev).ok());
+    Commit();
+  }
   int64_t hashed = 0, compact = 0;
   auto during = store_->HashKv(0, &hashed, &compact);
   ASSERT_TRUE(during.ok());
-  EXPECT_EQ(compact, 8);
-  ASSERT_NO_FATAL_FAILURE(WaitDropped(5));
-  ASSERT_NO_FATAL_FAILURE(WaitDropped(8));
-  EXPECT_EQ(Records(), "8.0 9.0 10.0");
-  EXPECT_EQ(MetaU64(meta::kFinishedCompactRev), 8u);
+  EXPECT_EQ(compact, 9);
+  OpenGate();
+  for (int64_t rev : {5, 8, 9}) ASSERT_NO_FATAL_FAILURE(WaitDropped(rev));
+  EXPECT_EQ(Records(), "9.0 10.0");
+  EXPECT_EQ(MetaU64(meta::kFinishedCompactRev), 9u);
   auto after = store_->HashKv(0, &hashed, &compact);
   ASSERT_TRUE(after.ok());
   EXPECT_EQ(*during, *after);
-  // A restart while nothing is left to drop keeps the state as it is.
   const std::string dump = Dump();
   ASSERT_NO_FATAL_FAILURE(Reopen());
   EXPECT_EQ(Dump(), dump);
-  EXPECT_EQ(Records(), "8.0 9.0 10.0");
+  EXPECT_EQ(Records(), "9.0 10.0");
 }
 
-// Closing the store while a job runs: a waiter is told Unavailable, and the
-// next open finishes the job.
-TEST_F(KvStoreTest, CloseDuringDroppingFinishesAtNextOpen) {
+// Stopping the Compactor mid-job (shutdown): a waiter is told Unavailable,
+// and the next open goes on with the job.
+TEST_F(KvStoreTest, StopDuringDroppingAnswersWaitersAndOpenFinishes) {
+  GateCompactor();
   compactor_.batch = 2;
-  compactor_.pause = absl::Milliseconds(500);
+  compactor_.pause = absl::ZeroDuration();
   ASSERT_NO_FATAL_FAILURE(Reopen());
   for (int i = 0; i < 8; ++i) Put("a", absl::StrCat(i));  // 2..9
   Commit();
@@ -710,13 +750,17 @@ TEST_F(KvStoreTest, CloseDuringDroppingFinishesAtNextOpen) {
     told = st;
     n.Notify();
   });
-  compactor_ = CompactorOptions();
-  ASSERT_NO_FATAL_FAILURE(Reopen());
+  store_->StopCompactor();
   ASSERT_TRUE(n.HasBeenNotified());
   EXPECT_TRUE(absl::IsUnavailable(told)) << told;
+  EXPECT_EQ(Records(), "2.0 3.0 4.0 5.0 6.0 7.0 8.0 9.0");
+  compactor_ = CompactorOptions();
+  ASSERT_NO_FATAL_FAILURE(Reopen());
+  EXPECT_EQ(store_->CompactRev(), 8);
+  EXPECT_EQ(Get("a"), "a=7 c2 m9 v8");
+  ASSERT_NO_FATAL_FAILURE(WaitDropped(8));
   EXPECT_EQ(Records(), "8.0 9.0");
   EXPECT_EQ(MetaU64(meta::kFinishedCompactRev), 8u);
-  EXPECT_EQ(Get("a"), "a=7 c2 m9 v8");
 }
 
 // Readers on other threads while the apply thread writes, commits and

@@ -165,7 +165,12 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerConfig config) {
       return st;
     }
   }
-  auto store = mvcc::KvStore::Open(impl->backend.get());
+  mvcc::CompactorOptions co;
+  co.on_error = [](int64_t rev, const absl::Status& st) {
+    spdlog::error("dropping the records of compaction {} failed (retrying): {}", rev,
+                  std::string(st.message()));
+  };
+  auto store = mvcc::KvStore::Open(impl->backend.get(), std::move(co));
   if (!store.ok()) return store.status();
   impl->store = std::move(*store);
   mvcc::LessorOptions lo;
@@ -490,6 +495,8 @@ void Server::Shutdown() {
   // client listener's shutdown does not wait for raft timeouts.
   if (s.recipes) s.recipes->Stop();
   if (s.member) s.member->Stop();
+  // Nothing applies now: physical compactions still waiting are answered.
+  if (s.store) s.store->StopCompactor();
   if (s.client_server) s.client_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   if (s.lease) s.lease->Stop();
   for (auto& l : s.peer_listeners) l->Stop();

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
@@ -30,6 +31,7 @@
 #include "client/concurrency/mutex.h"
 #include "client/concurrency/session.h"
 #include "client/kv.h"
+#include "client/lease.h"
 #include "client/txn.h"
 
 namespace cc = quorum::client::concurrency;
@@ -132,7 +134,15 @@ int Counter(qc::Client& client, const std::map<std::string, std::string>& f) {
   qc::KvClient kv(client);
   for (int64_t r = 0; r < rounds; ++r) {
     absl::Status ls = m.Lock(cc::Wait::For(kLockWait));
-    if (!ls.ok()) return Fail("lock: " + ls.ToString());
+    if (!ls.ok()) {
+      // What the session and its lease looked like: tells a lease that
+      // expired (keep-alive lost) from a key deleted by someone else.
+      auto ttl = qc::LeaseClient(client).TimeToLive((*s)->Lease(), /*keys=*/true);
+      return Fail(absl::StrFormat("lock: %s (session %s; lease %x ttl %s)", ls.ToString(),
+                                  (*s)->Lost().ToString(), static_cast<uint64_t>((*s)->Lease()),
+                                  ttl.ok() ? absl::StrCat(ttl->ttl(), " keys ", ttl->keys_size())
+                                           : ttl.status().ToString()));
+    }
     const int64_t fence = m.Header().revision();
     int64_t count = 0;
     absl::Status is = Increment(kv, fence, &count);

@@ -5,6 +5,7 @@
 #include "server/api/maintenance_service.h"
 #include "server/api/snapshot_stream.h"
 #include "server/errors.h"
+#include "util/coding.h"
 #include "util/crc32c.h"
 
 namespace quorum::server {
@@ -55,14 +56,18 @@ grpc::ServerUnaryReactor* MaintenanceService::Hash(grpc::CallbackServerContext* 
   // hashing again if a compaction was published meanwhile.
   int64_t rev = 0;
   uint32_t crc = 0;
-  for (;;) {
+  for (int attempt = 0;; ++attempt) {
     rev = deps_->store->Rev();
     int64_t compact = 0;
     const mvcc::KvStore::LiveRecords live = deps_->store->Live(&compact);
     crc = 0;
+    int64_t scheduled = -1;  // the compaction the snapshot holds
     auto st = deps_->backend->ScanConsistent(
         {mvcc::Cf::kKv, mvcc::Cf::kMeta, mvcc::Cf::kLease, mvcc::Cf::kAuth, mvcc::Cf::kMembers},
         [&](mvcc::Cf cf, std::string_view k, std::string_view v) {
+          if (cf == mvcc::Cf::kMeta && k == mvcc::meta::kScheduledCompactRev && v.size() == 8) {
+            scheduled = static_cast<int64_t>(util::DecodeFixed64BE(v.data()));
+          }
           if (cf == mvcc::Cf::kMeta &&
               (k == mvcc::meta::kConsistentIndex || k == mvcc::meta::kConsistentTerm ||
                k == mvcc::meta::kFinishedCompactRev)) {
@@ -77,7 +82,9 @@ grpc::ServerUnaryReactor* MaintenanceService::Hash(grpc::CallbackServerContext* 
       reactor->Finish(ToGrpcStatus(st));
       return reactor;
     }
-    if (deps_->store->CompactRev() == compact) break;
+    // A compacting group may reach the backend before it is published: the
+    // filter must be the snapshot's compaction.
+    if ((deps_->store->CompactRev() == compact && scheduled == compact) || attempt == 100) break;
   }
   resp->set_hash(crc);
   resp->mutable_header()->set_revision(rev);

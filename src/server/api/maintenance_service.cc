@@ -1,8 +1,17 @@
 #include "server/api/maintenance_service.h"
 
+#include <memory>
+
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
 #include "server/errors.h"
 
 namespace quorum::server {
+namespace {
+
+constexpr absl::Duration kDefragWaitForCompaction = absl::Minutes(2);
+
+}  // namespace
 
 grpc::ServerUnaryReactor* MaintenanceService::Status(grpc::CallbackServerContext* ctx,
                                                      const etcdserverpb::StatusRequest*,
@@ -35,6 +44,14 @@ grpc::ServerUnaryReactor* MaintenanceService::Defragment(grpc::CallbackServerCon
                                                          etcdserverpb::DefragmentResponse* resp) {
   auto* reactor = ctx->DefaultReactor();
   if (deps_->RejectOnLearner(reactor)) return reactor;
+  // The records a compaction left behind are dropped in the background
+  // (mvcc/compactor.h). Defragmenting before they are gone would not reclaim
+  // their space, and etcd's NOSPACE recovery is compact, defrag, disarm: wait
+  // for them first (bounded, should a drop have failed).
+  auto dropped = std::make_shared<absl::Notification>();
+  deps_->store->WhenCompacted(deps_->store->CompactRev(),
+                              [dropped](const absl::Status&) { dropped->Notify(); });
+  dropped->WaitForNotificationWithTimeout(kDefragWaitForCompaction);
   auto s = deps_->backend->CompactAll();
   deps_->Stamp(resp->mutable_header());
   reactor->Finish(ToGrpcStatus(s));

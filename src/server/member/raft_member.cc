@@ -554,6 +554,8 @@ void RaftMember::SetLeader(uint64_t lead) {
 absl::Status RaftMember::InstallSnapshot(const raft::Snapshot& snap) {
   spdlog::info("member {} installing snapshot at index {} from {}", util::IdToHex(opts_.id),
                snap.metadata().index(), snap.data());
+  // The Compactor must not drop records of the old state in the new one.
+  store_->PrepareReload();
   if (auto st = RestoreStateSnapshot(backend_, snap.data()); !st.ok()) return st;
   if (auto st = store_->Reload(); !st.ok()) return st;
   if (auto st = membership_->Reload(); !st.ok()) return st;
