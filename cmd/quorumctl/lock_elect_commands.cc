@@ -84,7 +84,8 @@ void PrintKey(Context& ctx, const std::string& key) {
 // lease would find and adopt that key, and could lose it while holding the
 // lock. The old session is revoked (best effort; otherwise its lease
 // expires). Ends when all endpoints stay unreachable for a command timeout
-// (PickChannel exits) or the lease is gone (NotFound).
+// (PickChannel, or the new session, exits), when the lease is gone
+// (NotFound), or on Ctrl-C (then `session` may be null).
 grpc::Status CallRetryingUnavailable(
     Context& ctx, Interrupt& intr, std::unique_ptr<Session>& session, int64_t ttl,
     const std::function<grpc::Status(grpc::ClientContext*, int64_t lease)>& rpc) {
@@ -96,13 +97,15 @@ grpc::Status CallRetryingUnavailable(
     if (s.ok() || s.error_code() != grpc::StatusCode::UNAVAILABLE || intr.Fired()) return s;
     (void)session->Close();
     session.reset();
+    const absl::Time give_up = absl::Now() + ctx.Client().options().command_timeout;
     while (session == nullptr) {
       absl::SleepFor(absl::Milliseconds(200));
       if (intr.Fired()) return s;
       auto fresh = Session::Create(ctx.Client(), SessionOptions{.ttl_s = ttl});
       if (fresh.ok()) {
         session = *std::move(fresh);
-      } else if (!absl::IsUnavailable(fresh.status()) && !absl::IsDeadlineExceeded(fresh.status())) {
+      } else if ((!absl::IsUnavailable(fresh.status()) && !absl::IsDeadlineExceeded(fresh.status())) ||
+                 absl::Now() >= give_up) {
         ExitWithError(kExitError, ErrorText(fresh.status()));
       }
     }
@@ -144,7 +147,7 @@ void RunLock(Context& ctx, const FlagValues& f, const std::vector<std::string>& 
         return v3lockpb::Lock::NewStub(PickChannel(ctx.Client()))->Lock(call, req, &resp);
       });
   if (!s.ok()) {
-    (void)session->Close();  // drop our waiting key with the lease
+    if (session != nullptr) (void)session->Close();  // drop our waiting key with the lease
     ExitCall(intr, s);
   }
   if (args.size() > 1) {
@@ -174,7 +177,7 @@ void Campaign(Context& ctx, const std::string& name, const std::string& proposal
         return v3electionpb::Election::NewStub(PickChannel(ctx.Client()))->Campaign(call, req, &resp);
       });
   if (!s.ok()) {
-    (void)session->Close();
+    if (session != nullptr) (void)session->Close();
     ExitCall(intr, s);
   }
   PrintKey(ctx, resp.leader().key());

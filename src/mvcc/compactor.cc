@@ -40,8 +40,12 @@ absl::StatusOr<bool> DropCompacted(Backend* backend, int64_t rev, const Revision
   }
 }
 
-Compactor::Compactor(Backend* backend, int64_t finished, CompactorOptions opts)
-    : backend_(backend), opts_(std::move(opts)), scheduled_(finished), finished_(finished) {
+Compactor::Compactor(Backend* backend, TreeIndex* index, int64_t finished, CompactorOptions opts)
+    : backend_(backend),
+      index_(index),
+      opts_(std::move(opts)),
+      scheduled_(finished),
+      finished_(finished) {
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -73,9 +77,9 @@ std::optional<Compactor::Job> Compactor::Unfinished() const {
   return running_;
 }
 
-int64_t Compactor::Scheduled() const {
+bool Compactor::HasJobFor(int64_t rev) const {
   absl::MutexLock lock(&mu_);
-  return scheduled_;
+  return !paused_ && scheduled_ >= rev;
 }
 
 void Compactor::Pause() {
@@ -93,6 +97,7 @@ void Compactor::Resume(int64_t finished, std::optional<Job> job) {
     paused_ = false;
     finished_ = finished;
     scheduled_ = finished;
+    queued_.reset();
     if (job && job->rev > finished) {
       scheduled_ = job->rev;
       queued_ = std::move(job);
@@ -132,6 +137,16 @@ void Compactor::Notify() {
   for (auto& done : ready) std::move(done)(absl::OkStatus());
 }
 
+std::shared_ptr<const RevisionSet> Compactor::CompactIndex(int64_t rev,
+                                                           const std::function<bool()>& cancelled) {
+  auto keep = std::make_shared<RevisionSet>();
+  std::string from;
+  for (;;) {
+    if (cancelled()) return nullptr;
+    if (index_->CompactSome(rev, &from, kIndexStep, keep.get())) return keep;
+  }
+}
+
 void Compactor::Run() {
   for (;;) {
     Job job;
@@ -152,11 +167,20 @@ void Compactor::Run() {
       absl::MutexLock lock(&mu_);
       return epoch_ != epoch;
     };
-    absl::StatusOr<bool> r = DropCompacted(backend_, job.rev, *job.keep, opts_, cancelled);
+    absl::StatusOr<bool> r = false;
+    if (job.keep == nullptr) {
+      job.keep = CompactIndex(job.rev, cancelled);
+      absl::MutexLock lock(&mu_);
+      if (running_) running_->keep = job.keep;
+    }
+    if (job.keep != nullptr) r = DropCompacted(backend_, job.rev, *job.keep, opts_, cancelled);
     if (!r.ok() && opts_.on_error) opts_.on_error(job.rev, r.status());
     {
       absl::MutexLock lock(&mu_);
       running_.reset();
+      // Stopped mid-way: the job stays unfinished, so hashes still skip
+      // its records until the process ends (open resumes it).
+      if (stopping_ && !(r.ok() && *r) && !queued_) queued_ = job;
       if (epoch_ == epoch) {
         if (r.ok() && *r) {
           finished_ = std::max(finished_, job.rev);

@@ -41,6 +41,7 @@
 #include "mvcc/backend/backend.h"
 #include "mvcc/key_index.h"
 #include "mvcc/revision.h"
+#include "mvcc/tree_index.h"
 
 namespace quorum::mvcc {
 
@@ -66,13 +67,19 @@ class Compactor {
   using Done = absl::AnyInvocable<void(absl::Status) &&>;
   static constexpr absl::Duration kRetryPause = absl::Seconds(1);
 
+  // Keys compacted per hold of the index lock.
+  static constexpr size_t kIndexStep = 1000;
+
   struct Job {
     int64_t rev = 0;
+    // Null until the job has compacted the index (it does that first, in
+    // steps of kIndexStep keys, and the index yields the keep set).
     std::shared_ptr<const RevisionSet> keep;
   };
 
   // `finished`: the compaction revision whose records are all gone already.
-  Compactor(Backend* backend, int64_t finished, CompactorOptions opts = {});
+  // `index` (not owned) is compacted by jobs scheduled without a keep set.
+  Compactor(Backend* backend, TreeIndex* index, int64_t finished, CompactorOptions opts = {});
   ~Compactor();  // Stop()
 
   Compactor(const Compactor&) = delete;
@@ -85,10 +92,12 @@ class Compactor {
   void WhenFinished(int64_t rev, Done done) ABSL_LOCKS_EXCLUDED(mu_);
 
   // The newest scheduled job while any job is unfinished: records at or
-  // below its revision that its keep set lacks are not state any more.
+  // below its revision that its keep set lacks are not state any more (its
+  // keep set is null while the job is still compacting the index).
   std::optional<Job> Unfinished() const ABSL_LOCKS_EXCLUDED(mu_);
-  // Newest revision scheduled (or finished at construction / Resume).
-  int64_t Scheduled() const ABSL_LOCKS_EXCLUDED(mu_);
+  // Whether the job of compaction `rev` (or a newer one) was handed over,
+  // so Unfinished() tells about it; false while paused.
+  bool HasJobFor(int64_t rev) const ABSL_LOCKS_EXCLUDED(mu_);
 
   // Before the backend's state is replaced (a state snapshot installed):
   // drops the queued job and returns once no batch runs; nothing runs until
@@ -104,10 +113,13 @@ class Compactor {
 
  private:
   void Run();
+  // Compacts the index at job.rev in steps; null when cancelled.
+  std::shared_ptr<const RevisionSet> CompactIndex(int64_t rev, const std::function<bool()>& cancelled);
   // Runs the waiters satisfied by finished_ (outside mu_).
   void Notify() ABSL_LOCKS_EXCLUDED(mu_);
 
   Backend* backend_;
+  TreeIndex* index_;
   const CompactorOptions opts_;
   mutable absl::Mutex mu_;
   std::optional<Job> queued_ ABSL_GUARDED_BY(mu_);

@@ -123,7 +123,9 @@ class KvStore {
     std::shared_ptr<const RevisionSet> keep_;
   };
   // Taken at the published compaction, returned in `*compact_rev`.
-  LiveRecords Live(int64_t* compact_rev) const;
+  // Unavailable if the Compactor has not got that compaction's job within
+  // kLiveWaitMs (a state snapshot being installed).
+  absl::StatusOr<LiveRecords> Live(int64_t* compact_rev) const;
   // Runs `done` once the records compaction `rev` left behind are gone from
   // this member's backend (etcd answers a physical compaction then).
   void WhenCompacted(int64_t rev, Compactor::Done done) { compactor_->WhenFinished(rev, std::move(done)); }
@@ -187,7 +189,7 @@ class KvStore {
   // unfinished one (handed to the Compactor, then cleared).
   int64_t restored_finished_ = -1;
   std::optional<Compactor::Job> restored_job_;
-  // How long Live() waits for the Compactor to have a published compaction's job.
+  // How long Live() waits for the Compactor to have a published compaction's job (ms).
   static constexpr int kLiveWaitMs = 10000;
 
   std::atomic<int64_t> published_rev_{0};

@@ -681,7 +681,9 @@ TEST_F(KvStoreTest, RecordsLeftBehindAreDroppedInTheBackground) {
   ASSERT_TRUE(during.ok());
   EXPECT_EQ(compact, 7);
   EXPECT_EQ(hashed, 8);
-  auto live = store_->Live(&compact);
+  auto live_or = store_->Live(&compact);
+  ASSERT_TRUE(live_or.ok()) << live_or.status();
+  const auto& live = *live_or;
   EXPECT_EQ(compact, 7);
   EXPECT_FALSE(live(EncodeRevKey(Revision{2, 0})));
   EXPECT_FALSE(live(EncodeRevKey(Revision{6, 0})));

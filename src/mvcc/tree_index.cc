@@ -114,6 +114,24 @@ RevisionSet TreeIndex::Compact(int64_t at_rev) {
   return available;
 }
 
+bool TreeIndex::CompactSome(int64_t at_rev, std::string* from, size_t max_keys,
+                            RevisionSet* available) {
+  absl::MutexLock lock(&mu_);
+  auto it = tree_.lower_bound(*from);
+  for (size_t n = 0; it != tree_.end(); ++n) {
+    if (n == max_keys) {
+      *from = it->first;
+      return false;
+    }
+    if (it->second.Compact(at_rev, available)) {
+      it = tree_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  return true;
+}
+
 RevisionSet TreeIndex::Keep(int64_t at_rev) const {
   RevisionSet available;
   absl::ReaderMutexLock lock(&mu_);

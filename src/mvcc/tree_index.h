@@ -54,6 +54,12 @@ class TreeIndex {
 
   // Drops history below at_rev; returns the keep-set of backend revisions.
   RevisionSet Compact(int64_t at_rev);
+  // The same in steps, so that writers and readers wait for one step at a
+  // time rather than a walk of every key (etcd locks per key): compacts up
+  // to `max_keys` keys from `*from` on, adds their kept revisions to
+  // `available` and moves `*from` past them. True once every key is done.
+  // Writes meanwhile are safe: they only add revisions above at_rev.
+  bool CompactSome(int64_t at_rev, std::string* from, size_t max_keys, RevisionSet* available);
   RevisionSet Keep(int64_t at_rev) const;
 
   size_t KeyCount() const;

@@ -137,11 +137,11 @@ int Counter(qc::Client& client, const std::map<std::string, std::string>& f) {
     if (!ls.ok()) {
       // What the session and its lease looked like: tells a lease that
       // expired (keep-alive lost) from a key deleted by someone else.
-      auto ttl = qc::LeaseClient(client).TimeToLive((*s)->Lease(), /*keys=*/true);
+      auto left = qc::LeaseClient(client).TimeToLive((*s)->Lease(), /*keys=*/true);
       return Fail(absl::StrFormat("lock: %s (session %s; lease %x ttl %s)", ls.ToString(),
                                   (*s)->Lost().ToString(), static_cast<uint64_t>((*s)->Lease()),
-                                  ttl.ok() ? absl::StrCat(ttl->ttl(), " keys ", ttl->keys_size())
-                                           : ttl.status().ToString()));
+                                  left.ok() ? absl::StrCat(left->ttl(), " keys ", left->keys_size())
+                                            : left.status().ToString()));
     }
     const int64_t fence = m.Header().revision();
     int64_t count = 0;

@@ -59,7 +59,12 @@ grpc::ServerUnaryReactor* MaintenanceService::Hash(grpc::CallbackServerContext* 
   for (int attempt = 0;; ++attempt) {
     rev = deps_->store->Rev();
     int64_t compact = 0;
-    const mvcc::KvStore::LiveRecords live = deps_->store->Live(&compact);
+    absl::StatusOr<mvcc::KvStore::LiveRecords> live_or = deps_->store->Live(&compact);
+    if (!live_or.ok()) {
+      reactor->Finish(ToGrpcStatus(live_or.status()));
+      return reactor;
+    }
+    const mvcc::KvStore::LiveRecords& live = *live_or;
     crc = 0;
     int64_t scheduled = -1;  // the compaction the snapshot holds
     auto st = deps_->backend->ScanConsistent(
@@ -84,7 +89,12 @@ grpc::ServerUnaryReactor* MaintenanceService::Hash(grpc::CallbackServerContext* 
     }
     // A compacting group may reach the backend before it is published: the
     // filter must be the snapshot's compaction.
-    if ((deps_->store->CompactRev() == compact && scheduled == compact) || attempt == 100) break;
+    if (deps_->store->CompactRev() == compact && scheduled == compact) break;
+    if (attempt == 100) {
+      reactor->Finish(ToGrpcStatus(
+          absl::UnavailableError("etcdserver: compaction state is changing; try again")));
+      return reactor;
+    }
   }
   resp->set_hash(crc);
   resp->mutable_header()->set_revision(rev);

@@ -1,5 +1,6 @@
 #include "server/api/maintenance_service.h"
 
+#include <algorithm>
 #include <memory>
 
 #include "absl/synchronization/notification.h"
@@ -51,7 +52,10 @@ grpc::ServerUnaryReactor* MaintenanceService::Defragment(grpc::CallbackServerCon
   auto dropped = std::make_shared<absl::Notification>();
   deps_->store->WhenCompacted(deps_->store->CompactRev(),
                               [dropped](const absl::Status&) { dropped->Notify(); });
-  dropped->WaitForNotificationWithTimeout(kDefragWaitForCompaction);
+  // Bounded by the caller's deadline as well (etcdctl's command timeout).
+  const absl::Time until =
+      std::min(absl::Now() + kDefragWaitForCompaction, absl::FromChrono(ctx->deadline()));
+  dropped->WaitForNotificationWithDeadline(until);
   auto s = deps_->backend->CompactAll();
   deps_->Stamp(resp->mutable_header());
   reactor->Finish(ToGrpcStatus(s));
