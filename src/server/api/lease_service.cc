@@ -4,6 +4,7 @@
 
 #include <deque>
 #include <optional>
+#include <vector>
 
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -196,7 +197,13 @@ void LeaseService::ExpiryLoop() {
         if (!r.ok()) spdlog::warn("lease checkpoint: {}", std::string(r.status().message()));
       });
     }
-    for (mvcc::LeaseId id : lessor_->FindExpired(kRevokesPerCheck)) {
+    const std::vector<mvcc::LeaseId> expired = lessor_->FindExpired(kRevokesPerCheck);
+    // One line per pass, not per lease: enough to tell, in a member's log,
+    // a lease that expired from a key deleted otherwise.
+    if (!expired.empty()) {
+      spdlog::info("revoking {} expired lease(s), the first {:016x}", expired.size(), expired.front());
+    }
+    for (mvcc::LeaseId id : expired) {
       InternalRequest ir;
       ir.mutable_lease_revoke()->set_id(id);
       deps_->proposer->Propose(std::move(ir), [id](absl::StatusOr<InternalResponse> r) {
