@@ -71,15 +71,12 @@ void Compactor::WhenFinished(int64_t rev, Done done) {
   std::move(done)(stopped ? absl::UnavailableError("etcdserver: server stopped") : absl::OkStatus());
 }
 
-std::optional<Compactor::Job> Compactor::Unfinished() const {
+Compactor::Filter Compactor::FilterFor(int64_t rev) const {
   absl::MutexLock lock(&mu_);
-  if (queued_) return queued_;
-  return running_;
-}
-
-bool Compactor::HasJobFor(int64_t rev) const {
-  absl::MutexLock lock(&mu_);
-  return !paused_ && scheduled_ >= rev;
+  Filter f;
+  f.unfinished = queued_ ? queued_ : running_;
+  f.ready = !paused_ && scheduled_ >= rev && !(f.unfinished && f.unfinished->keep == nullptr);
+  return f;
 }
 
 void Compactor::Pause() {
@@ -144,7 +141,22 @@ std::shared_ptr<const RevisionSet> Compactor::CompactIndex(int64_t rev,
   for (;;) {
     if (cancelled()) return nullptr;
     if (index_->CompactSome(rev, &from, kIndexStep, keep.get())) return keep;
+    std::this_thread::yield();  // let the apply thread and readers at the index
   }
+}
+
+void Compactor::PrepareQueued(const std::function<bool()>& cancelled) {
+  int64_t rev = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!queued_ || queued_->keep != nullptr) return;
+    rev = queued_->rev;
+  }
+  // The newer compaction's index walk; the running drop's keep set stays
+  // valid (what it lacks, the newer one lacks too).
+  auto keep = CompactIndex(rev, cancelled);
+  absl::MutexLock lock(&mu_);
+  if (keep != nullptr && queued_ && queued_->rev == rev) queued_->keep = std::move(keep);
 }
 
 void Compactor::Run() {
@@ -167,13 +179,19 @@ void Compactor::Run() {
       absl::MutexLock lock(&mu_);
       return epoch_ != epoch;
     };
+    // Polled between batches (and by the tests' gate): also prepares a
+    // queued job.
+    std::function<bool()> between = [this, &cancelled] {
+      PrepareQueued(cancelled);
+      return cancelled();
+    };
     absl::StatusOr<bool> r = false;
     if (job.keep == nullptr) {
       job.keep = CompactIndex(job.rev, cancelled);
       absl::MutexLock lock(&mu_);
       if (running_) running_->keep = job.keep;
     }
-    if (job.keep != nullptr) r = DropCompacted(backend_, job.rev, *job.keep, opts_, cancelled);
+    if (job.keep != nullptr) r = DropCompacted(backend_, job.rev, *job.keep, opts_, between);
     if (!r.ok() && opts_.on_error) opts_.on_error(job.rev, r.status());
     {
       absl::MutexLock lock(&mu_);

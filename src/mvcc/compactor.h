@@ -6,7 +6,7 @@
 // 1,000 with a 10 ms pause between them for the same reason. Nothing reads
 // the records meanwhile: the index no longer points at them, readers of a
 // revision below the compaction get ErrCompacted, and hashes skip them (see
-// Unfinished()).
+// FilterFor()).
 //
 // A job scans the kv records at or below its revision from the first one and
 // deletes those its keep set lacks. A later compaction's keep set lacks every
@@ -91,13 +91,16 @@ class Compactor {
   // (OK), or when the compactor stops first (Unavailable).
   void WhenFinished(int64_t rev, Done done) ABSL_LOCKS_EXCLUDED(mu_);
 
-  // The newest scheduled job while any job is unfinished: records at or
-  // below its revision that its keep set lacks are not state any more (its
-  // keep set is null while the job is still compacting the index).
-  std::optional<Job> Unfinished() const ABSL_LOCKS_EXCLUDED(mu_);
-  // Whether the job of compaction `rev` (or a newer one) was handed over,
-  // so Unfinished() tells about it; false while paused.
-  bool HasJobFor(int64_t rev) const ABSL_LOCKS_EXCLUDED(mu_);
+  // For hashes, taken under one lock: whether the records of compaction
+  // `rev` (or a newer one) can be told apart yet -- its job was handed over,
+  // the Compactor is not paused, and the newest unfinished job has its keep
+  // set -- and that job, if any. Records at or below its revision that its
+  // keep set lacks are not state any more.
+  struct Filter {
+    bool ready = false;
+    std::optional<Job> unfinished;
+  };
+  Filter FilterFor(int64_t rev) const ABSL_LOCKS_EXCLUDED(mu_);
 
   // Before the backend's state is replaced (a state snapshot installed):
   // drops the queued job and returns once no batch runs; nothing runs until
@@ -115,6 +118,9 @@ class Compactor {
   void Run();
   // Compacts the index at job.rev in steps; null when cancelled.
   std::shared_ptr<const RevisionSet> CompactIndex(int64_t rev, const std::function<bool()>& cancelled);
+  // Between the batches of a running drop: gives a queued job its keep set,
+  // so hashes need not wait for the whole drop before the newer job starts.
+  void PrepareQueued(const std::function<bool()>& cancelled);
   // Runs the waiters satisfied by finished_ (outside mu_).
   void Notify() ABSL_LOCKS_EXCLUDED(mu_);
 

@@ -260,9 +260,8 @@ absl::StatusOr<KvStore::LiveRecords> KvStore::Live(int64_t* compact_rev) const {
     const int64_t c = CompactRev();
     // Commit publishes a compaction just before it schedules its job, and
     // Reload publishes the new state's before it resumes the Compactor.
-    auto job = compactor_->Unfinished();
-    // A job still compacting the index has no keep set yet.
-    if (!compactor_->HasJobFor(c) || (job && job->keep == nullptr)) {
+    Compactor::Filter f = compactor_->FilterFor(c);
+    if (!f.ready) {
       if (waited_ms >= kLiveWaitMs) {
         return absl::UnavailableError("etcdserver: compaction state is changing; try again");
       }
@@ -270,9 +269,9 @@ absl::StatusOr<KvStore::LiveRecords> KvStore::Live(int64_t* compact_rev) const {
       continue;
     }
     LiveRecords live;
-    if (job) {
-      live.rev_ = job->rev;
-      live.keep_ = std::move(job->keep);
+    if (f.unfinished) {
+      live.rev_ = f.unfinished->rev;
+      live.keep_ = std::move(f.unfinished->keep);
     }
     *compact_rev = c;
     return live;
@@ -316,9 +315,9 @@ namespace quorum::mvcc {
 absl::Status KvStore::Reload() {
   pending_ = backend_->NewBatch();
   pending_kvs_.clear();
+  PrepareReload();  // normally done already, before the state was replaced
   pending_changes_.clear();
   index_.Clear();
-  PrepareReload();  // normally done already, before the state was replaced
   auto st = Restore();
   compactor_->Resume(restored_finished_, std::move(restored_job_));
   restored_job_.reset();

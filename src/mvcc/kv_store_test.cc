@@ -108,12 +108,17 @@ class KvStoreTest : public testing::Test {
   struct Gate {
     absl::Mutex mu;
     int allowed = 0;
-    int started = 0;
+    int arrived = 0;  // batches that reached the gate
+    int started = 0;  // batches that passed it
     bool open = false;
   };
   void GateCompactor() {
     gate_ = std::make_shared<Gate>();
     compactor_.before_batch = [g = gate_](const std::function<bool()>& cancelled) {
+      {
+        absl::MutexLock l(&g->mu);
+        ++g->arrived;
+      }
       for (;;) {
         {
           absl::MutexLock l(&g->mu);
@@ -130,6 +135,11 @@ class KvStoreTest : public testing::Test {
   void OpenGate() {
     absl::MutexLock l(&gate_->mu);
     gate_->open = true;
+  }
+  void WaitBatchArrived() {
+    absl::MutexLock l(&gate_->mu);
+    auto arrived = [g = gate_.get()]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(g->mu) { return g->arrived > 0; };
+    ASSERT_TRUE(gate_->mu.AwaitWithTimeout(absl::Condition(&arrived), absl::Seconds(30)));
   }
   int BatchesStarted() {
     absl::MutexLock l(&gate_->mu);
@@ -703,9 +713,10 @@ TEST_F(KvStoreTest, RecordsLeftBehindAreDroppedInTheBackground) {
   EXPECT_NE(*before, *after);
 }
 
-// Compactions applied while an earlier one's records are still there: a
-// queued job is replaced by the newer one, which also drops what the earlier
-// left, and every waiter is told.
+// Compactions applied while an earlier one's records are still being
+// dropped: a queued job is replaced by the newer one, which also drops what
+// the earlier left; hashes need not wait for the running drop; every waiter
+// is told.
 TEST_F(KvStoreTest, LaterCompactionAlsoDropsWhatAnEarlierOneLeft) {
   GateCompactor();
   compactor_.batch = 2;
@@ -714,7 +725,12 @@ TEST_F(KvStoreTest, LaterCompactionAlsoDropsWhatAnEarlierOneLeft) {
   for (int i = 0; i < 8; ++i) Put("a", absl::StrCat(i));  // 2..9
   Put("b", "1");                                           // 10
   Commit();
-  for (int64_t rev : {5, 8, 9}) {
+  // 5 is running (its first batch waits at the gate); 8 is queued, then
+  // replaced by 9, which gets its keep set between 5's batches.
+  ASSERT_TRUE(store_->Compact(5).ok());
+  Commit();
+  ASSERT_NO_FATAL_FAILURE(WaitBatchArrived());
+  for (int64_t rev : {8, 9}) {
     ASSERT_TRUE(store_->Compact(rev).ok());
     Commit();
   }
