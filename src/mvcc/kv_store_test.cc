@@ -952,7 +952,9 @@ TEST_F(KvStoreTest, PropertyMatchesNaiveModel) {
   // Records at or below compact_rev survive only as the value a read at
   // compact_rev returns, once the Compactor is done (the reopen may have
   // resumed a job); no tombstone survives.
-  if (store_->CompactRev() > 0) ASSERT_NO_FATAL_FAILURE(WaitDropped(store_->CompactRev()));
+  if (store_->CompactRev() > 0) {
+    ASSERT_NO_FATAL_FAILURE(WaitDropped(store_->CompactRev()));
+  }
   std::set<int64_t> visible;
   for (const auto& [k, it] : states[compact_rev]) visible.insert(it.mod);
   for (const std::string& rec : BackendRecords()) {

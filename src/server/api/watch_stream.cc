@@ -162,7 +162,7 @@ void WatchStream::Deliver(absl::Span<mvcc::Delivery> deliveries) {
     for (uint32_t i : d.events.events) bytes += g.ApproxBytes(i, info.prev_kv);
     events += d.events.events.size();
     Entry* tail = info.tail_seq >= front_seq_ ? &queue_[info.tail_seq - front_seq_] : nullptr;
-    if (tail != nullptr && tail->bytes + bytes <= kMaxMergeBytes) {
+    if (tail != nullptr && service_busy_ && tail->bytes + bytes <= kMaxMergeBytes) {
       tail->rev = g.rev();
       tail->bytes += bytes;
       tail->events.push_back(std::move(d.events));

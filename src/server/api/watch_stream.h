@@ -6,10 +6,12 @@
 // Outgoing path (the hot one): the store hands over, once per commit, the
 // events of all this stream's watchers as references into a shared
 // mvcc::EventGroup (Deliver, on the apply thread: a few pointer copies under
-// mu_, never blocking). They wait in `queue_`, where a watcher's events of
-// later revisions join its entry still waiting there (so one response can
-// carry several revisions, in order, as etcd's catch-up responses do), up to
-// kMaxMergeBytes. The writer (pool or gRPC callback thread, one at a time)
+// mu_, never blocking). They wait in `queue_`. Under sustained fan-out (see
+// below) a watcher's events of later revisions join its entry still waiting
+// there (so one response can carry several revisions, in order, as etcd's
+// catch-up responses do), up to kMaxMergeBytes; below that rate each commit
+// makes its own response, as etcd sends one per revision to a synced
+// watcher, even when the client reads slowly. The writer (pool or gRPC callback thread, one at a time)
 // takes many entries at once, encodes each into one gRPC slice from the
 // shared event encodings (watch_response_encoder.h), and writes them with
 // the buffer hint set on all but the last, so gRPC sends them in as few
