@@ -324,7 +324,20 @@ void LeaseService::KeepAliveOnce(int64_t id, TtlDone done) {
 void LeaseService::RenewOrForward(int64_t id, Clock::time_point deadline, TtlDone done) {
   auto r = lessor_->Renew(id);
   if (r.ok()) return std::move(done)(*r);
-  if (absl::IsNotFound(r.status())) return std::move(done)(0);
+  if (absl::IsNotFound(r.status())) {
+    // The grant may be committed but not applied here yet: a client granted
+    // by a follower that applied first, renewing at once, would be told its
+    // new lease is gone. As etcd's leader does (waitAppliedIndex), apply
+    // everything committed before answering "not found".
+    deps_->proposer->ReadBarrier([this, id, done = std::move(done)](absl::Status s) mutable {
+      if (!s.ok()) return std::move(done)(s);
+      auto again = lessor_->Renew(id);
+      if (again.ok()) return std::move(done)(*again);
+      if (absl::IsNotFound(again.status())) return std::move(done)(0);
+      std::move(done)(again.status());
+    });
+    return;
+  }
   if (stopped_.load()) return std::move(done)(ErrStopped());
   std::string target;
   auto stub = LeaderStub(&target);
