@@ -26,6 +26,10 @@ class Proposer {
   // Linearizable read barrier: `ready` runs once this member has applied
   // everything committed before the call (ReadIndex), or with an error.
   virtual void ReadBarrier(ReadReady ready) = 0;
+  // `ready` runs once this member has applied everything it knew to be
+  // committed at the call: a local wait, no quorum round (etcd's
+  // waitAppliedIndex). Errors only when the member stops.
+  virtual void WaitApplied(ReadReady ready) = 0;
   // Raft term and applied index, for response headers and Status.
   virtual uint64_t Term() const = 0;
   virtual uint64_t AppliedIndex() const = 0;

@@ -75,6 +75,12 @@ class LeaseService::KeepAliveReactor final
       stop = failed_ || finished_;
     }
     svc_->KeepAliveOnce(id, [this, id](absl::StatusOr<int64_t> ttl) { Reply(id, std::move(ttl)); });
+    if (!stop) {
+      // The renewal may have failed inline and finished the stream: no
+      // further read may start after Finish.
+      absl::MutexLock lock(&mu_);
+      stop = failed_ || finished_;
+    }
     if (stop) {
       Update([&] { reads_done_ = true; });
     } else {
@@ -168,7 +174,19 @@ void LeaseService::Stop() {
   if (!stop_.HasBeenNotified()) stop_.Notify();
   if (expiry_thread_.joinable()) expiry_thread_.join();
   forwarder_.Shutdown();  // pending forwards fail; their retries see stopped_
-  pool_.reset();          // runs queued work (each bounded by its deadline)
+  std::unique_ptr<util::ThreadPool> pool;
+  {
+    absl::MutexLock lock(&pool_mu_);
+    pool = std::move(pool_);
+  }
+  pool.reset();  // runs queued work (each bounded by its deadline)
+}
+
+bool LeaseService::Schedule(absl::AnyInvocable<void() &&> fn) {
+  absl::MutexLock lock(&pool_mu_);
+  if (pool_ == nullptr) return false;
+  pool_->Schedule(std::move(fn));
+  return true;
 }
 
 int64_t LeaseService::NextLeaseId() {
@@ -269,8 +287,7 @@ grpc::ServerUnaryReactor* LeaseService::LeaseTimeToLive(
   if (deps_->RejectOnLearner(reactor)) return reactor;
   const auto deadline = Clock::now() + kForwardTimeout;
   auto forward = [this, reactor, req, resp, deadline]() {
-    if (stopped_.load()) return reactor->Finish(ToGrpcStatus(ErrStopped()));
-    pool_->Schedule([this, reactor, req, resp, deadline] {
+    const bool scheduled = !stopped_.load() && Schedule([this, reactor, req, resp, deadline] {
       auto r = ForwardTimeToLive(*req, deadline);
       if (!r.ok()) return reactor->Finish(ToGrpcStatus(r.status()));
       *resp = std::move(*r);
@@ -278,6 +295,7 @@ grpc::ServerUnaryReactor* LeaseService::LeaseTimeToLive(
       deps_->Stamp(resp->mutable_header());
       reactor->Finish(grpc::Status::OK);
     });
+    if (!scheduled) reactor->Finish(ToGrpcStatus(ErrStopped()));
   };
   if (!lessor_->IsPrimary()) {
     forward();
@@ -328,16 +346,24 @@ void LeaseService::RenewOrForward(int64_t id, Clock::time_point deadline, TtlDon
     // The grant may be committed but not applied here yet: a client granted
     // by a follower that applied first, renewing at once, would be told its
     // new lease is gone. As etcd's leader does (waitAppliedIndex), apply
-    // everything committed before answering "not found".
-    deps_->proposer->ReadBarrier([this, id, done = std::move(done)](absl::Status s) mutable {
-      if (!s.ok()) return std::move(done)(s);
-      auto again = lessor_->Renew(id);
-      if (again.ok()) return std::move(done)(*again);
-      if (absl::IsNotFound(again.status())) return std::move(done)(0);
-      std::move(done)(again.status());
-    });
+    // everything known committed before answering "not found". A local
+    // wait: a leader without quorum still answers an unknown lease at once.
+    deps_->proposer->WaitApplied(
+        [this, id, deadline, done = std::move(done)](absl::Status s) mutable {
+          if (!s.ok()) return std::move(done)(s);
+          auto again = lessor_->Renew(id);
+          if (again.ok()) return std::move(done)(*again);
+          if (absl::IsNotFound(again.status())) return std::move(done)(0);
+          // Leadership moved meanwhile: the new leader's lessor answers.
+          if (mvcc::IsNotPrimary(again.status())) return Forward(id, deadline, std::move(done));
+          std::move(done)(again.status());
+        });
     return;
   }
+  Forward(id, deadline, std::move(done));
+}
+
+void LeaseService::Forward(int64_t id, Clock::time_point deadline, TtlDone done) {
   if (stopped_.load()) return std::move(done)(ErrStopped());
   std::string target;
   auto stub = LeaderStub(&target);
@@ -354,10 +380,13 @@ void LeaseService::RetryLater(int64_t id, Clock::time_point deadline, TtlDone do
   if (stopped_.load() || Clock::now() + kRetryPause >= deadline) {
     return std::move(done)(stopped_.load() ? ErrStopped() : last);
   }
-  pool_->Schedule([this, id, deadline, done = std::move(done)]() mutable {
+  // The task owns `done` until it runs; if the pool is gone it is answered here.
+  auto task = std::make_shared<TtlDone>(std::move(done));
+  const bool scheduled = Schedule([this, id, deadline, task]() mutable {
     std::this_thread::sleep_for(kRetryPause);
-    RenewOrForward(id, deadline, std::move(done));
+    RenewOrForward(id, deadline, std::move(*task));
   });
+  if (!scheduled) std::move(*task)(ErrStopped());
 }
 
 absl::StatusOr<etcdserverpb::LeaseTimeToLiveResponse> LeaseService::ForwardTimeToLive(

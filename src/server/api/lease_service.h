@@ -90,7 +90,11 @@ class LeaseService final : public etcdserverpb::Lease::CallbackService {
   // the pool) until `deadline` while there is no leader or the leader's
   // stream fails.
   void RenewOrForward(int64_t id, Clock::time_point deadline, TtlDone done);
+  // The forwarding half of RenewOrForward: to the leader's lessor.
+  void Forward(int64_t id, Clock::time_point deadline, TtlDone done);
   void RetryLater(int64_t id, Clock::time_point deadline, TtlDone done, absl::Status last);
+  // Runs `fn` on the pool; false once Stop has taken the pool away.
+  bool Schedule(absl::AnyInvocable<void() &&> fn);
   // Pool thread: the leader's answer to a TimeToLive.
   absl::StatusOr<etcdserverpb::LeaseTimeToLiveResponse> ForwardTimeToLive(
       const etcdserverpb::LeaseTimeToLiveRequest& req, Clock::time_point deadline);
@@ -112,8 +116,10 @@ class LeaseService final : public etcdserverpb::Lease::CallbackService {
   std::atomic<bool> stopped_{false};
   absl::Notification stop_;
   std::thread expiry_thread_;
-  // Must be destroyed (drained) before the members above.
-  std::unique_ptr<util::ThreadPool> pool_;
+  // Must be destroyed (drained) before the members above. Callbacks on raft,
+  // apply and gRPC threads may schedule while Stop takes it: hence the lock.
+  absl::Mutex pool_mu_;
+  std::unique_ptr<util::ThreadPool> pool_ ABSL_GUARDED_BY(pool_mu_);
 };
 
 }  // namespace quorum::server

@@ -185,6 +185,22 @@ void RaftMember::ReadBarrier(ReadReady fn) {
   std::move(fn)(ErrStopped());
 }
 
+void RaftMember::WaitApplied(ReadReady fn) {
+  const uint64_t index = committed_.load();
+  if (applied_.load() >= index) return std::move(fn)(absl::OkStatus());
+  // The apply thread serves it once applied_ reaches `index`, as it does
+  // reads whose ReadIndex round ended before their entries were applied.
+  Enqueue([this, index, fn = std::move(fn)](bool stopped) mutable {
+    if (stopped) return std::move(fn)(ErrStopped());
+    if (applied_.load() >= index) return std::move(fn)(absl::OkStatus());
+    ApplyJob job;
+    std::vector<PendingRead> reads;
+    reads.push_back(PendingRead{std::move(fn), Clock::time_point::max()});
+    job.reads.emplace_back(index, std::move(reads));
+    QueueApply(std::move(job));
+  });
+}
+
 void RaftMember::ProposeConfChange(raftpb::ConfChange cc, StatusCallback done) {
   Enqueue([this, cc = std::move(cc), done = std::move(done)](bool stopped) mutable {
     if (stopped) return std::move(done)(ErrStopped());

@@ -120,6 +120,7 @@ class RaftMember final : public Proposer, public transport::Handler {
 
   // Runs `fn` once everything committed before the call is applied here.
   void ReadBarrier(ReadReady fn) override;
+  void WaitApplied(ReadReady fn) override;
   // Proposes a membership change; `done` runs when it is applied here.
   void ProposeConfChange(raftpb::ConfChange cc, StatusCallback done);
   // etcd's promote rule: a learner may be promoted only when its log is
