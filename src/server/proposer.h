@@ -23,6 +23,12 @@ class Proposer {
   virtual ~Proposer() = default;
   // The request header's id is assigned by the proposer.
   virtual void Propose(internalpb::InternalRequest req, ProposeDone done) = 0;
+  // As Propose, but may run the raft iteration (and persist, and apply) on
+  // the calling thread when the raft loop is idle, so `done` may run before
+  // this returns. Only for callers that hold no lock `done` could need.
+  virtual void ProposeNow(internalpb::InternalRequest req, ProposeDone done) {
+    Propose(std::move(req), std::move(done));
+  }
   // Linearizable read barrier: `ready` runs once this member has applied
   // everything committed before the call (ReadIndex), or with an error.
   virtual void ReadBarrier(ReadReady ready) = 0;

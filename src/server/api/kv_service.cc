@@ -18,7 +18,8 @@ void KvService::ProposeAndReply(grpc::ServerUnaryReactor* reactor, InternalReque
     return;
   }
   const ServiceDeps* deps = deps_;
-  deps_->proposer->Propose(
+  // No lock is held here, and a reactor may finish inside its handler.
+  deps_->proposer->ProposeNow(
       std::move(req), [reactor, resp, deps, extract](absl::StatusOr<InternalResponse> r) mutable {
         if (!r.ok()) {
           reactor->Finish(ToGrpcStatus(r.status()));

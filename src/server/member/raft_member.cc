@@ -130,11 +130,19 @@ void RaftMember::Enqueue(Task fn) {
 }
 
 void RaftMember::Propose(InternalRequest req, ProposeDone done) {
+  Submit(std::move(req), std::move(done), /*run_here_if_idle=*/false);
+}
+
+void RaftMember::ProposeNow(InternalRequest req, ProposeDone done) {
+  Submit(std::move(req), std::move(done), /*run_here_if_idle=*/true);
+}
+
+void RaftMember::Submit(InternalRequest req, ProposeDone done, bool run_here_if_idle) {
   const uint64_t id = next_id_.fetch_add(1);
   req.mutable_header()->set_id(id);
   req.mutable_header()->set_member_id(opts_.id);
   std::string data = req.SerializeAsString();
-  Enqueue([this, id, data = std::move(data), done = std::move(done)](bool stopped) mutable {
+  Task task = [this, id, data = std::move(data), done = std::move(done)](bool stopped) mutable {
     if (stopped || removed_) {
       std::move(done)(ErrStopped());
       return;
@@ -145,7 +153,25 @@ void RaftMember::Propose(InternalRequest req, ProposeDone done) {
                             Clock::now() + std::chrono::milliseconds(opts_.request_timeout_ms)};
     }
     ProposeData(id, std::move(data));
-  });
+  };
+  bool queued = false;
+  bool run_here = false;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!stopping_) {
+      queued = true;
+      inbox_.push_back(std::move(task));
+      // The loop idle: propose (and, on the leader, send and persist) here
+      // rather than wake the raft thread: one thread hand-off fewer on
+      // every write's path, as for peer messages (OnMessages).
+      if (run_here_if_idle && !loop_owned_ && !raft_thread_turn_) {
+        loop_owned_ = true;
+        run_here = true;
+      }
+    }
+  }
+  if (!queued) return std::move(task)(/*stopped=*/true);
+  if (run_here) RunIterationInline();
 }
 
 void RaftMember::ProposeData(uint64_t id, std::string data) {
@@ -480,7 +506,7 @@ void RaftMember::HandleReady(raft::Ready rd) {
   // Safe: commit needs follower acks for these entries, which are handled
   // only after this Save returns. Everything else — votes, append acks —
   // promises durability and waits for the fsync.
-  std::vector<raftpb::Message> to_self, late;
+  std::vector<raftpb::Message> to_self, late, post_apply;
   CoalesceMessages(&rd.messages);
   if (!rd.messages.empty() && transport_ != nullptr) {
     std::vector<raftpb::Message> early;
@@ -489,6 +515,10 @@ void RaftMember::HandleReady(raft::Ready rd) {
       if (opts_.peer_faults && opts_.peer_faults->Blocked(opts_.id, m.to())) continue;
       if (m.to() == opts_.id) {
         to_self.push_back(std::move(m));
+      } else if (leading && m.type() == raftpb::MsgApp && m.entries_size() == 0) {
+        // Only a commit index for the followers: it can wait until the
+        // client's answer (inline apply below) is out.
+        post_apply.push_back(std::move(m));
       } else if (leading && (m.type() == raftpb::MsgApp || m.type() == raftpb::MsgHeartbeat)) {
         early.push_back(std::move(m));
       } else {
@@ -542,6 +572,7 @@ void RaftMember::HandleReady(raft::Ready rd) {
     job.ents = std::move(rd.committed_entries);
   }
   if (!job.ents.empty() || !job.reads.empty()) QueueApply(std::move(job));
+  if (!post_apply.empty()) transport_->Send(std::move(post_apply));
   node_->Advance();
   // Applied entries are needed again only by a lagging follower: keep a
   // short tail in memory, read older ones from disk (raft_storage.h).

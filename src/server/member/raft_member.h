@@ -112,6 +112,7 @@ class RaftMember final : public Proposer, public transport::Handler {
 
   // Proposer
   void Propose(internalpb::InternalRequest req, ProposeDone done) override;
+  void ProposeNow(internalpb::InternalRequest req, ProposeDone done) override;
   uint64_t Term() const override { return term_.load(); }
   uint64_t AppliedIndex() const override { return applied_.load(); }
   uint64_t CommittedIndex() const override { return committed_.load(); }
@@ -184,6 +185,7 @@ class RaftMember final : public Proposer, public transport::Handler {
   void ApplyConfChangeEntry(const raft::Entry& e, std::vector<std::pair<uint64_t, absl::Status>>* cc_replies);
   void IssueReadIndex(Clock::time_point now);
   // Queues a proposal for this loop iteration (parked when leaderless).
+  void Submit(internalpb::InternalRequest req, ProposeDone done, bool run_here_if_idle);
   void ProposeData(uint64_t id, std::string data);
   void FlushProposals();
   void MaybePublishAttributes();
