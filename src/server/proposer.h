@@ -3,7 +3,8 @@
 // get its InternalResponse back after it has been applied, in log order, on
 // this member. Implementation: RaftMember (server/member/raft_member.h).
 // Thread-safety: Propose may be called from any thread; `done` runs on the
-// apply thread, must not block, and is called exactly once.
+// apply or raft thread (ProposeNow: possibly on the caller's, before it
+// returns), must not block, and is called exactly once.
 #ifndef QUORUM_SERVER_PROPOSER_H_
 #define QUORUM_SERVER_PROPOSER_H_
 

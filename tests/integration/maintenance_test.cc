@@ -281,11 +281,13 @@ TEST(MaintenanceTest, SnapshotDuringWritesIsTheStateAtOneRevision) {
   while (written < 300) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   // Member 1 learns each commit after member 0 answered it: wait until it
   // has applied those 300 writes too (bounded), so its snapshot holds them.
-  for (int i = 0; i < 500; ++i) {
+  int64_t member1_rev = 0;
+  for (int i = 0; i < 500 && member1_rev <= 300; ++i) {
     auto st = c->Status(1);
-    if (st.ok() && st->header().revision() > 300) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (st.ok()) member1_rev = st->header().revision();
+    if (member1_rev <= 300) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
+  ASSERT_GT(member1_rev, 300) << "member 1 did not apply the acknowledged writes within 5 s";
   std::string data;
   const int msgs = FetchSnapshot(*c, 1, &data);
   const int during = written.load();

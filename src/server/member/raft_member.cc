@@ -487,7 +487,7 @@ bool RaftMember::NeedsRaftThread(const raft::Ready& rd) {
 void RaftMember::ProcessReady(bool inline_runner) {
   while (node_->HasReady()) {
     raft::Ready rd = node_->GetReady();
-    if (inline_runner && NeedsRaftThread(rd)) {
+    if (inline_runner && (NeedsRaftThread(rd) || ApplyQueueNearlyFull(rd))) {
       deferred_ready_.emplace(std::move(rd));  // handled first by the raft thread
       return;
     }
@@ -507,6 +507,17 @@ void RaftMember::HandleReady(raft::Ready rd) {
   // only after this Save returns. Everything else — votes, append acks —
   // promises durability and waits for the fsync.
   std::vector<raftpb::Message> to_self, late, post_apply;
+  // A small batch with the apply thread idle is applied right here after the
+  // Save: waking that thread would only add a hand-off to the answer. Decided
+  // before the Save (only this loop owner queues apply work, so an idle
+  // apply thread stays idle).
+  const bool needs_raft_thread = NeedsRaftThread(rd);
+  const bool apply_here = !needs_raft_thread && !rd.committed_entries.empty() &&
+                          rd.committed_entries.size() <= kInlineApplyEntries && ApplyIdle() &&
+                          InboxEmpty();
+  // Then a leader's commit-only appends can wait until the clients this
+  // member answers have their replies; nobody local waiting: send them now.
+  const bool hold_commit_notices = apply_here && HasWaiters();
   CoalesceMessages(&rd.messages);
   if (!rd.messages.empty() && transport_ != nullptr) {
     std::vector<raftpb::Message> early;
@@ -515,9 +526,8 @@ void RaftMember::HandleReady(raft::Ready rd) {
       if (opts_.peer_faults && opts_.peer_faults->Blocked(opts_.id, m.to())) continue;
       if (m.to() == opts_.id) {
         to_self.push_back(std::move(m));
-      } else if (leading && m.type() == raftpb::MsgApp && m.entries_size() == 0) {
-        // Only a commit index for the followers: it can wait until the
-        // client's answer (inline apply below) is out.
+      } else if (hold_commit_notices && leading && m.type() == raftpb::MsgApp &&
+                 m.entries_size() == 0) {
         post_apply.push_back(std::move(m));
       } else if (leading && (m.type() == raftpb::MsgApp || m.type() == raftpb::MsgHeartbeat)) {
         early.push_back(std::move(m));
@@ -545,7 +555,7 @@ void RaftMember::HandleReady(raft::Ready rd) {
     }
     reads_in_flight_.erase(it);
   }
-  if (NeedsRaftThread(rd)) {
+  if (needs_raft_thread) {
     // These change raft's and the transport's view of the cluster, which
     // belong to this thread: apply them here, in order, once the apply
     // thread has caught up.
@@ -557,11 +567,9 @@ void RaftMember::HandleReady(raft::Ready rd) {
       }
     }
     ApplyEntries(rd.committed_entries);
-  } else if (!rd.committed_entries.empty() &&
-             rd.committed_entries.size() <= kInlineApplyEntries && ApplyIdle() && InboxEmpty()) {
-    // Nothing else to do here and the apply thread idle: waking it would
-    // only add a thread hand-off to this request's latency (one client).
+  } else if (apply_here) {
     ApplyEntries(rd.committed_entries);
+    if (!post_apply.empty()) transport_->Send(std::move(post_apply));
     if (opts_.snapshot_count != 0 && !snapshot_pending_.load() &&
         applied_.load() >= snapshot_index_.load() + opts_.snapshot_count) {
       QueueApply(ApplyJob{});  // the apply thread takes snapshots
@@ -572,7 +580,6 @@ void RaftMember::HandleReady(raft::Ready rd) {
     job.ents = std::move(rd.committed_entries);
   }
   if (!job.ents.empty() || !job.reads.empty()) QueueApply(std::move(job));
-  if (!post_apply.empty()) transport_->Send(std::move(post_apply));
   node_->Advance();
   // Applied entries are needed again only by a lagging follower: keep a
   // short tail in memory, read older ones from disk (raft_storage.h).
@@ -581,6 +588,11 @@ void RaftMember::HandleReady(raft::Ready rd) {
     storage_->TrimMemory(applied - kLogEntriesInMemory, kLogEntriesInMemory);
   }
   for (auto& m : to_self) node_->Step(std::move(m)).IgnoreError();
+}
+
+bool RaftMember::HasWaiters() {
+  absl::MutexLock lock(&waiters_mu_);
+  return !waiters_.empty();
 }
 
 bool RaftMember::InboxEmpty() {
@@ -672,7 +684,11 @@ void RaftMember::ApplyNormal(
       const auto& u = req.member_update();
       membership_->UpdatePeerUrls(u.id(), {u.peerurls().begin(), u.peerurls().end()},
                                   store_->PendingBatch());
-      SyncTransportPeers();
+      // Changing a peer's link may wait for its streams to close: never on
+      // a gRPC or transport thread that applies inline. The raft thread does it.
+      Enqueue([this](bool stopped) {
+        if (!stopped) SyncTransportPeers();
+      });
       result = InternalResponse();
       break;
     }

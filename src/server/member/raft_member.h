@@ -33,8 +33,9 @@
 //
 // Thread-safety: public methods are thread-safe; they enqueue closures for
 // the loop. ProposeDone callbacks run on the apply thread or the loop's
-// thread, barrier callbacks on a small read pool, conf-change callbacks on
-// the loop's thread; none may block.
+// thread (for ProposeNow possibly the caller's, before it returns), barrier
+// callbacks on a small read pool, conf-change callbacks on the loop's
+// thread; none may block.
 #ifndef QUORUM_SERVER_MEMBER_RAFT_MEMBER_H_
 #define QUORUM_SERVER_MEMBER_RAFT_MEMBER_H_
 
@@ -199,6 +200,10 @@ class RaftMember final : public Proposer, public transport::Handler {
   void DrainApply();                // raft thread; returns when the apply thread is idle
   bool ApplyIdle();                 // raft thread: nothing queued, nothing applying
   bool InboxEmpty();
+  bool HasWaiters();  // proposals of this member awaiting their answer
+  // QueueApply would wait for the apply thread (backpressure): an inline
+  // runner (gRPC or transport thread) leaves such a Ready to the raft thread.
+  bool ApplyQueueNearlyFull(const raft::Ready& rd);
   // Committed batches up to this size are applied on the raft thread when
   // the apply thread is idle and no other work is queued.
   static constexpr size_t kInlineApplyEntries = 8;

@@ -69,6 +69,11 @@ bool RaftMember::ApplyIdle() {
   return apply_thread_.joinable() && apply_queue_.empty() && !apply_busy_;
 }
 
+bool RaftMember::ApplyQueueNearlyFull(const raft::Ready& rd) {
+  absl::MutexLock lock(&apply_mu_);
+  return apply_queued_entries_ + rd.committed_entries.size() >= kMaxQueuedEntries;
+}
+
 void RaftMember::DrainApply() {
   absl::MutexLock lock(&apply_mu_);
   if (!apply_thread_.joinable()) return;
