@@ -158,15 +158,22 @@ cpu_ticks() {  # summed utime+stime (clock ticks) of the members of $1
   echo $sum
 }
 
+# The host's CPU steal (ticks, all vCPUs): on a shared VM it is what makes
+# rounds incomparable, so every run records it.
+steal_ticks() { awk 'NR == 1 { print $9 }' /proc/stat; }
+
 # run_bench KIND TAG MAXSECS ARGS...: one quorum-bench run with JSON output and CPU figures.
 run_bench() {
   local kind=$1 tag=$2 maxs=$3; shift 3
   local out="$DIR/results/$tag.$kind.json" before after rc=0
   before=$(cpu_ticks "$kind")
+  local steal_before
+  steal_before=$(steal_ticks)
   timeout -k 5 $((maxs + 20)) "$BENCH_BIN" --endpoints "${ENDPOINTS[$kind]}" --max-seconds "$maxs" \
     --no-progress --json "$@" >"$out" 2>>"$DIR/results/bench.stderr" || rc=$?
   after=$(cpu_ticks "$kind")
-  echo "{\"cpu_ticks\": $((after - before)), \"clk_tck\": $(getconf CLK_TCK), \"rc\": $rc}" >"$out.cpu"
+  local steal=$(($(steal_ticks) - steal_before))
+  echo "{\"cpu_ticks\": $((after - before)), \"clk_tck\": $(getconf CLK_TCK), \"rc\": $rc, \"steal_ticks\": $steal}" >"$out.cpu"
   local summary
   summary=$("$PYTHON" - "$out" <<'EOF' 2>/dev/null || echo "no result"
 import json, sys
@@ -176,7 +183,7 @@ print("%s %d ops %.0f/s p50 %.2f ms p99 %.2f ms" % (d["status"], r["count"], r["
       r["percentiles"]["50"] * 1e3, r["percentiles"]["99"] * 1e3))
 EOF
 )
-  log "  $tag $kind: $summary (rc $rc)"
+  log "  $tag $kind: $summary (rc $rc, host CPU steal $steal ticks)"
 }
 
 # ---- workloads: name -> "MAXSECS | quorum-bench args" (key 8 B, value 256 B) ----------
@@ -405,6 +412,20 @@ for wl in ("watchlat", "watchlat1"):
                   % (kind, wl, ev - put))
 if timeouts:
     print("runs cut by --max-seconds (rate over the finished requests): " + ", ".join(timeouts))
+steal = {}
+for name in sorted(os.listdir(res)):
+    if not name.endswith(".json.cpu"):
+        continue
+    kind = name[:-len(".json.cpu")].rsplit(".", 1)[-1]
+    try:
+        c = json.load(open(os.path.join(res, name)))
+        steal[kind] = steal.get(kind, 0.0) + c.get("steal_ticks", 0) / c["clk_tck"]
+    except Exception:
+        pass
+if steal:
+    print("host CPU steal during the measured runs (all vCPUs): "
+          + ", ".join("%s runs %.1f s" % (k, v) for k, v in sorted(steal.items()))
+          + " (a shared host: rounds with much steal are not comparable)")
 print("median of %d round(s); CPU = utime+stime of the 3 member processes per 1000 operations" % rounds)
 print("(watch fan-out: per 1000 events delivered; watch-latency: per 1000 events)")
 EOF
