@@ -118,15 +118,24 @@ void RaftMember::Stop() {
   thread_.join();
 }
 
-void RaftMember::Enqueue(Task fn) {
+void RaftMember::Enqueue(Task fn, bool run_here_if_idle) {
+  bool run_here = false;
   {
-    absl::MutexLock lock(&mu_);
-    if (!stopping_) {
-      inbox_.push_back(std::move(fn));
-      return;
+    absl::ReleasableMutexLock lock(&mu_);
+    if (stopping_) {
+      lock.Release();
+      return std::move(fn)(/*stopped=*/true);
+    }
+    inbox_.push_back(std::move(fn));
+    // The loop idle: run this iteration here rather than wake the raft
+    // thread for it (one thread hand-off fewer). A Ready that installs a
+    // snapshot or a conf change is left to the raft thread (ProcessReady).
+    if (run_here_if_idle && !loop_owned_ && !raft_thread_turn_) {
+      loop_owned_ = true;
+      run_here = true;
     }
   }
-  std::move(fn)(/*stopped=*/true);
+  if (run_here) RunIterationInline();
 }
 
 void RaftMember::Propose(InternalRequest req, ProposeDone done) {
@@ -142,36 +151,20 @@ void RaftMember::Submit(InternalRequest req, ProposeDone done, bool run_here_if_
   req.mutable_header()->set_id(id);
   req.mutable_header()->set_member_id(opts_.id);
   std::string data = req.SerializeAsString();
-  Task task = [this, id, data = std::move(data), done = std::move(done)](bool stopped) mutable {
-    if (stopped || removed_) {
-      std::move(done)(ErrStopped());
-      return;
-    }
-    {
-      absl::MutexLock lock(&waiters_mu_);
-      waiters_[id] = Waiter{std::move(done),
-                            Clock::now() + std::chrono::milliseconds(opts_.request_timeout_ms)};
-    }
-    ProposeData(id, std::move(data));
-  };
-  bool queued = false;
-  bool run_here = false;
-  {
-    absl::MutexLock lock(&mu_);
-    if (!stopping_) {
-      queued = true;
-      inbox_.push_back(std::move(task));
-      // The loop idle: propose (and, on the leader, send and persist) here
-      // rather than wake the raft thread: one thread hand-off fewer on
-      // every write's path, as for peer messages (OnMessages).
-      if (run_here_if_idle && !loop_owned_ && !raft_thread_turn_) {
-        loop_owned_ = true;
-        run_here = true;
-      }
-    }
-  }
-  if (!queued) return std::move(task)(/*stopped=*/true);
-  if (run_here) RunIterationInline();
+  Enqueue(
+      [this, id, data = std::move(data), done = std::move(done)](bool stopped) mutable {
+        if (stopped || removed_) {
+          std::move(done)(ErrStopped());
+          return;
+        }
+        {
+          absl::MutexLock lock(&waiters_mu_);
+          waiters_[id] = Waiter{std::move(done),
+                                Clock::now() + std::chrono::milliseconds(opts_.request_timeout_ms)};
+        }
+        ProposeData(id, std::move(data));
+      },
+      run_here_if_idle);
 }
 
 void RaftMember::ProposeData(uint64_t id, std::string data) {
@@ -279,29 +272,18 @@ bool RaftMember::IsLearner() const {
 }
 
 void RaftMember::OnMessages(std::vector<raftpb::Message> msgs) {
-  Task step = [this, msgs = std::move(msgs)](bool stopped) mutable {
-    if (stopped) return;
-    for (auto& m : msgs) {
-      if (membership_->IsRemoved(m.from())) continue;
-      if (opts_.peer_faults && opts_.peer_faults->Blocked(m.from(), opts_.id)) continue;
-      node_->Step(std::move(m)).IgnoreError();  // stale or foreign messages are dropped
-    }
-  };
-  bool run_here = false;
-  {
-    absl::MutexLock lock(&mu_);
-    if (stopping_) return;
-    inbox_.push_back(std::move(step));
-    // The loop idle: step, persist and reply here rather than wake the raft
-    // thread for it (one thread hand-off fewer per message batch). A Ready
-    // that installs a snapshot or a conf change is left to the raft thread
-    // (ProcessReady defers it).
-    if (!loop_owned_ && !raft_thread_turn_) {
-      loop_owned_ = true;
-      run_here = true;
-    }
-  }
-  if (run_here) RunIterationInline();
+  // Stepped, persisted and answered on this transport thread when the loop
+  // is idle.
+  Enqueue(
+      [this, msgs = std::move(msgs)](bool stopped) mutable {
+        if (stopped) return;
+        for (auto& m : msgs) {
+          if (membership_->IsRemoved(m.from())) continue;
+          if (opts_.peer_faults && opts_.peer_faults->Blocked(m.from(), opts_.id)) continue;
+          node_->Step(std::move(m)).IgnoreError();  // stale or foreign messages are dropped
+        }
+      },
+      /*run_here_if_idle=*/true);
 }
 
 void RaftMember::RunIterationInline() {

@@ -165,7 +165,10 @@ class RaftMember final : public Proposer, public transport::Handler {
   // A unit of work for the raft thread; `stopped` is true when the loop is
   // gone, and the task must then only fail its callback.
   using Task = absl::AnyInvocable<void(bool stopped) &&>;
-  void Enqueue(Task fn);
+  // Queues `fn` for the loop (runs it with stopped=true once stopping).
+  // With run_here_if_idle, a caller finding the loop idle runs the
+  // iteration itself (RunIterationInline): for callers that hold no locks.
+  void Enqueue(Task fn, bool run_here_if_idle = false);
   void Loop();
   // One loop iteration without a tick, on the calling (transport) thread,
   // which has taken loop_owned_.
