@@ -9,7 +9,9 @@ EventGroup::EventGroup(std::vector<Change> changes, int64_t rev, const KvStore* 
       rev_(rev),
       store_(store),
       plain_(std::make_unique<Encoding[]>(changes_.size())),
-      with_prev_(std::make_unique<Encoding[]>(changes_.size())) {}
+      with_prev_(std::make_unique<Encoding[]>(changes_.size())) {
+  for (size_t i = 0; i < changes_.size(); ++i) total_bytes_ += ApproxBytes(i, false);
+}
 
 const std::string& EventGroup::Encoded(size_t i, bool with_prev_kv) const {
   Encoding& e = with_prev_kv ? with_prev_[i] : plain_[i];

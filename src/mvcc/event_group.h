@@ -43,6 +43,8 @@ class EventGroup {
 
   // Rough payload size of change i on the wire (for queue bounds; no encoding).
   size_t ApproxBytes(size_t i, bool with_prev_kv) const;
+  // Rough memory the whole group holds (every change, without prev_kv).
+  size_t ApproxTotalBytes() const { return total_bytes_; }
 
  private:
   struct Encoding {
@@ -54,6 +56,7 @@ class EventGroup {
   const std::vector<Change> changes_;
   const int64_t rev_;
   const KvStore* store_;
+  size_t total_bytes_ = 0;
   std::unique_ptr<Encoding[]> plain_;
   std::unique_ptr<Encoding[]> with_prev_;
 };

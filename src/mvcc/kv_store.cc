@@ -321,6 +321,7 @@ absl::Status KvStore::Reload() {
   auto st = Restore();
   compactor_->Resume(restored_finished_, std::move(restored_job_));
   restored_job_.reset();
+  if (st.ok() && observer_ != nullptr) observer_->OnStateReplaced();
   return st;
 }
 

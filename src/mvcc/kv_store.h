@@ -71,6 +71,10 @@ class CommitObserver {
   virtual ~CommitObserver() = default;
   // `changes` is handed over (the store keeps no copy).
   virtual void OnCommit(std::vector<Change> changes, int64_t rev) = 0;
+  // The backend's state is about to be replaced (PrepareReload), and was
+  // (Reload: the store serves the new state).
+  virtual void OnStateReplacing() {}
+  virtual void OnStateReplaced() {}
 };
 
 class KvStore {
@@ -136,7 +140,10 @@ class KvStore {
   Batch* PendingBatch() { return &pending_; }
   // Before the backend's state column families are replaced (a state
   // snapshot is installed): stops the Compactor until Reload(). Apply thread.
-  void PrepareReload() { compactor_->Pause(); }
+  void PrepareReload() {
+    compactor_->Pause();
+    if (observer_ != nullptr) observer_->OnStateReplacing();
+  }
   // Rebuilds everything from the backend after its state column families
   // were replaced. Apply thread only.
   absl::Status Reload();

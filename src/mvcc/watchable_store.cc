@@ -104,8 +104,35 @@ size_t WatchableStore::WatcherCount() const {
   return watchers_.size();
 }
 
+void WatchableStore::ProgressEach(WatchSink* sink, absl::Span<const WatchId> ids) {
+  absl::MutexLock lock(&mu_);
+  for (WatchId id : ids) {
+    auto it = watchers_.find(id);
+    if (it == watchers_.end() || !it->second->synced || it->second->sink != sink) continue;
+    sink->Progress(id, notified_rev_);
+  }
+}
+
+bool WatchableStore::ProgressAll(WatchSink* sink, absl::Span<const WatchId> ids) {
+  absl::MutexLock lock(&mu_);
+  for (WatchId id : ids) {
+    auto it = watchers_.find(id);
+    if (it != watchers_.end() && !it->second->synced) return false;  // gone ones do not count
+  }
+  sink->Progress(kProgressAll, notified_rev_);
+  return true;
+}
+
+void WatchableStore::OnStateReplacing() {
+  absl::MutexLock lock(&mu_);
+  replacing_ = true;
+  ++state_epoch_;
+}
+
 void WatchableStore::OnStateReplaced() {
   absl::MutexLock lock(&mu_);
+  replacing_ = false;
+  ++state_epoch_;
   std::vector<Watcher*> synced;
   for (auto& [id, w] : watchers_) {
     if (w->synced) synced.push_back(w.get());
@@ -201,22 +228,28 @@ void WatchableStore::OnCommit(std::vector<Change> changes, int64_t rev) {
 
 void WatchableStore::ReplayLoop() {
   for (;;) {
-    bool more = ReplayOnce();
+    const Pass pass = ReplayOnce();
     absl::MutexLock lock(&mu_);
     if (stopping_) return;
-    if (!more || unsynced_.empty()) {
-      mu_.AwaitWithTimeout(absl::Condition(&stopping_), absl::Milliseconds(more ? 1 : 20));
+    // Blocked: the sinks drain at the clients' pace; look again soon, but
+    // do not spin on the lock OnCommit needs.
+    if (pass != Pass::kMore) {
+      mu_.AwaitWithTimeout(absl::Condition(&stopping_),
+                           absl::Milliseconds(pass == Pass::kBlocked ? 2 : 20));
     }
     if (stopping_) return;
   }
 }
 
-bool WatchableStore::ReplayOnce() {
+WatchableStore::Pass WatchableStore::ReplayOnce() {
   std::vector<WatchId> ids;
   int64_t min_rev = 0, cur = 0;
+  uint64_t epoch = 0;
   {
     absl::MutexLock lock(&mu_);
-    if (unsynced_.empty()) return false;
+    if (unsynced_.empty()) return Pass::kIdle;
+    if (replacing_) return Pass::kBlocked;  // the backend holds neither state
+    epoch = state_epoch_;
     cur = store_->Rev();
     const int64_t compact = store_->CompactRev();
     std::vector<Watcher*> compacted;
@@ -235,32 +268,45 @@ bool WatchableStore::ReplayOnce() {
       unsynced_.erase(w);
       watchers_.erase(w->id);
     }
-    if (ids.empty()) return !unsynced_.empty();
+    if (ids.empty()) return unsynced_.empty() ? Pass::kIdle : Pass::kBlocked;
   }
   const int64_t max_rev = std::min(cur, min_rev + kMaxRevsPerPass - 1);
   std::vector<Change> history;
   if (min_rev <= max_rev) {
-    store_->backend()
-        ->Scan(Cf::kKv, EncodeRevKey(Revision{min_rev, 0}), EncodeRevKey(Revision{max_rev + 1, 0}),
-               [&](std::string_view k, std::string_view v) {
-                 auto d = DecodeRevKey(k);
-                 Change c;
-                 if (!d || !c.kv.ParseFromArray(v.data(), static_cast<int>(v.size()))) return true;
-                 c.deleted = d->tombstone;
-                 if (c.deleted) c.kv.set_mod_revision(d->rev.main);
-                 history.push_back(std::move(c));
-                 return true;
-               })
-        .IgnoreError();  // a failed scan leaves the watchers unsynced; retried
+    bool bad_record = false;
+    const absl::Status st = store_->backend()->Scan(
+        Cf::kKv, EncodeRevKey(Revision{min_rev, 0}), EncodeRevKey(Revision{max_rev + 1, 0}),
+        [&](std::string_view k, std::string_view v) {
+          auto d = DecodeRevKey(k);
+          Change c;
+          if (!d || !c.kv.ParseFromArray(v.data(), static_cast<int>(v.size()))) {
+            bad_record = true;
+            return false;
+          }
+          c.deleted = d->tombstone;
+          if (c.deleted) c.kv.set_mod_revision(d->rev.main);
+          history.push_back(std::move(c));
+          return true;
+        });
+    // Skipping what could not be read would be a gap: the watchers stay
+    // where they are and the pass is retried.
+    if (!st.ok() || bad_record) return Pass::kBlocked;
   }
   absl::MutexLock lock(&mu_);
+  // The state was replaced while it was read: what was read may mix both.
+  if (replacing_ || state_epoch_ != epoch) return Pass::kMore;
   const int64_t compact = store_->CompactRev();
   auto group = std::make_shared<const EventGroup>(std::move(history), cur, store_);
   // Caught up with everything published: commits after this point are
   // notified to synced watchers (OnCommit takes mu_ after publishing).
+  size_t moved = 0;  // watchers given events or advanced
   auto advance = [&](Watcher* w) {
+    ++moved;
     w->next_rev = max_rev + 1;
-    if (w->next_rev > store_->Rev()) AddSyncedLocked(w);
+    if (w->next_rev > store_->Rev()) {
+      AddSyncedLocked(w);
+      w->sink->Synced(w->id);
+    }
   };
   touched_.clear();
   for (WatchId id : ids) {
@@ -269,7 +315,11 @@ bool WatchableStore::ReplayOnce() {
     Watcher* w = it->second.get();
     if (w->next_rev < compact) continue;  // reported as compacted next pass
     if (w->next_rev > max_rev) {
-      if (w->next_rev > store_->Rev()) AddSyncedLocked(w);
+      if (w->next_rev > store_->Rev()) {
+        ++moved;
+        AddSyncedLocked(w);
+        w->sink->Synced(w->id);
+      }
       continue;
     }
     for (uint32_t i = 0; i < group->size(); ++i) {
@@ -286,7 +336,8 @@ bool WatchableStore::ReplayOnce() {
   DeliverLocked(group, &touched_, [&](Watcher* w, bool accepted) {
     if (accepted) advance(w);
   });
-  return !unsynced_.empty();
+  if (unsynced_.empty()) return Pass::kIdle;
+  return moved > 0 ? Pass::kMore : Pass::kBlocked;  // all refused: wait for the sinks
 }
 
 }  // namespace quorum::mvcc

@@ -62,7 +62,17 @@ class WatchSink {
   virtual void Compacted(WatchId id, int64_t compact_rev) = 0;
   // Whether the sink can take events now (replay waits otherwise).
   virtual bool Ready() = 0;
+  // Progress at `rev`: every event of a revision <= rev that the watcher
+  // (or, for kProgressAll, every watcher asked about) wants has been
+  // delivered. Called with the store's lock held, so no delivery can come
+  // between the check and this call.
+  virtual void Progress(WatchId id, int64_t rev) = 0;
+  // A watcher of this sink caught up through replay (store's lock held).
+  virtual void Synced(WatchId id) {}
 };
+
+// Progress(kProgressAll, rev): stream-wide progress (ProgressAll).
+inline constexpr WatchId kProgressAll = 0;
 
 struct WatchOptions {
   std::string key;
@@ -91,9 +101,23 @@ class WatchableStore final : public CommitObserver {
   size_t WatcherCount() const;
 
   void OnCommit(std::vector<Change> changes, int64_t rev) override;
+  // The backend's state is about to be replaced (snapshot install): replay
+  // stops reading until OnStateReplaced, and a pass that read the state
+  // meanwhile is discarded.
+  void OnStateReplacing() override;
   // The store's state was replaced (snapshot installed): every synced
   // watcher is replayed from the new state right away (etcd's Restore).
-  void OnStateReplaced();
+  void OnStateReplaced() override;
+
+  // Progress for each of `ids` (watchers of `sink`) that is synced:
+  // sink->Progress(id, rev) with the last revision handed to watchers.
+  // Unsynced ones are skipped (etcd's RequestProgress).
+  void ProgressEach(WatchSink* sink, absl::Span<const WatchId> ids);
+  // Stream-wide progress: only when every one of `ids` still watching is
+  // synced, one sink->Progress(kProgressAll, rev) and true; otherwise false
+  // and the caller asks again once a watcher syncs (WatchSink::Synced), as
+  // etcd 3.5's RequestProgressAll defers it.
+  bool ProgressAll(WatchSink* sink, absl::Span<const WatchId> ids);
 
  private:
   struct Watcher {
@@ -117,8 +141,12 @@ class WatchableStore final : public CommitObserver {
   void DeliverLocked(const std::shared_ptr<const EventGroup>& group, std::vector<Watcher*>* ws,
                      OnResult on_result) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ReplayLoop();
-  // One replay pass; returns true when unsynced watchers remain.
-  bool ReplayOnce();
+  enum class Pass {
+    kIdle,     // nothing unsynced
+    kBlocked,  // unsynced watchers, but none could take events (or reads failed)
+    kMore,     // work was done and more remains: go on at once
+  };
+  Pass ReplayOnce();
 
   KvStore* store_;
   mutable absl::Mutex mu_;
@@ -132,6 +160,10 @@ class WatchableStore final : public CommitObserver {
   // The last revision OnCommit was told about; a group starting beyond
   // notified_rev_ + 1 reveals a state reload (see OnCommit).
   int64_t notified_rev_ ABSL_GUARDED_BY(mu_) = 0;
+  // Bumped by OnStateReplacing/OnStateReplaced: a replay pass whose reads
+  // straddle a state replacement is dropped.
+  uint64_t state_epoch_ ABSL_GUARDED_BY(mu_) = 0;
+  bool replacing_ ABSL_GUARDED_BY(mu_) = false;
   std::atomic<WatchId> next_id_{1};
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;

@@ -7,6 +7,7 @@
 #include <malloc.h>
 #include <stdlib.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -55,6 +56,7 @@ class FakeSink : public WatchSink {
         EXPECT_GE(c.kv.mod_revision(), last) << "events out of revision order";
         last = c.kv.mod_revision();
         got.push_back(Describe(c));
+        last_rev_[d.id] = c.kv.mod_revision();
       }
       d.accepted = true;
     }
@@ -65,7 +67,39 @@ class FakeSink : public WatchSink {
   }
   bool Ready() override {
     absl::MutexLock lock(&mu_);
+    ++ready_calls_;
     return !full_;
+  }
+  // Records (id, rev) and, for each, the newest event revision the sink
+  // had been given by then for `probe_` (progress must never be ahead).
+  void Progress(WatchId id, int64_t rev) override {
+    absl::MutexLock lock(&mu_);
+    progress_.emplace_back(id, rev);
+    probe_at_progress_.push_back(last_rev_[probe_]);
+  }
+  void Synced(WatchId id) override {
+    absl::MutexLock lock(&mu_);
+    synced_.push_back(id);
+  }
+  std::vector<std::pair<WatchId, int64_t>> ProgressCalls() {
+    absl::MutexLock lock(&mu_);
+    return progress_;
+  }
+  std::vector<int64_t> ProbeAtProgress() {
+    absl::MutexLock lock(&mu_);
+    return probe_at_progress_;
+  }
+  std::vector<WatchId> SyncedCalls() {
+    absl::MutexLock lock(&mu_);
+    return synced_;
+  }
+  int64_t ReadyCalls() {
+    absl::MutexLock lock(&mu_);
+    return ready_calls_;
+  }
+  void SetProbe(WatchId id) {
+    absl::MutexLock lock(&mu_);
+    probe_ = id;
   }
 
   void SetFull(bool f) {
@@ -100,6 +134,12 @@ class FakeSink : public WatchSink {
   int refused_ = 0;
   std::map<WatchId, std::vector<std::string>> events_;
   std::map<WatchId, int64_t> compacted_;
+  std::map<WatchId, int64_t> last_rev_;
+  std::vector<std::pair<WatchId, int64_t>> progress_;
+  std::vector<int64_t> probe_at_progress_;
+  std::vector<WatchId> synced_;
+  WatchId probe_ = 0;
+  int64_t ready_calls_ = 0;
 
  public:
   std::vector<const EventGroup*> Groups(WatchId id) {
@@ -124,6 +164,7 @@ class CountingSink : public WatchSink {
   }
   void Compacted(WatchId, int64_t) override {}
   bool Ready() override { return true; }
+  void Progress(WatchId, int64_t) override {}
   size_t Count(WatchId id) {
     absl::MutexLock lock(&mu_);
     return counts_[static_cast<size_t>(id)];
@@ -551,6 +592,93 @@ TEST_F(WatchableStoreTest, RevisionsFromAReloadedStateAreNotSkipped) {
   ASSERT_TRUE(WaitFor([&] { return ws_->IsSynced(w) && sink_.Count(w) >= 5; }));
   EXPECT_EQ(sink_.Events(w), (Strs{"2 PUT k=1", "3 PUT k=snap0", "4 PUT k=snap1",
                                    "5 PUT k=snap2", "6 PUT k=after"}));
+}
+
+// Stream-wide progress (a ProgressRequest) is given only when every watcher
+// is synced, at the revision they were all given; per-watcher progress
+// (progress_notify) only to synced watchers. Before, the stream read the
+// store's revision itself and answered while history was still replaying.
+TEST_F(WatchableStoreTest, ProgressOnlyForSyncedWatchersAtTheirRevision) {
+  for (int i = 0; i < 20; ++i) PutC("k", absl::StrCat(i));  // 2..21
+  WatchId live = Watch("k", "", 0, &sink_);
+  sink_.SetFull(true);
+  WatchId behind = Watch("k", "", 2, &sink_);  // history, not deliverable yet
+  EXPECT_FALSE(ws_->ProgressAll(&sink_, {live, behind}));
+  ws_->ProgressEach(&sink_, {live, behind});
+  ASSERT_EQ(sink_.ProgressCalls().size(), 1u);
+  EXPECT_EQ(sink_.ProgressCalls()[0], std::make_pair(live, int64_t{21}));
+  sink_.SetFull(false);
+  ASSERT_TRUE(WaitFor([&] { return ws_->IsSynced(behind); }));
+  EXPECT_EQ(sink_.SyncedCalls(), (std::vector<WatchId>{behind}));
+  EXPECT_EQ(sink_.Count(behind), 20u);
+  ASSERT_TRUE(ws_->ProgressAll(&sink_, {live, behind}));
+  ASSERT_EQ(sink_.ProgressCalls().size(), 2u);
+  EXPECT_EQ(sink_.ProgressCalls()[1], std::make_pair(kProgressAll, int64_t{21}));
+  // A cancelled watcher no longer holds stream-wide progress back.
+  sink_.SetFull(true);
+  WatchId gone = Watch("k", "", 2, &sink_);
+  EXPECT_FALSE(ws_->ProgressAll(&sink_, {live, gone}));
+  ws_->Cancel(gone);
+  EXPECT_TRUE(ws_->ProgressAll(&sink_, {live, gone}));
+}
+
+// Under concurrent commits, a progress revision is never ahead of the
+// events the sink was given: the revision and the check are taken under
+// the lock deliveries hold.
+TEST_F(WatchableStoreTest, ProgressNeverAheadOfDeliveredEvents) {
+  WatchId w = Watch("", kFromKey, 0, &sink_);  // every revision is an event for it
+  sink_.SetProbe(w);
+  std::atomic<bool> stop{false};
+  std::thread writer([&] {
+    for (int i = 0; i < 3000 && !stop.load(); ++i) PutC(absl::StrCat("k", i % 7), "v");
+  });
+  int asked = 0;
+  while (asked < 3000 && sink_.Count(w) < 3000) {
+    ws_->ProgressAll(&sink_, {w});
+    ws_->ProgressEach(&sink_, {w});
+    ++asked;
+    if (asked % 64 == 0) std::this_thread::yield();
+  }
+  stop = true;
+  writer.join();
+  const auto calls = sink_.ProgressCalls();
+  const auto probe = sink_.ProbeAtProgress();
+  ASSERT_EQ(calls.size(), probe.size());
+  ASSERT_GT(calls.size(), 0u);
+  for (size_t i = 0; i < calls.size(); ++i) {
+    // Before any event the watcher was given nothing; progress then names
+    // the revision it started after (1, the empty store's).
+    ASSERT_LE(calls[i].second, std::max<int64_t>(probe[i], 1))
+        << "progress " << i << " at " << calls[i].second << " but events only up to " << probe[i];
+  }
+}
+
+// A sink that refuses (a client that stopped reading) must not make the
+// replay thread spin on the store's lock, which commits need too.
+TEST_F(WatchableStoreTest, ReplayDoesNotSpinWhileSinksAreFull) {
+  for (int i = 0; i < 10; ++i) PutC("k", absl::StrCat(i));
+  sink_.SetFull(true);
+  Watch("k", "", 2, &sink_);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  const int64_t before = sink_.ReadyCalls();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const int64_t calls = sink_.ReadyCalls() - before;
+  // Waiting 2 ms between looks: about 150; spinning: hundreds of thousands.
+  EXPECT_LT(calls, 1000) << "replay asked a full sink " << calls << " times in 300 ms";
+  EXPECT_GT(calls, 0) << "replay stopped looking";
+}
+
+// While the backend's state is being replaced, replay reads nothing: a
+// scan then could mix the old compaction revision with the new history.
+TEST_F(WatchableStoreTest, NoReplayWhileTheStateIsBeingReplaced) {
+  for (int i = 0; i < 10; ++i) PutC("k", absl::StrCat(i));  // 2..11
+  ws_->OnStateReplacing();
+  WatchId w = Watch("k", "", 2, &sink_);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(sink_.Count(w), 0u) << "replayed from a state being replaced";
+  ws_->OnStateReplaced();
+  ASSERT_TRUE(WaitFor([&] { return ws_->IsSynced(w); }));
+  EXPECT_EQ(sink_.Count(w), 10u);
 }
 
 TEST_F(WatchableStoreTest, HistoricalWatchOf100kEvents) {

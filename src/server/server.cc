@@ -290,9 +290,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerConfig config) {
       lessor_ptr->Demote();
     }
   };
-  mvcc::WatchableStore* watchable_ptr = impl->watchable.get();
   AlarmStore* alarms_ptr = impl->alarms.get();
-  mo.on_state_reloaded = [lessor_ptr, watchable_ptr, alarms_ptr] {
+  mo.on_state_reloaded = [lessor_ptr, alarms_ptr] {
     if (auto st = alarms_ptr->Load(); !st.ok()) {
       spdlog::critical("cannot reload alarms after a snapshot: {}", std::string(st.message()));
       std::abort();
@@ -301,7 +300,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerConfig config) {
       spdlog::critical("cannot rebuild leases after a snapshot: {}", std::string(st.message()));
       std::abort();
     }
-    watchable_ptr->OnStateReplaced();
+    // The WatchableStore learns of the new state from the KvStore itself.
   };
   mo.on_removed = [raw] {
     // Shut down off the loop thread (Shutdown stops the loop).

@@ -531,6 +531,49 @@ class SlowConsumer(Step):
             s.close()
 
 
+PROGRESS_HISTORY = 3000
+
+
+def progress_after_replay_check(server):
+    """A ProgressRequest sent while the stream's watcher still replays 3,000 revisions
+    of history (the client not reading) is answered after every replayed event, at the
+    last event's revision, as etcd 3.5.8+ defers it; etcd 3.4 answers at once with the
+    current revision, ahead of the events, so it is no oracle here"""
+    s = WatchSession(server, paused=True, timeout=120)
+    try:
+        st, rr = s.client.call("KV", "Range", s.pb.RangeRequest(key=b"ph/"))
+        if st != "OK":
+            return "RANGE ERROR %s" % st
+        start = rr.header.revision + 1
+        for i in range(PROGRESS_HISTORY):
+            s.put(b"ph/%d" % (i % 10), b"v%d" % i)
+        s.create(b"ph/", b"ph0", start_revision=start)
+        s.progress()
+        time.sleep(0.5)  # both requests are read while the watcher is far behind
+        s.reading.set()
+        resps = s.drain(quiet=1.0, max_wait=60)
+        events, last_rev, progress, before, errors = 0, None, [], None, 0
+        for r in resps:
+            if isinstance(r, Exception):
+                errors += 1
+                continue
+            if r.events:
+                events += len(r.events)
+                last_rev = r.events[-1].kv.mod_revision
+            elif r.watch_id == -1 and not r.created and not r.canceled:
+                progress.append(r.header.revision)
+                if before is None:
+                    before = (events, last_rev)
+        lines = ["events: %d; errors: %d" % (events, errors),
+                 "progress responses: %d" % len(progress)]
+        if progress:
+            lines.append("events before the progress response: %d" % before[0])
+            lines.append("progress revision is the last event's: %s" % (progress[0] == before[1]))
+        return "\n".join(lines)
+    finally:
+        s.close()
+
+
 RACE_WATCHERS = 100
 RACE_EVENTS = 3
 
@@ -741,6 +784,11 @@ def py_watch_once(c):
 
 # ---------------------------------------------------------------------------
 
+def _quorum_only(step):
+    step.quorum_only = True
+    return step
+
+
 GROUPS = [
     Group("watch_etcdctl", [
         Ctl("seed", ["put", "k", "v0"], expect=["OK"]),
@@ -785,6 +833,12 @@ GROUPS = [
     Group("watch_grpc_progress", [
         GrpcWatch("progress_notify", g_progress_notify),
     ], doc="progress_notify", extra_args=["--experimental-watch-progress-notify-interval", "500ms"]),
+    Group("watch_progress_deferred", [
+        _quorum_only(Check("progress_after_replay", progress_after_replay_check,
+                           expect=["events: 3000; errors: 0", "progress responses: 1",
+                                   "events before the progress response: 3000",
+                                   "progress revision is the last event's: True"])),
+    ], doc="a ProgressRequest waits for the stream's watchers to catch up (etcd 3.5.8+)"),
     Group("watch_slow_consumer", [
         SlowConsumer("slow_consumer", expect=["in order without gaps or duplicates: True",
                                               "events: 1500, first rev 2, last rev 1501"]),

@@ -68,14 +68,17 @@ class LeaseService::KeepAliveReactor final
       return;
     }
     const int64_t id = req_.id();
-    bool stop = false;
+    bool stop;
     {
       absl::MutexLock lock(&mu_);
-      ++inflight_;
+      // A stream already failed (or finished with this read outstanding)
+      // starts no renewal: its reply could outlive the reactor.
       stop = failed_ || finished_;
+      if (!stop) ++inflight_;
     }
-    svc_->KeepAliveOnce(id, [this, id](absl::StatusOr<int64_t> ttl) { Reply(id, std::move(ttl)); });
     if (!stop) {
+      svc_->KeepAliveOnce(id,
+                          [this, id](absl::StatusOr<int64_t> ttl) { Reply(id, std::move(ttl)); });
       // The renewal may have failed inline and finished the stream: no
       // further read may start after Finish.
       absl::MutexLock lock(&mu_);

@@ -50,6 +50,18 @@ void WatchStream::OnReadDone(bool ok) {
     default:
       break;
   }
+  ReadNext();
+}
+
+void WatchStream::ReadNext() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (finished_) return;
+    if (queue_.size() >= kMaxQueuedForReads) {
+      reads_paused_ = true;  // the writer resumes reading once the queue drains
+      return;
+    }
+  }
   StartRead(&in_);
 }
 
@@ -135,20 +147,95 @@ void WatchStream::HandleCancel(const etcdserverpb::WatchCancelRequest& r) {
   *resp.mutable_header() = Header(deps_->store->Rev());
   resp.set_watch_id(r.watch_id());
   resp.set_canceled(true);
-  EnqueueControl(std::move(resp));
+  absl::MutexLock lock(&mu_);
+  EnqueueControlLocked(std::move(resp));
+  // The watcher a deferred progress waited for may be this one.
+  if (progress_deferred_) progress_retry_ = true;
 }
 
+// etcd 3.5 answers a ProgressRequest only once every watcher of the stream
+// is synced, at the revision all of them have been given; until then the
+// request waits (a second one meanwhile is dropped, as there). A client
+// taking the progress revision as "seen everything up to here" (clientv3,
+// Kubernetes' watch cache) would otherwise skip events still being
+// replayed. A stream without watchers is answered at once.
 void WatchStream::HandleProgress() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (progress_deferred_) return;
+    progress_deferred_ = true;
+  }
+  TryProgressAll();
+}
+
+bool WatchStream::TryProgressAll() {
+  std::vector<mvcc::WatchId> ids;
+  {
+    absl::MutexLock lock(&mu_);
+    if (closing_ || !progress_deferred_) return true;
+    ids = StoreIdsLocked();
+  }
+  return watchable_->ProgressAll(this, ids);  // Progress() clears progress_deferred_
+}
+
+void WatchStream::RetryDeferredProgress() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!progress_retry_) return;
+    progress_retry_ = false;
+  }
+  TryProgressAll();
+}
+
+std::vector<mvcc::WatchId> WatchStream::StoreIdsLocked() const {
+  std::vector<mvcc::WatchId> ids;
+  ids.reserve(by_store_id_.size());
+  for (const auto& [sid, info] : by_store_id_) ids.push_back(sid);
+  return ids;
+}
+
+void WatchStream::Progress(mvcc::WatchId id, int64_t rev) {
+  absl::MutexLock lock(&mu_);
+  if (closing_) return;
   WatchResponse resp;
-  *resp.mutable_header() = Header(deps_->store->Rev());
-  resp.set_watch_id(-1);
-  EnqueueControl(std::move(resp));
+  *resp.mutable_header() = Header(rev);
+  if (id == mvcc::kProgressAll) {
+    if (!progress_deferred_) return;
+    progress_deferred_ = false;
+    resp.set_watch_id(-1);
+  } else {
+    auto it = by_store_id_.find(id);
+    if (it == by_store_id_.end() || !queue_.empty()) return;  // only idle watchers
+    resp.set_watch_id(it->second.stream_id);
+  }
+  EnqueueControlLocked(std::move(resp));
+  MergeBarrierLocked();
+}
+
+void WatchStream::Synced(mvcc::WatchId) {
+  absl::MutexLock lock(&mu_);
+  if (!progress_deferred_ || closing_) return;
+  progress_retry_ = true;
+  ScheduleWriteLocked();
+}
+
+void WatchStream::MergeBarrierLocked() {
+  if (!queue_.empty()) merge_floor_seq_ = front_seq_ + queue_.size() - 1;
 }
 
 void WatchStream::Deliver(absl::Span<mvcc::Delivery> deliveries) {
   absl::MutexLock lock(&mu_);
   bool added = false;
   size_t events = 0;
+  // Every delivery of one call shares one group, which the queued events
+  // keep alive whole: charge what the events themselves do not cover
+  // (other keys' changes of a large commit) to the first entry, so that
+  // the byte bound also bounds the groups a slow stream pins.
+  size_t own_bytes = 0;
+  Entry* first_entry = nullptr;
+  const size_t group_bytes = deliveries.empty() || deliveries[0].events.group == nullptr
+                                 ? 0
+                                 : deliveries[0].events.group->ApproxTotalBytes();
   for (mvcc::Delivery& d : deliveries) {
     auto it = closing_ ? by_store_id_.end() : by_store_id_.find(d.id);
     if (it == by_store_id_.end()) {
@@ -160,27 +247,41 @@ void WatchStream::Deliver(absl::Span<mvcc::Delivery> deliveries) {
     const mvcc::EventGroup& g = *d.events.group;
     size_t bytes = 0;
     for (uint32_t i : d.events.events) bytes += g.ApproxBytes(i, info.prev_kv);
-    events += d.events.events.size();
-    Entry* tail = info.tail_seq >= front_seq_ ? &queue_[info.tail_seq - front_seq_] : nullptr;
-    if (tail != nullptr && service_busy_ && tail->bytes + bytes <= kMaxMergeBytes) {
-      tail->rev = g.rev();
-      tail->bytes += bytes;
-      tail->events.push_back(std::move(d.events));
+    const size_t n = d.events.events.size();
+    events += n;
+    Entry* tail = info.tail_seq >= front_seq_ && info.tail_seq > merge_floor_seq_
+                      ? &queue_[info.tail_seq - front_seq_]
+                      : nullptr;
+    Entry* e;
+    if (tail != nullptr && service_busy_ && tail->bytes + bytes <= kMaxMergeBytes &&
+        (!info.prev_kv || tail->event_count + n <= kMaxMergeEventsWithPrevKv)) {
+      e = tail;
+      e->rev = g.rev();
+      e->bytes += bytes;
+      e->event_count += n;
+      e->events.push_back(std::move(d.events));
     } else {
-      Entry& e = queue_.emplace_back();
-      e.stream_id = info.stream_id;
-      e.prev_kv = info.prev_kv;
-      e.fragment = info.fragment;
-      e.rev = g.rev();
-      e.bytes = bytes;
-      e.events.push_back(std::move(d.events));
+      e = &queue_.emplace_back();
+      e->stream_id = info.stream_id;
+      e->prev_kv = info.prev_kv;
+      e->fragment = info.fragment;
+      e->rev = g.rev();
+      e->bytes = bytes;
+      e->event_count = n;
+      e->events.push_back(std::move(d.events));
       info.tail_seq = front_seq_ + queue_.size() - 1;
     }
+    if (first_entry == nullptr) first_entry = e;
+    own_bytes += bytes;
     queued_bytes_ += bytes;
     d.accepted = true;
     added = true;
   }
   if (!added) return;
+  if (group_bytes > own_bytes) {
+    first_entry->bytes += group_bytes - own_bytes;
+    queued_bytes_ += group_bytes - own_bytes;
+  }
   service_busy_ = service_->CountEvents(events);
   ScheduleWriteLocked();
 }
@@ -198,6 +299,7 @@ void WatchStream::Compacted(mvcc::WatchId id, int64_t compact_rev) {
   by_stream_id_.erase(it->second.stream_id);
   by_store_id_.erase(it);
   EnqueueControlLocked(std::move(resp));
+  if (progress_deferred_) progress_retry_ = true;  // it may have been the one behind
 }
 
 bool WatchStream::Ready() {
@@ -206,21 +308,16 @@ bool WatchStream::Ready() {
 }
 
 void WatchStream::SendProgress() {
-  std::vector<std::pair<mvcc::WatchId, int64_t>> candidates;
+  std::vector<mvcc::WatchId> ids;
   {
     absl::MutexLock lock(&mu_);
     if (closing_ || !queue_.empty()) return;  // only idle streams get progress
     for (const auto& [sid, info] : by_store_id_) {
-      if (info.progress_notify) candidates.emplace_back(sid, info.stream_id);
+      if (info.progress_notify) ids.push_back(sid);
     }
   }
-  for (const auto& [sid, stream_id] : candidates) {
-    if (!watchable_->IsSynced(sid)) continue;
-    WatchResponse resp;
-    *resp.mutable_header() = Header(deps_->store->Rev());
-    resp.set_watch_id(stream_id);
-    EnqueueControl(std::move(resp));
-  }
+  // The store answers for the synced ones, at the revision they were given.
+  if (!ids.empty()) watchable_->ProgressEach(this, ids);
 }
 
 void WatchStream::EnqueueControl(WatchResponse resp) {
@@ -241,13 +338,20 @@ void WatchStream::ScheduleWriteLocked() {
 }
 
 void WatchStream::WriteNext() {
+  RetryDeferredProgress();  // no lock held: it asks the store
   std::vector<Entry> entries;
+  bool resume_reads = false;
   {
     absl::ReleasableMutexLock lock(&mu_);
     if (!closing_ && !built_.empty()) {
       const grpc::WriteOptions opts = TakeNextLocked();
       lock.Release();
       StartWrite(&out_, opts);  // outside mu_: Deliver (apply thread) never waits on gRPC
+      return;
+    }
+    if (!closing_ && queue_.empty() && progress_retry_) {
+      // A watcher synced meanwhile: ask the store again (writing_ stays set).
+      service_->pool_.Schedule([this] { WriteNext(); });
       return;
     }
     if (closing_ || queue_.empty()) {
@@ -278,7 +382,12 @@ void WatchStream::WriteNext() {
       queue_.pop_front();
     }
     front_seq_ += n;  // taken entries accept no more events
+    if (reads_paused_ && !closing_ && queue_.size() < kMaxQueuedForReads / 2) {
+      reads_paused_ = false;
+      resume_reads = true;
+    }
   }
+  if (resume_reads) StartRead(&in_);  // writing_ is set: the call cannot finish meanwhile
   std::vector<grpc::ByteBuffer> out;
   out.reserve(entries.size());
   Encode(&entries, &out);

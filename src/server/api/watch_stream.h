@@ -64,6 +64,12 @@ class WatchStream final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc:
   static constexpr size_t kMaxMergeBytes = 256 << 10;
   // Entries the writer encodes per turn (bounds the work between writes).
   static constexpr size_t kMaxEntriesPerTurn = 256;
+  // With prev_kv the previous values' sizes are unknown until encoded: a
+  // merged response takes at most this many events.
+  static constexpr size_t kMaxMergeEventsWithPrevKv = 64;
+  // Requests are not read while this many responses wait (a client that
+  // asks for progress or creates watchers without reading its responses).
+  static constexpr size_t kMaxQueuedForReads = kMaxQueued;
   // While the service is busy, a turn this large makes the next turn wait
   // until kCoalesceWindow after this one started (see the file comment).
   static constexpr size_t kBusyTurnResponses = 32;
@@ -81,6 +87,8 @@ class WatchStream final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc:
   void Deliver(absl::Span<mvcc::Delivery> deliveries) override;
   void Compacted(mvcc::WatchId id, int64_t compact_rev) override;
   bool Ready() override;
+  void Progress(mvcc::WatchId id, int64_t rev) override;
+  void Synced(mvcc::WatchId id) override;
 
   // Sends progress to idle synced watchers that asked for it.
   void SendProgress();
@@ -103,15 +111,24 @@ class WatchStream final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc:
     bool prev_kv = false;
     bool fragment = false;
     int64_t rev = 0;     // header revision: that of the newest group
-    size_t bytes = 0;    // approximate payload
+    size_t bytes = 0;    // approximate payload, plus the groups it alone pins
+    size_t event_count = 0;
     absl::InlinedVector<mvcc::EventRef, 1> events;
   };
 
   void HandleCreate(const etcdserverpb::WatchCreateRequest& r);
   void HandleCancel(const etcdserverpb::WatchCancelRequest& r);
   void HandleProgress();
+  // Stream-wide progress once every watcher is synced (etcd 3.5's deferred
+  // progress); true when it was queued.
+  bool TryProgressAll();
+  void RetryDeferredProgress();
+  std::vector<mvcc::WatchId> StoreIdsLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void EnqueueControlLocked(etcdserverpb::WatchResponse resp) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void EnqueueControl(etcdserverpb::WatchResponse resp);
+  // Events queued before this point never merge with later ones.
+  void MergeBarrierLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ReadNext();
   void ScheduleWriteLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void WriteNext();
   // Moves the next built response into out_; returns its write options.
@@ -146,6 +163,15 @@ class WatchStream final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc:
   bool coalesced_ ABSL_GUARDED_BY(mu_) = false;     // this turn already waited
   bool started_ ABSL_GUARDED_BY(mu_) = false;       // the first write (with headers) went out
   grpc::Alarm coalesce_alarm_;  // wakes the writer after a coalescing wait
+  // Entries up to this sequence number take no more events (a progress
+  // response follows them).
+  uint64_t merge_floor_seq_ ABSL_GUARDED_BY(mu_) = 0;
+  // A ProgressRequest waits for the stream's watchers to sync; the writer
+  // asks the store again (progress_retry_) when one of them does.
+  bool progress_deferred_ ABSL_GUARDED_BY(mu_) = false;
+  bool progress_retry_ ABSL_GUARDED_BY(mu_) = false;
+  // No read is outstanding: too many responses wait; the writer resumes reads.
+  bool reads_paused_ ABSL_GUARDED_BY(mu_) = false;
   bool closing_ ABSL_GUARDED_BY(mu_) = false;  // reads ended or call cancelled
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
   grpc::Status finish_status_ ABSL_GUARDED_BY(mu_);

@@ -138,6 +138,16 @@ void RaftMember::Enqueue(Task fn, bool run_here_if_idle) {
   if (run_here) RunIterationInline();
 }
 
+void RaftMember::EnqueueForRaftThread(Task fn) {
+  absl::ReleasableMutexLock lock(&mu_);
+  if (stopping_) {
+    lock.Release();
+    return std::move(fn)(/*stopped=*/true);
+  }
+  raft_only_.push_back(std::move(fn));
+  raft_thread_turn_ = true;  // no inline runner starts before the raft thread takes it
+}
+
 void RaftMember::Propose(InternalRequest req, ProposeDone done) {
   Submit(std::move(req), std::move(done), /*run_here_if_idle=*/false);
 }
@@ -350,6 +360,8 @@ void RaftMember::Loop() {
       loop_owned_ = true;
       raft_thread_turn_ = false;
       work.swap(inbox_);
+      for (auto& t : raft_only_) work.push_back(std::move(t));
+      raft_only_.clear();
       if (!read_round_in_flight_) TakePendingReadsLocked();
     }
     // A Ready a transport thread left for us comes before any new input.
@@ -486,7 +498,9 @@ void RaftMember::HandleReady(raft::Ready rd) {
   // A leader's appends and heartbeats go out before its own fsync, so the
   // followers' disk writes overlap the leader's (Raft thesis §10.2.1).
   // Safe: commit needs follower acks for these entries, which are handled
-  // only after this Save returns. Everything else — votes, append acks —
+  // only after this Save returns. Not so for a lone voter (learners aside):
+  // its own append commits, and the commit index must not reach a learner
+  // before the entry is on disk. Everything else — votes, append acks —
   // promises durability and waits for the fsync.
   std::vector<raftpb::Message> to_self, late, post_apply;
   // A small batch with the apply thread idle is applied right here after the
@@ -504,6 +518,7 @@ void RaftMember::HandleReady(raft::Ready rd) {
   if (!rd.messages.empty() && transport_ != nullptr) {
     std::vector<raftpb::Message> early;
     const bool leading = leader_.load() == opts_.id;
+    const bool send_early = leading && conf_state_.voters_size() > 1;
     for (auto& m : rd.messages) {
       if (opts_.peer_faults && opts_.peer_faults->Blocked(opts_.id, m.to())) continue;
       if (m.to() == opts_.id) {
@@ -511,7 +526,8 @@ void RaftMember::HandleReady(raft::Ready rd) {
       } else if (hold_commit_notices && leading && m.type() == raftpb::MsgApp &&
                  m.entries_size() == 0) {
         post_apply.push_back(std::move(m));
-      } else if (leading && (m.type() == raftpb::MsgApp || m.type() == raftpb::MsgHeartbeat)) {
+      } else if (send_early &&
+                 (m.type() == raftpb::MsgApp || m.type() == raftpb::MsgHeartbeat)) {
         early.push_back(std::move(m));
       } else {
         late.push_back(std::move(m));
@@ -549,6 +565,8 @@ void RaftMember::HandleReady(raft::Ready rd) {
       }
     }
     ApplyEntries(rd.committed_entries);
+    // Reads parked on the apply thread for these entries wait for a wake-up.
+    if (reads_parked_.load() > 0) QueueApply(ApplyJob{});
   } else if (apply_here) {
     ApplyEntries(rd.committed_entries);
     if (!post_apply.empty()) transport_->Send(std::move(post_apply));
@@ -668,7 +686,7 @@ void RaftMember::ApplyNormal(
                                   store_->PendingBatch());
       // Changing a peer's link may wait for its streams to close: never on
       // a gRPC or transport thread that applies inline. The raft thread does it.
-      Enqueue([this](bool stopped) {
+      EnqueueForRaftThread([this](bool stopped) {
         if (!stopped) SyncTransportPeers();
       });
       result = InternalResponse();
@@ -824,6 +842,8 @@ void RaftMember::FailEverything(const absl::Status& s) {
   {
     absl::MutexLock lock(&mu_);
     rest.swap(inbox_);
+    for (auto& t : raft_only_) rest.push_back(std::move(t));
+    raft_only_.clear();
   }
   for (auto& w : rest) std::move(w)(/*stopped=*/true);
 }

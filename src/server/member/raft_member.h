@@ -169,6 +169,9 @@ class RaftMember final : public Proposer, public transport::Handler {
   // With run_here_if_idle, a caller finding the loop idle runs the
   // iteration itself (RunIterationInline): for callers that hold no locks.
   void Enqueue(Task fn, bool run_here_if_idle = false);
+  // Queues `fn` for the raft thread itself, never an inline runner: work
+  // that may wait for gRPC callbacks or disk (peer links, snapshots).
+  void EnqueueForRaftThread(Task fn);
   void Loop();
   // One loop iteration without a tick, on the calling (transport) thread,
   // which has taken loop_owned_.
@@ -262,6 +265,7 @@ class RaftMember final : public Proposer, public transport::Handler {
 
   absl::Mutex mu_;
   std::vector<Task> inbox_ ABSL_GUARDED_BY(mu_);
+  std::vector<Task> raft_only_ ABSL_GUARDED_BY(mu_);  // EnqueueForRaftThread
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   // Linearizable reads queued by ReadBarrier. While a ReadIndex round is in
   // flight they wait here without waking the raft thread: the round's end
@@ -275,7 +279,7 @@ class RaftMember final : public Proposer, public transport::Handler {
   // Start() queue.
   bool loop_owned_ ABSL_GUARDED_BY(mu_) = true;
   // The raft thread runs the next iteration: a transport thread left
-  // deferred_ready_ for it, or a tick or stop is waiting.
+  // deferred_ready_ for it, raft_only_ has work, or a tick or stop is waiting.
   bool raft_thread_turn_ ABSL_GUARDED_BY(mu_) = false;
   std::optional<raft::Ready> deferred_ready_;  // owned by the loop owner
   std::thread thread_;

@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "absl/time/time.h"
+#include "server/errors.h"
 #include "server/member/raft_member.h"
 #include "server/member/state_snapshot.h"
 #include "util/member_id.h"
@@ -23,6 +25,8 @@ namespace {
 constexpr size_t kMaxQueuedEntries = 16384;
 // Nice value of the thread writing a snapshot's state file.
 constexpr int kSnapshotNice = 10;
+// How often parked reads are checked for their deadline while idle.
+constexpr absl::Duration kParkedReadCheck = absl::Milliseconds(100);
 
 int64_t MillisSince(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t)
@@ -55,11 +59,15 @@ void RaftMember::QueueApply(ApplyJob job) {
     apply_queue_.push_back(std::move(job));
     return;
   }
-  apply_mu_.Await(absl::Condition(
-      +[](RaftMember* m) ABSL_EXCLUSIVE_LOCKS_REQUIRED(m->apply_mu_) {
-        return m->apply_queued_entries_ < kMaxQueuedEntries;
-      },
-      this));
+  // Entries wait for room; reads alone never do (an inline runner may
+  // queue them: it must not wait on the apply thread).
+  if (!job.ents.empty()) {
+    apply_mu_.Await(absl::Condition(
+        +[](RaftMember* m) ABSL_EXCLUSIVE_LOCKS_REQUIRED(m->apply_mu_) {
+          return m->apply_queued_entries_ < kMaxQueuedEntries;
+        },
+        this));
+  }
   apply_queued_entries_ += job.ents.size();
   apply_queue_.push_back(std::move(job));
 }
@@ -91,11 +99,17 @@ void RaftMember::ApplyLoop() {
     {
       absl::MutexLock lock(&apply_mu_);
       apply_busy_ = false;
-      apply_mu_.Await(absl::Condition(
+      const absl::Condition work(
           +[](RaftMember* m) ABSL_EXCLUSIVE_LOCKS_REQUIRED(m->apply_mu_) {
             return m->apply_stop_ || !m->apply_queue_.empty();
           },
-          this));
+          this);
+      // Parked reads must time out even when nothing more is applied.
+      if (reads_ready_.empty()) {
+        apply_mu_.Await(work);
+      } else {
+        apply_mu_.AwaitWithTimeout(work, kParkedReadCheck);
+      }
       if (apply_stop_) return;
       jobs.swap(apply_queue_);
       apply_queued_entries_ = 0;
@@ -122,6 +136,7 @@ void RaftMember::ApplyLoop() {
 
 void RaftMember::ServeReadyReads() {
   if (reads_ready_.empty()) return;
+  const auto now = Clock::now();
   uint64_t applied;
   do {
     applied = applied_.load();
@@ -129,9 +144,18 @@ void RaftMember::ServeReadyReads() {
     for (auto& [index, reads] : reads_ready_) {
       if (index <= applied) {
         ServeReads(std::move(reads));
-      } else {
-        keep.emplace_back(index, std::move(reads));
+        continue;
       }
+      // Not applied yet: those past their deadline get etcd's timeout.
+      std::vector<PendingRead> waiting;
+      for (auto& r : reads) {
+        if (r.deadline <= now) {
+          std::move(r.fn)(ErrTimeout());
+        } else {
+          waiting.push_back(std::move(r));
+        }
+      }
+      if (!waiting.empty()) keep.emplace_back(index, std::move(waiting));
     }
     reads_ready_.swap(keep);
     reads_parked_ = reads_ready_.size();
@@ -188,7 +212,7 @@ void RaftMember::MaybeSnapshot() {
       snapshot_pending_ = false;
       return;
     }
-    Enqueue([this, applied, cs = std::move(cs), path, write_ms](bool stopped) mutable {
+    EnqueueForRaftThread([this, applied, cs = std::move(cs), path, write_ms](bool stopped) mutable {
       if (!stopped) RegisterSnapshot(applied, std::move(cs), std::move(path), write_ms);
       snapshot_pending_ = false;
     });
