@@ -368,6 +368,17 @@ def g_progress_request(s):
     s.log("put, progress request")
 
 
+def g_half_close(s):
+    """the client half-closes after its create: events keep coming until the call ends"""
+    s.create(b"hc")
+    s.log("create")
+    s._req.put(None)  # ends the request iterator: the client's side is closed
+    time.sleep(0.3)
+    s.put(b"hc", b"1")
+    s.put(b"hc", b"2")
+    s.log("puts after the half-close")
+
+
 def g_compacted(s):
     """start_revision below the compaction: created, then canceled with compact_revision"""
     for i in range(5):
@@ -823,6 +834,7 @@ GROUPS = [
         GrpcWatch("prev_kv_history", g_prev_kv_and_history),
         GrpcWatch("progress_request", g_progress_request),
         GrpcWatch("compacted", g_compacted),
+        GrpcWatch("half_close", g_half_close),
         GrpcWatch("created_header", g_created_header),
         GrpcWatch("many_watchers_one_stream", g_many_watchers_one_stream,
                   expect=["events: 1000 in 1000 responses; events per response: [1]; errors: 0"]),

@@ -29,11 +29,16 @@ void WatchStream::OnReadDone(bool ok) {
   if (ok) {
     parsed = grpc::SerializationTraits<etcdserverpb::WatchRequest>::Deserialize(&in_, &req_);
   }
-  if (!ok || !parsed.ok()) {
-    // The client closed its side (or the call broke, or sent garbage): stop.
+  if (!ok) {
+    // The client closed its sending side (or the call broke: OnCancel
+    // follows). As etcd does, its watchers keep sending until the call ends:
+    // a client may send its creates and half-close at once.
+    return;
+  }
+  if (!parsed.ok()) {
     CancelAllWatchers();
     absl::MutexLock lock(&mu_);
-    if (!parsed.ok()) finish_status_ = parsed;
+    finish_status_ = parsed;
     CloseLocked();
     return;
   }
