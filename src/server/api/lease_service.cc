@@ -83,6 +83,12 @@ class LeaseService::KeepAliveReactor final
       // further read may start after Finish.
       absl::MutexLock lock(&mu_);
       stop = failed_ || finished_;
+      // A client that sends without reading its answers: stop reading until
+      // they drain (OnWriteDone), so the queue stays bounded.
+      if (!stop && queue_.size() + inflight_ >= kMaxPending) {
+        read_paused_ = true;
+        return;
+      }
     }
     if (stop) {
       Update([&] { reads_done_ = true; });
@@ -92,10 +98,19 @@ class LeaseService::KeepAliveReactor final
   }
 
   void OnWriteDone(bool ok) override {
+    bool resume = false;
     Update([&] {
       writing_ = false;
       if (!ok) Fail(grpc::Status(grpc::StatusCode::CANCELLED, "stream closed"));
+      if (read_paused_ && !failed_ && queue_.size() + inflight_ < kMaxPending / 2) {
+        read_paused_ = false;
+        resume = true;
+        ++inflight_;  // holds Finish off until the read has started
+      }
     });
+    if (!resume) return;
+    StartRead(&req_);
+    Update([&] { --inflight_; });
   }
 
   void OnDone() override { delete this; }
@@ -150,6 +165,9 @@ class LeaseService::KeepAliveReactor final
   absl::Mutex mu_;
   std::deque<LeaseKeepAliveResponse> queue_ ABSL_GUARDED_BY(mu_);
   int inflight_ ABSL_GUARDED_BY(mu_) = 0;
+  bool read_paused_ ABSL_GUARDED_BY(mu_) = false;
+  // Answers queued or being renewed past which requests are not read.
+  static constexpr size_t kMaxPending = 1024;
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool reads_done_ ABSL_GUARDED_BY(mu_) = false;
   bool failed_ ABSL_GUARDED_BY(mu_) = false;

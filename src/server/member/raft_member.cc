@@ -52,7 +52,11 @@ absl::StatusOr<std::unique_ptr<RaftMember>> RaftMember::Create(
   auto node = raft::RawNode::Create(c);
   if (!node.ok()) return node.status();
   m->node_ = std::move(*node);
-  m->applied_ = std::max<uint64_t>(store->ConsistentIndex(), m->snapshot_index_);
+  // Raft hands the entries after the snapshot out again; applied_ follows
+  // that replay (entries at or below consistent_index are skipped, not
+  // re-applied), so conf_state_ always matches applied_: a state snapshot
+  // taken during the replay would record an older membership.
+  m->applied_ = m->snapshot_index_.load();
   m->term_ = m->storage_->GetInitialState()->hard_state.term();
   m->committed_ = m->storage_->GetInitialState()->hard_state.commit();
   return m;
@@ -187,16 +191,25 @@ void RaftMember::ProposeData(uint64_t id, std::string data) {
 
 void RaftMember::FlushProposals() {
   if (to_propose_.empty()) return;
-  // One MsgProp for everything that arrived in this loop iteration: raft
-  // appends and replicates it as one batch.
-  std::vector<std::string> batch;
-  batch.reserve(to_propose_.size());
-  for (const auto& p : to_propose_) batch.push_back(p.data);
-  if (node_->ProposeBatch(std::move(batch)).ok()) {
-    to_propose_.clear();
-    return;
+  // One MsgProp for what arrived in this loop iteration: raft appends and
+  // replicates it as one batch. A follower forwards the MsgProp to the
+  // leader whole, so a batch stays well below a peer frame's limit (after
+  // an election, every write parked meanwhile is flushed at once).
+  size_t next = 0;
+  while (next < to_propose_.size()) {
+    std::vector<std::string> batch;
+    size_t bytes = 0;
+    size_t end = next;
+    for (; end < to_propose_.size() && (end == next || bytes < kMaxProposalBatchBytes); ++end) {
+      bytes += to_propose_[end].data.size();
+      batch.push_back(to_propose_[end].data);
+    }
+    if (!node_->ProposeBatch(std::move(batch)).ok()) break;
+    next = end;
   }
-  for (auto& p : to_propose_) parked_.push_back(std::move(p));  // retried on a tick
+  for (size_t i = next; i < to_propose_.size(); ++i) {
+    parked_.push_back(std::move(to_propose_[i]));  // retried on a tick
+  }
   to_propose_.clear();
 }
 
@@ -520,7 +533,11 @@ void RaftMember::HandleReady(raft::Ready rd) {
     const bool leading = leader_.load() == opts_.id;
     const bool send_early = leading && conf_state_.voters_size() > 1;
     for (auto& m : rd.messages) {
-      if (opts_.peer_faults && opts_.peer_faults->Blocked(opts_.id, m.to())) continue;
+      if (opts_.peer_faults && opts_.peer_faults->Blocked(opts_.id, m.to())) {
+        // As a failed send: raft stops waiting for that snapshot.
+        if (m.type() == raftpb::MsgSnap) ReportSnapshot(m.to(), /*ok=*/false);
+        continue;
+      }
       if (m.to() == opts_.id) {
         to_self.push_back(std::move(m));
       } else if (hold_commit_notices && leading && m.type() == raftpb::MsgApp &&
@@ -623,6 +640,7 @@ absl::Status RaftMember::InstallSnapshot(const raft::Snapshot& snap) {
   snapshot_index_ = snap.metadata().index();
   applied_ = snap.metadata().index();
   SyncTransportPeers();
+  PruneReceivedSnapshots(snap.metadata().index() - 1);  // older ones this one replaces
   return absl::OkStatus();
 }
 

@@ -184,6 +184,9 @@ class RaftMember final : public Proposer, public transport::Handler {
   static bool NeedsRaftThread(const raft::Ready& rd);
   void SetLeader(uint64_t lead);
   absl::Status InstallSnapshot(const raft::Snapshot& snap);
+  // Deletes received snapshot files (snap/recv) of index <= `upto`, except
+  // the one raft's snapshot record names: they are covered by a newer state.
+  void PruneReceivedSnapshots(uint64_t upto);
   // Applies `ents` and answers their waiters. Runs on the apply thread, or
   // on the raft thread while the apply thread is idle (DrainApply).
   void ApplyEntries(const raft::EntryVec& ents);
@@ -217,6 +220,8 @@ class RaftMember final : public Proposer, public transport::Handler {
   // rest of the log since the last snapshot is read from RocksDB on demand).
   // 4096 entries cover a follower a second or so behind under full load.
   static constexpr uint64_t kLogEntriesInMemory = 4096;
+  // Client data per proposal batch (one MsgProp; a follower forwards it whole).
+  static constexpr size_t kMaxProposalBatchBytes = 8 << 20;
   void ApplyLoop();
   void ServeReadyReads();           // apply thread: reads whose index is applied
   void ServeReads(std::vector<PendingRead> reads);  // on the read pool; their index is applied

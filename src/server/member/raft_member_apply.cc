@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 
 #include "absl/time/time.h"
@@ -260,6 +261,23 @@ void RaftMember::RegisterSnapshot(uint64_t index, raft::ConfState cs, std::strin
   }
   std::sort(files.begin(), files.end());
   for (size_t i = 0; i + 2 < files.size(); ++i) std::filesystem::remove(files[i], ec);
+  PruneReceivedSnapshots(index);
+}
+
+void RaftMember::PruneReceivedSnapshots(uint64_t upto) {
+  auto current = storage_->GetSnapshot();
+  const auto keep = std::filesystem::path(current.ok() ? current->data() : "").filename();
+  std::error_code ec;
+  const auto dir = std::filesystem::path(opts_.snapshot_dir) / "recv";
+  for (auto& f : std::filesystem::directory_iterator(dir, ec)) {
+    // <term>-<index>.snap, 16 hex digits each (SnapshotFileWriter::FinalName).
+    const std::string name = f.path().filename().string();
+    if (name.size() != 38 || f.path().extension() != ".snap") continue;
+    const uint64_t index = std::strtoull(name.substr(17, 16).c_str(), nullptr, 16);
+    if (index > upto || f.path().filename() == keep) continue;
+    std::error_code rm;
+    std::filesystem::remove(f.path(), rm);
+  }
 }
 
 }  // namespace quorum::server

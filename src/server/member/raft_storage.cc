@@ -1,6 +1,7 @@
 #include "server/member/raft_storage.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "absl/strings/str_cat.h"
 #include "raft/bootstrap.h"
@@ -52,6 +53,10 @@ absl::Status RaftStorage::Load() {
       bad = absl::DataLossError(absl::StrCat("raft log has a gap before ", e.index()));
       return false;
     }
+    if (!ents.empty() && e.term() < ents.back().term()) {
+      bad = absl::DataLossError(absl::StrCat("raft log term goes down at ", e.index()));
+      return false;
+    }
     ents.push_back(std::move(e));
     return true;
   });
@@ -85,16 +90,20 @@ absl::Status RaftStorage::Save(const raft::Ready& rd, bool sync) {
     return raft::ErrSnapOutOfDate();
   }
   mvcc::Batch b = backend_->NewBatch();
+  constexpr raft::Index kEnd = std::numeric_limits<raft::Index>::max();
   if (has_snap) {
     b.Put(Cf::kRaftState, kSnapshotKey, rd.snapshot.SerializeAsString());
-    b.DeleteRange(Cf::kRaftLog, LogKey(0), LogKey(rd.snapshot.metadata().index() + 1));
+    // Raft keeps no entry of ours after a received snapshot (the memory
+    // log restarts at it): neither may the disk, or a diverged tail beyond
+    // what the leader sends next would come back at the next start.
+    b.DeleteRange(Cf::kRaftLog, LogKey(0), LogKey(kEnd));
   }
   if (!rd.entries.empty()) {
     for (const auto& e : rd.entries) b.Put(Cf::kRaftLog, LogKey(e.index()), e.SerializeAsString());
     // A conflicting suffix beyond the new entries is truncated.
     const raft::Index new_last = rd.entries.back().index();
     if (new_last < mem_.LastIndex()) {
-      b.DeleteRange(Cf::kRaftLog, LogKey(new_last + 1), LogKey(mem_.LastIndex() + 1));
+      b.DeleteRange(Cf::kRaftLog, LogKey(new_last + 1), LogKey(kEnd));
     }
   }
   if (rd.hard_state) b.Put(Cf::kRaftState, kHardStateKey, rd.hard_state->SerializeAsString());

@@ -8,6 +8,7 @@
 #include "mvcc/temp_store_for_test.h"
 #include "raft/errors.h"
 #include "raft/types.h"
+#include "util/coding.h"
 
 namespace quorum::server {
 namespace {
@@ -155,6 +156,39 @@ TEST_F(RaftStorageTest, ConflictingAppendAfterTrim) {
   Reopen();
   EXPECT_EQ(storage_->LastIndex(), 95u);
   ExpectEntries(1, 96);
+}
+
+// A received snapshot below a diverged tail: raft restarts its log at the
+// snapshot, and the leader then sends fewer entries than the old tail had.
+// None of the old tail may come back when the log is read from disk again.
+TEST_F(RaftStorageTest, ReceivedSnapshotDropsTheWholeOldTail) {
+  raft::Ready rd;
+  rd.snapshot.mutable_metadata()->set_index(50);
+  rd.snapshot.mutable_metadata()->set_term(5);
+  rd.snapshot.mutable_metadata()->mutable_conf_state()->add_voters(1);
+  rd.snapshot.set_data("/snap/recv/x.snap");
+  ASSERT_TRUE(storage_->Save(rd, false).ok());
+  raft::Ready next;
+  for (raft::Index i = 51; i <= 53; ++i) next.entries.push_back(MakeEntry(i, 5));
+  ASSERT_TRUE(storage_->Save(next, false).ok());
+  EXPECT_EQ(storage_->LastIndex(), 53u);
+  Reopen();
+  EXPECT_EQ(storage_->FirstIndex(), 51u);
+  EXPECT_EQ(storage_->LastIndex(), 53u) << "entries of the old tail came back";
+  EXPECT_EQ(*storage_->TermAt(53), 5u);
+}
+
+// Terms never go down along a log: reading one that does is data loss,
+// not a log to run with.
+TEST_F(RaftStorageTest, LogWhoseTermGoesDownIsRejected) {
+  storage_.reset();
+  auto b = backend_->NewBatch();
+  raft::Entry e = MakeEntry(101, 1);  // after entries of term 3
+  b.Put(mvcc::Cf::kRaftLog, util::EncodeFixed64BE(101), e.SerializeAsString());
+  ASSERT_TRUE(backend_->Commit(std::move(b), false).ok());
+  auto s = RaftStorage::Open(backend_.get());
+  ASSERT_FALSE(s.ok());
+  EXPECT_TRUE(absl::IsDataLoss(s.status())) << s.status();
 }
 
 }  // namespace

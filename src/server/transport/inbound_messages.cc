@@ -6,7 +6,7 @@
 
 namespace quorum::server::transport {
 
-void TakeMessagesFor(uint64_t member_id, raftpb::MessageBatch* batch,
+void TakeMessagesFor(uint64_t member_id, uint64_t from, raftpb::MessageBatch* batch,
                      std::vector<raftpb::Message>* out) {
   out->reserve(out->size() + batch->messages_size());
   for (auto& m : *batch->mutable_messages()) {
@@ -17,6 +17,17 @@ void TakeMessagesFor(uint64_t member_id, raftpb::MessageBatch* batch,
     }
     if (m.type() == raftpb::MsgSnap) {
       spdlog::warn("dropping MsgSnap from {:x} sent on the message stream", m.from());
+      continue;
+    }
+    if (from != 0 && m.from() != from) {
+      spdlog::warn("dropping {} claiming to be from {:x} on the link of member {:x}",
+                   raftpb::MessageType_Name(m.type()), m.from(), from);
+      continue;
+    }
+    const bool forwarded = m.type() == raftpb::MsgProp || m.type() == raftpb::MsgReadIndex;
+    if ((m.term() == 0 && !forwarded) || (m.type() == raftpb::MsgProp && m.entries_size() == 0)) {
+      spdlog::warn("dropping malformed {} (term {}, {} entries) from {:x}",
+                   raftpb::MessageType_Name(m.type()), m.term(), m.entries_size(), m.from());
       continue;
     }
     out->push_back(std::move(m));

@@ -99,6 +99,7 @@ class PeerService::MessageStream final : public grpc::ServerReadReactor<raftpb::
       return;
     }
     spdlog::debug("peer {:x} ({}) opened a raft message stream", caller.member_id, caller.peer);
+    from_ = caller.member_id;
     StartRead(&batch_);
   }
 
@@ -109,7 +110,7 @@ class PeerService::MessageStream final : public grpc::ServerReadReactor<raftpb::
       return;
     }
     std::vector<raftpb::Message> msgs;
-    TakeMessagesFor(svc_->cfg_.member_id, &batch_, &msgs);
+    TakeMessagesFor(svc_->cfg_.member_id, from_, &batch_, &msgs);
     batch_.Clear();
     if (!msgs.empty()) svc_->handler_->OnMessages(std::move(msgs));
     StartRead(&batch_);
@@ -125,6 +126,7 @@ class PeerService::MessageStream final : public grpc::ServerReadReactor<raftpb::
   grpc::CallbackServerContext* const ctx_;
   std::unique_ptr<CallScope> scope_;
   raftpb::MessageBatch batch_;
+  uint64_t from_ = 0;  // the peer's member id, from the stream's metadata (0: not sent)
 };
 
 grpc::ServerReadReactor<raftpb::MessageBatch>* PeerService::Stream(

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -135,8 +136,14 @@ void TcpLinkReceiver::Read(Conn* c) {
     start = 0;
   };
   raftpb::MessageBatch batch;
+  size_t want = kReadChunk;  // what the incomplete frame at `start` needs
   while (true) {
-    if (end == buf.size()) compact();  // never full of one frame: sized below
+    if (end == buf.size()) {
+      compact();
+      // Full of one incomplete frame: grow, at most doubling, so memory
+      // follows the bytes that came rather than a length a peer claims.
+      if (end == buf.size()) buf.resize(std::max(buf.size() + 1, std::min(want, 2 * buf.size())));
+    }
     ssize_t r = recv(fd, buf.data() + end, buf.size() - end, 0);
     if (r < 0 && errno == EINTR) continue;
     if (r <= 0) return finish();
@@ -150,10 +157,7 @@ void TcpLinkReceiver::Read(Conn* c) {
       }
       const size_t need = kTcpFrameHeaderBytes + len;
       if (end - start < need) {
-        if (buf.size() - start <= need) {  // room for this frame and more
-          compact();
-          if (buf.size() <= need) buf.resize(need + kReadChunk);
-        }
+        want = need + kReadChunk;
         break;
       }
       if (!batch.ParseFromArray(buf.data() + start + kTcpFrameHeaderBytes, static_cast<int>(len))) {
@@ -161,7 +165,7 @@ void TcpLinkReceiver::Read(Conn* c) {
         return finish();
       }
       start += need;
-      TakeMessagesFor(member_id_, &batch, &msgs);
+      TakeMessagesFor(member_id_, h->from, &batch, &msgs);
       batch.Clear();
     }
     if (start == end) {

@@ -240,7 +240,7 @@ void TcpPeerSender::Run() {
     }
     spdlog::info("raft link to {:x} connected at {}", cfg_.peer_id, url);
     was_connected = true;
-    backoff = kMinBackoff;
+    const auto connected_at = std::chrono::steady_clock::now();
     Serve(fd);
     bool stopped;
     {
@@ -256,7 +256,12 @@ void TcpPeerSender::Run() {
     if (stopped) return;
     spdlog::info("raft link to {:x} closed", cfg_.peer_id);
     cfg_.handler->ReportUnreachable(cfg_.peer_id);
-    Backoff(kMinBackoff);
+    // A link that lived was accepted: redial soon. One closed at once (the
+    // peer rejects our hello: another cluster, a re-added member, an old
+    // build) backs off like a failed dial instead of redialing 20 times a second.
+    if (std::chrono::steady_clock::now() - connected_at > kMaxBackoff) backoff = kMinBackoff;
+    Backoff(backoff);
+    backoff = std::min(backoff * 2, kMaxBackoff);
   }
 }
 

@@ -82,6 +82,7 @@ class TransportImpl final : public Transport {
     // called outside mu_: one peer's write never holds up another's, nor the monitor.
     std::vector<std::pair<std::shared_ptr<PeerSender>, std::vector<raftpb::Message>>> sends;
     std::vector<std::pair<std::shared_ptr<TcpPeerSender>, std::vector<raftpb::Message>>> links;
+    std::vector<uint64_t> snaps_dropped;
     {
       absl::MutexLock l(&mu_);
       if (stopped_) return;
@@ -90,6 +91,7 @@ class TransportImpl final : public Transport {
         if (it == peers_.end()) {
           spdlog::debug("dropping {} to unknown peer {:x}", raftpb::MessageType_Name(m.type()),
                         m.to());
+          if (m.type() == raftpb::MsgSnap) snaps_dropped.push_back(m.to());
           continue;
         }
         if (m.type() == raftpb::MsgSnap) {
@@ -106,6 +108,8 @@ class TransportImpl final : public Transport {
     // A sender removed meanwhile is stopped and ignores what it is given.
     for (auto& [sender, plain] : sends) sender->Enqueue(std::move(plain));
     for (auto& [link, plain] : links) link->Enqueue(std::move(plain));
+    // Raft waits for every snapshot's outcome before sending that peer more.
+    for (uint64_t to : snaps_dropped) handler_->ReportSnapshot(to, /*ok=*/false);
   }
 
   void Stop() override {

@@ -862,19 +862,58 @@ TEST_F(TcpLinkInputTest, WellFormedLinkDeliversAndFiltersMessages) {
   *b.add_messages() = Msg(2, 3, 2);  // not for this member: dropped
   *b.add_messages() = Msg(2, 1, 3, raftpb::MsgSnap);  // snapshots only via gRPC: dropped
   *b.add_messages() = Msg(2, 1, 4);
+  *b.add_messages() = Msg(5, 1, 5);  // another member's id on member 2's link: dropped
+  raftpb::Message no_term = Msg(2, 1, 6, raftpb::MsgHeartbeat);
+  no_term.set_term(0);  // raft sends only forwarded proposals and reads without a term
+  *b.add_messages() = no_term;
+  raftpb::Message empty_prop = Msg(2, 1, 7, raftpb::MsgProp);
+  empty_prop.set_term(0);
+  empty_prop.clear_entries();  // raft aborts on a proposal without entries
+  *b.add_messages() = empty_prop;
+  raftpb::Message prop = Msg(2, 1, 8, raftpb::MsgProp);
+  prop.set_term(0);  // a follower's forwarded proposal: kept
+  *b.add_messages() = prop;
   // Split mid-frame: the receiver waits for the rest.
   const std::string f = Frame(b) + Frame(b);
   SendAll(fd, f.substr(0, 7));
   std::this_thread::sleep_for(50ms);
   SendAll(fd, f.substr(7));
-  ASSERT_TRUE(node_->handler_.WaitFor([&] { return node_->handler_.CountLocked() >= 4; }));
+  ASSERT_TRUE(node_->handler_.WaitFor([&] { return node_->handler_.CountLocked() >= 6; }));
   auto got = node_->handler_.Messages();
-  ASSERT_EQ(got.size(), 4u);
-  EXPECT_EQ(got[0].index(), 1u);
-  EXPECT_EQ(got[1].index(), 4u);
-  EXPECT_EQ(got[2].index(), 1u);
-  EXPECT_EQ(got[3].index(), 4u);
+  ASSERT_EQ(got.size(), 6u);
+  for (int round = 0; round < 2; ++round) {
+    EXPECT_EQ(got[3 * round].index(), 1u);
+    EXPECT_EQ(got[3 * round + 1].index(), 4u);
+    EXPECT_EQ(got[3 * round + 2].index(), 8u);
+  }
   close(fd);
+}
+
+// A frame header may claim up to 64 MiB; memory must follow the bytes that
+// actually come, or a few connections could exhaust it.
+TEST_F(TcpLinkInputTest, ClaimedFrameLengthDoesNotAllocateUpFront) {
+  auto rss_kb = [] {
+    std::ifstream f("/proc/self/status");
+    std::string line;
+    while (std::getline(f, line)) {
+      if (line.rfind("VmRSS:", 0) == 0) return std::stoll(line.substr(6));
+    }
+    return -1LL;
+  };
+  const long long before = rss_kb();
+  std::vector<int> fds;
+  for (int i = 0; i < 4; ++i) {
+    int fd = Dial();
+    SendAll(fd, EncodeTcpHello({kCluster, 2, 1}));
+    std::string h;
+    AppendTcpFrameHeader(&h, static_cast<uint32_t>(kMaxPeerMessageBytes) - 1);
+    SendAll(fd, h + std::string(100, 'x'));
+    fds.push_back(fd);
+  }
+  std::this_thread::sleep_for(300ms);
+  const long long grown = rss_kb() - before;
+  EXPECT_LT(grown, 32 * 1024) << "RSS grew by " << grown << " KiB for 4 claimed 64 MiB frames";
+  for (int fd : fds) close(fd);
 }
 
 TEST_F(TcpLinkInputTest, BadHelloOrFrameClosesTheConnection) {
