@@ -185,6 +185,7 @@ absl::StatusOr<RangeResult> KvStore::RangeAt(std::string_view key, std::string_v
 absl::StatusOr<SerializedRange> KvStore::RangeSerializedAt(std::string_view key,
                                                            std::string_view end,
                                                            const RangeOptions& opts) const {
+  absl::ReaderMutexLock state(&reload_mu_);
   SerializedRange out;
   auto rr = RangeAt(key, end, opts, Rev(), /*include_pending=*/false, &out.kvs);
   if (!rr.ok()) return rr.status();
@@ -199,6 +200,7 @@ void KvStore::WaitForCompactionPast(int64_t rev) const {
 
 absl::StatusOr<RangeResult> KvStore::Range(std::string_view key, std::string_view end,
                                            const RangeOptions& opts) const {
+  absl::ReaderMutexLock state(&reload_mu_);
   // A read of the latest revision is never answered with ErrCompacted: if a
   // commit compacted past the revision it started at, a newer one is
   // published by then, so read that one.
@@ -280,6 +282,7 @@ absl::StatusOr<KvStore::LiveRecords> KvStore::Live(int64_t* compact_rev) const {
 
 absl::StatusOr<uint32_t> KvStore::HashKv(int64_t rev, int64_t* hashed_rev,
                                          int64_t* compact_rev) const {
+  absl::ReaderMutexLock state(&reload_mu_);
   const int64_t cur = Rev();
   if (rev <= 0) rev = cur;
   if (rev > cur) return ErrFutureRev();
@@ -312,6 +315,15 @@ absl::StatusOr<uint32_t> KvStore::HashKv(int64_t rev, int64_t* hashed_rev,
 
 namespace quorum::mvcc {
 
+void KvStore::PrepareReload() {
+  if (!reloading_) {
+    reload_mu_.Lock();  // until Reload() returns: no read sees half of each state
+    reloading_ = true;
+  }
+  compactor_->Pause();
+  if (observer_ != nullptr) observer_->OnStateReplacing();
+}
+
 absl::Status KvStore::Reload() {
   pending_ = backend_->NewBatch();
   pending_kvs_.clear();
@@ -321,6 +333,8 @@ absl::Status KvStore::Reload() {
   auto st = Restore();
   compactor_->Resume(restored_finished_, std::move(restored_job_));
   restored_job_.reset();
+  reloading_ = false;
+  reload_mu_.Unlock();
   if (st.ok() && observer_ != nullptr) observer_->OnStateReplaced();
   return st;
 }

@@ -26,6 +26,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "mvcc/backend/backend.h"
 #include "mvcc/compactor.h"
 #include "mvcc/revision.h"
@@ -140,10 +141,9 @@ class KvStore {
   Batch* PendingBatch() { return &pending_; }
   // Before the backend's state column families are replaced (a state
   // snapshot is installed): stops the Compactor until Reload(). Apply thread.
-  void PrepareReload() {
-    compactor_->Pause();
-    if (observer_ != nullptr) observer_->OnStateReplacing();
-  }
+  // Reads wait from here until Reload() returns: between the two, the
+  // index still describes the old state while the backend holds the new one.
+  void PrepareReload();
   // Rebuilds everything from the backend after its state column families
   // were replaced. Apply thread only.
   absl::Status Reload();
@@ -190,6 +190,10 @@ class KvStore {
   absl::flat_hash_map<Revision, std::string, RevisionHash> pending_kvs_;
   std::vector<Change> pending_changes_;  // of the group, in revision order
   CommitObserver* observer_ = nullptr;
+  // Held shared by every public read (Range, RangeSerializedAt, HashKv) and
+  // exclusively from PrepareReload() to the end of Reload().
+  mutable absl::Mutex reload_mu_;
+  bool reloading_ = false;  // reload_mu_ is held by PrepareReload (apply-side thread)
   // Drops compacted records; created by Open() after Restore().
   std::unique_ptr<Compactor> compactor_;
   // What Restore() found: the finished compaction, and the job of an
