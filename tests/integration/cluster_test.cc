@@ -455,6 +455,23 @@ TEST(ClusterTest, LaggingMemberCatchesUpBySnapshot) {
     if (f.path().extension() == ".snap") ++received;
   }
   EXPECT_GE(received, 1) << "no snapshot file in " << recv;
+  // Once the follower writes a snapshot of its own past that index, the
+  // received file is covered and deleted (before, they piled up forever).
+  auto received_files = [&] {
+    int n = 0;
+    std::error_code dir_ec;
+    for (const auto& f : std::filesystem::directory_iterator(recv, dir_ec)) {
+      if (f.path().extension() == ".snap") ++n;
+    }
+    return n;
+  };
+  PutMany(*c, leader, "after-", 150);
+  const auto prune_deadline = Clock::now() + std::chrono::seconds(30);
+  while (received_files() > 0 && Clock::now() < prune_deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(received_files(), 0) << "received snapshot files left in " << recv;
+  ExpectAll(*c, follower, "after-", 150, /*serializable=*/false);
 }
 
 TEST(ClusterTest, MemberAddJoinsCatchesUpAndRemoveStopsIt) {
