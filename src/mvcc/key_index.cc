@@ -71,10 +71,18 @@ std::vector<Revision> KeyIndex::Since(int64_t after_rev) const {
 
 std::pair<size_t, int> KeyIndex::DoCompact(int64_t at_rev, RevisionSet* available) const {
   size_t gi = 0;
-  // Skip generations that ended (tombstone) at or before at_rev.
+  // Skip generations that ended (tombstone) before at_rev. One deleted at
+  // exactly at_rev stays: a watch from at_rev must still see that delete
+  // (etcd #18089, fixed in etcd 3.4.34 / 3.5.15).
   while (gi + 1 < generations_.size()) {
     const Generation& g = generations_[gi];
-    if (!g.empty() && g.revs.back().main > at_rev) break;
+    if (!g.empty()) {
+      const int64_t tomb = g.revs.back().main;
+      if (tomb > at_rev) break;
+      // Deleted at at_rev, and that delete is the key's last change there.
+      const Generation& next = generations_[gi + 1];
+      if (tomb == at_rev && (next.empty() || next.revs.front().main > at_rev)) break;
+    }
     ++gi;
   }
   const Generation& g = generations_[gi];
@@ -93,14 +101,10 @@ bool KeyIndex::Compact(int64_t at_rev, RevisionSet* available) {
   if (generations_.empty()) return true;
   auto [gi, rev_index] = DoCompact(at_rev, available);
   Generation& g = generations_[gi];
-  if (!g.empty()) {
-    if (rev_index > 0) g.revs.erase(g.revs.begin(), g.revs.begin() + rev_index);
-    // A generation reduced to its tombstone is history nobody can read.
-    if (g.revs.size() == 1 && gi + 1 != generations_.size()) {
-      available->erase(g.revs[0]);
-      ++gi;
-    }
-  }
+  // A generation reduced to its tombstone (deleted at exactly at_rev) is
+  // kept, record included, until a later compaction: a watch starting at
+  // at_rev replays that delete from it.
+  if (!g.empty() && rev_index > 0) g.revs.erase(g.revs.begin(), g.revs.begin() + rev_index);
   generations_.erase(generations_.begin(), generations_.begin() + gi);
   return IsEmpty();
 }
@@ -109,6 +113,8 @@ void KeyIndex::Keep(int64_t at_rev, RevisionSet* available) const {
   if (generations_.empty()) return;
   auto [gi, rev_index] = DoCompact(at_rev, available);
   const Generation& g = generations_[gi];
+  // Unlike Compact, a tombstone at at_rev is not kept here, as etcd's keep
+  // does: hashes must not depend on whether a member still holds it.
   if (!g.empty() && rev_index >= 0 &&
       g.revs.size() - rev_index == 1 && gi + 1 != generations_.size()) {
     available->erase(g.revs[rev_index]);

@@ -66,10 +66,12 @@ class KeyIndex {
 
   // Drops history not needed to answer reads at revisions >= at_rev. The
   // revision each surviving generation shows at `at_rev` is added to
-  // `available` (the keep-set used to delete backend records). Returns true
+  // `available` (the keep-set used to delete backend records), and so is a
+  // tombstone at exactly at_rev, for watches that start there. Returns true
   // when nothing is left and the index entry can be removed.
   bool Compact(int64_t at_rev, RevisionSet* available);
-  // Same keep-set computation without modifying the index.
+  // The keep-set without that tombstone (etcd's keep, what hashes count),
+  // without modifying the index.
   void Keep(int64_t at_rev, RevisionSet* available) const;
 
   bool IsEmpty() const { return generations_.size() == 1 && generations_[0].empty(); }

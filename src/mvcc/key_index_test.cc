@@ -176,7 +176,14 @@ TEST(KeyIndexTest, IsEmpty) {
   ASSERT_TRUE(ki.Tombstone({2, 0}).ok());
   EXPECT_FALSE(ki.IsEmpty());  // history still readable at rev 1
   RevisionSet keep;
-  EXPECT_TRUE(ki.Compact(2, &keep));
+  // Deleted at exactly the compaction revision: the tombstone stays for
+  // watches from revision 2 until the next compaction.
+  EXPECT_FALSE(ki.Compact(2, &keep));
+  EXPECT_EQ(Describe(keep), "[2.0]");
+  EXPECT_FALSE(ki.IsEmpty());
+  EXPECT_FALSE(ki.Get(2).ok());
+  keep.clear();
+  EXPECT_TRUE(ki.Compact(3, &keep));
   EXPECT_TRUE(ki.IsEmpty());
   EXPECT_TRUE(keep.empty());
 }
@@ -223,18 +230,21 @@ TEST(KeyIndexTest, Restore) {
 }
 
 // Compaction of the reference key at every revision, from a fresh copy each
-// time. Expected results are derived from etcd's keyIndex.compact rules:
-//  1. skip whole generations whose tombstone is <= at (they are unreadable);
+// time. Expected results are derived from etcd's keyIndex.compact rules
+// (3.4.34 / 3.5.15, after etcd #18089):
+//  1. skip whole generations whose tombstone is < at (they are unreadable);
 //  2. in the first remaining generation keep the newest revision <= at (the
 //     one a read at `at` returns) and drop the ones before it;
-//  3. a generation left holding only its tombstone is dropped too, and the
-//     tombstone is not kept.
-// Keep() must produce the same set without modifying the index.
+//  3. a generation left holding only its tombstone (deleted at exactly `at`)
+//     stays, and Compact keeps the tombstone's record for watches from `at`;
+//     Keep() (what hashes count) leaves it out, as etcd's keep does.
+// Keep() must not modify the index.
 struct CompactCase {
   int64_t at;
   std::string keep;
   std::string after;  // Describe() of the index after Compact(at)
   bool removable;
+  std::string compact_keep = "";  // Compact's keep-set when it differs from Keep's
 };
 
 const CompactCase kCompactCases[] = {
@@ -248,17 +258,18 @@ const CompactCase kCompactCases[] = {
      false},
     {5, "[4.0]", "c2.0 v3 {4.0 6.0} | c8.0 v3 {8.0 10.0 12.0} | c14.0 v3 {14.0 14.1 16.0} | {}",
      false},
-    {6, "[]", "c8.0 v3 {8.0 10.0 12.0} | c14.0 v3 {14.0 14.1 16.0} | {}", false},
+    {6, "[]", "c2.0 v3 {6.0} | c8.0 v3 {8.0 10.0 12.0} | c14.0 v3 {14.0 14.1 16.0} | {}", false,
+     "[6.0]"},
     {7, "[]", "c8.0 v3 {8.0 10.0 12.0} | c14.0 v3 {14.0 14.1 16.0} | {}", false},
     {8, "[8.0]", "c8.0 v3 {8.0 10.0 12.0} | c14.0 v3 {14.0 14.1 16.0} | {}", false},
     {9, "[8.0]", "c8.0 v3 {8.0 10.0 12.0} | c14.0 v3 {14.0 14.1 16.0} | {}", false},
     {10, "[10.0]", "c8.0 v3 {10.0 12.0} | c14.0 v3 {14.0 14.1 16.0} | {}", false},
     {11, "[10.0]", "c8.0 v3 {10.0 12.0} | c14.0 v3 {14.0 14.1 16.0} | {}", false},
-    {12, "[]", "c14.0 v3 {14.0 14.1 16.0} | {}", false},
+    {12, "[]", "c8.0 v3 {12.0} | c14.0 v3 {14.0 14.1 16.0} | {}", false, "[12.0]"},
     {13, "[]", "c14.0 v3 {14.0 14.1 16.0} | {}", false},
     {14, "[14.1]", "c14.0 v3 {14.1 16.0} | {}", false},
     {15, "[14.1]", "c14.0 v3 {14.1 16.0} | {}", false},
-    {16, "[]", "{}", true},
+    {16, "[]", "c14.0 v3 {16.0} | {}", false, "[16.0]"},
     {17, "[]", "{}", true},
 };
 
@@ -273,7 +284,7 @@ TEST(KeyIndexTest, CompactAndKeepFreshEachTime) {
     EXPECT_EQ(Describe(ki), before) << "Keep must not modify the index";
     RevisionSet compacted;
     EXPECT_EQ(ki.Compact(c.at, &compacted), c.removable);
-    EXPECT_EQ(Describe(compacted), c.keep) << "Compact";
+    EXPECT_EQ(Describe(compacted), c.compact_keep.empty() ? c.keep : c.compact_keep) << "Compact";
     EXPECT_EQ(Describe(ki), c.after);
     CheckInvariants(ki);
   }
@@ -288,7 +299,7 @@ TEST(KeyIndexTest, CompactContinuouslyMatchesFresh) {
     EXPECT_EQ(Describe(kept), c.keep);
     RevisionSet compacted;
     EXPECT_EQ(ki.Compact(c.at, &compacted), c.removable);
-    EXPECT_EQ(Describe(compacted), c.keep);
+    EXPECT_EQ(Describe(compacted), c.compact_keep.empty() ? c.keep : c.compact_keep);
     EXPECT_EQ(Describe(ki), c.after);
   }
 }
@@ -301,7 +312,7 @@ TEST(KeyIndexTest, CompactJumpsMatchFresh) {
       SCOPED_TRACE(absl::StrCat("step=", step, " at=", c.at));
       RevisionSet compacted;
       EXPECT_EQ(ki.Compact(c.at, &compacted), c.removable);
-      EXPECT_EQ(Describe(compacted), c.keep);
+      EXPECT_EQ(Describe(compacted), c.compact_keep.empty() ? c.keep : c.compact_keep);
       EXPECT_EQ(Describe(ki), c.after);
     }
   }
@@ -385,13 +396,20 @@ TEST(KeyIndexTest, PropertyMatchesNaiveModel) {
         RevisionSet keep_before, compacted;
         ki.Keep(at, &keep_before);
         const bool removable = ki.Compact(at, &compacted);
-        ASSERT_EQ(Describe(keep_before), Describe(compacted)) << "Keep != Compact at " << at;
-        // The keep-set is exactly the revision a read at `at` shows.
+        // Keep's set is exactly the revision a read at `at` shows; Compact's
+        // adds a tombstone at exactly `at` (the delete a watch from `at` sees).
         RevisionSet want;
         if (auto v = model.Get(at)) want.insert(v->modified);
-        ASSERT_EQ(Describe(compacted), Describe(want)) << "keep-set at " << at;
-        // Removable iff nothing is readable at or after `at`.
-        ASSERT_EQ(removable, !model.Get(at) && model.Since(at).empty()) << "at " << at;
+        ASSERT_EQ(Describe(keep_before), Describe(want)) << "Keep's set at " << at;
+        std::optional<Revision> tomb_at;
+        for (const Event& e : model.events) {
+          if (e.rev.main > at) break;
+          tomb_at = e.deleted && e.rev.main == at ? std::optional<Revision>(e.rev) : std::nullopt;
+        }
+        if (tomb_at) want.insert(*tomb_at);
+        ASSERT_EQ(Describe(compacted), Describe(want)) << "Compact's set at " << at;
+        // Removable iff nothing is readable at or after `at`, nor deleted at it.
+        ASSERT_EQ(removable, !model.Get(at) && model.Since(at).empty() && !tomb_at) << "at " << at;
         compact_rev = at;
         if (removable) {
           // TreeIndex drops the entry; the key starts over.

@@ -115,6 +115,7 @@ class KvStore {
   // HashKV: members with the same applied history give the same hash.
   // `compact_rev` gets the compaction revision the hash is taken at.
   absl::StatusOr<uint32_t> HashKv(int64_t rev, int64_t* hashed_rev, int64_t* compact_rev) const;
+
   // Which kv records are state. Records a compaction left behind stay in the
   // backend until the Compactor drops them; hashes skip them, so members at
   // the same applied state agree wherever their dropping is. Any thread.
@@ -190,10 +191,14 @@ class KvStore {
   absl::flat_hash_map<Revision, std::string, RevisionHash> pending_kvs_;
   std::vector<Change> pending_changes_;  // of the group, in revision order
   CommitObserver* observer_ = nullptr;
-  // Held shared by every public read (Range, RangeSerializedAt, HashKv) and
-  // exclusively from PrepareReload() to the end of Reload().
+  // Held shared by Range and RangeSerializedAt and exclusively from
+  // PrepareReload() to the end of Reload(). HashKv scans for long and so
+  // does not hold it: it retries when reload_epoch_ moved (odd = reloading).
   mutable absl::Mutex reload_mu_;
+  // One HashKv pass, without regard to a state reload.
+  absl::StatusOr<uint32_t> HashKvOnce(int64_t rev, int64_t* hashed_rev, int64_t* compact_rev) const;
   bool reloading_ = false;  // reload_mu_ is held by PrepareReload (apply-side thread)
+  std::atomic<uint64_t> reload_epoch_{0};
   // Drops compacted records; created by Open() after Restore().
   std::unique_ptr<Compactor> compactor_;
   // What Restore() found: the finished compaction, and the job of an

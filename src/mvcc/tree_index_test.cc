@@ -164,14 +164,15 @@ TEST_F(TreeIndexTest, CompactRemovesEmptyKeysAndReturnsKeepSet) {
   RevisionSet keep = ti_.Keep(9);
   RevisionSet compacted = ti_.Compact(9);
   // a@4 (live), b@7 (live), d@3.1 (live); c deleted at 8 -> nothing kept and
-  // the key is gone; e deleted at 9 but recreated at 10 -> stays, nothing kept.
+  // the key is gone; e deleted at exactly 9 and recreated at 10 -> stays, and
+  // Compact keeps its tombstone for watches from 9 (Keep, for hashes, not).
   auto sorted = [](const RevisionSet& s) {
     std::vector<Revision> v(s.begin(), s.end());
     std::sort(v.begin(), v.end());
     return Join(v);
   };
-  EXPECT_EQ(sorted(compacted), "3.1 4.0 7.0");
-  EXPECT_EQ(sorted(keep), sorted(compacted));
+  EXPECT_EQ(sorted(compacted), "3.1 4.0 7.0 9.0");
+  EXPECT_EQ(sorted(keep), "3.1 4.0 7.0");
   EXPECT_EQ(ti_.KeyCount(), 4u);
   EXPECT_TRUE(absl::IsNotFound(ti_.Get("c", 9).status()));
   EXPECT_EQ(Join(ti_.Range("", std::string(1, '\0'), 9, 0, false).revs), "4.0 7.0 3.1");
@@ -182,7 +183,9 @@ TEST_F(TreeIndexTest, CompactRemovesEmptyKeysAndReturnsKeepSet) {
   ASSERT_TRUE(ti_.Tombstone("b", {11, 1}).ok());
   ASSERT_TRUE(ti_.Tombstone("d", {11, 2}).ok());
   ASSERT_TRUE(ti_.Tombstone("e", {11, 3}).ok());
-  EXPECT_TRUE(ti_.Compact(11).empty());
+  EXPECT_EQ(sorted(ti_.Compact(11)), "11.0 11.1 11.2 11.3");  // the deletes at 11
+  EXPECT_EQ(ti_.KeyCount(), 4u);
+  EXPECT_TRUE(ti_.Compact(12).empty());
   EXPECT_EQ(ti_.KeyCount(), 0u);
 }
 

@@ -451,6 +451,8 @@ def g_progress_notify(s):
     s.log("create progress_notify", s.take(1))
     s.create(b"other")
     s.log("create without progress_notify", s.take(1))
+    s.create(b"pn2", progress_notify=True)  # each idle watcher gets its own
+    s.log("second progress_notify watcher", s.take(1))
     got = s.drain(quiet=2.5, max_wait=2.6)
     s.lines.append("## idle 2.5s")
     prog = [r for r in got if not isinstance(r, Exception) and not r.events]
@@ -824,7 +826,13 @@ GROUPS = [
                  writes=[put("d/1", "a"), put("d/2", "b"), ["del", "--prefix", "d/"]]),
         Ctl("compact", ["compaction", "6"]),
         CtlWatch("watch_compacted_rev", ["watch", "--rev", "2", "k"]),
-        CtlWatch("watch_at_compact_rev", ["watch", "--rev", "6", "--prefix", ""]),
+        # Revision 6 is the delete of k, and the compaction revision. etcd 3.4.23
+        # (Debian's) drops that delete from the history (etcd issue #18089, fixed in
+        # etcd 3.4.34 and 3.5.15), so it cannot be the oracle here; Quorum keeps it,
+        # as fixed etcd does. From revision 7 on, both are compared.
+        _quorum_only(CtlWatch("watch_at_compact_rev", ["watch", "--rev", "6", "--prefix", ""],
+                              expect=["DELETE", "k"])),
+        CtlWatch("watch_after_compact_rev", ["watch", "--rev", "7", "--prefix", ""]),
     ], doc="etcdctl watch: key, prefix, range, --rev, --prev-kv, -i, compaction"),
     Group("watch_grpc", [
         GrpcWatch("two_watchers_cancel", g_two_watchers_cancel),

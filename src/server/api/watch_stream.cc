@@ -62,8 +62,8 @@ void WatchStream::ReadNext() {
   {
     absl::MutexLock lock(&mu_);
     if (finished_) return;
-    if (queue_.size() >= kMaxQueuedForReads) {
-      reads_paused_ = true;  // the writer resumes reading once the queue drains
+    if (queued_control_ >= kMaxQueuedForReads) {
+      reads_paused_ = true;  // the writer resumes reading once they drain
       return;
     }
   }
@@ -209,8 +209,10 @@ void WatchStream::Progress(mvcc::WatchId id, int64_t rev) {
     progress_deferred_ = false;
     resp.set_watch_id(-1);
   } else {
+    // Idle streams only: SendProgress checked that once for all its watchers
+    // (the responses of this round queue here one after the other).
     auto it = by_store_id_.find(id);
-    if (it == by_store_id_.end() || !queue_.empty()) return;  // only idle watchers
+    if (it == by_store_id_.end()) return;
     resp.set_watch_id(it->second.stream_id);
   }
   EnqueueControlLocked(std::move(resp));
@@ -333,6 +335,7 @@ void WatchStream::EnqueueControl(WatchResponse resp) {
 void WatchStream::EnqueueControlLocked(WatchResponse resp) {
   if (closing_) return;
   queue_.emplace_back().control = std::move(resp);
+  ++queued_control_;
   ScheduleWriteLocked();
 }
 
@@ -383,11 +386,12 @@ void WatchStream::WriteNext() {
     entries.reserve(n);
     for (size_t i = 0; i < n; ++i) {
       queued_bytes_ -= queue_.front().bytes;
+      if (queue_.front().control) --queued_control_;
       entries.push_back(std::move(queue_.front()));
       queue_.pop_front();
     }
     front_seq_ += n;  // taken entries accept no more events
-    if (reads_paused_ && !closing_ && queue_.size() < kMaxQueuedForReads / 2) {
+    if (reads_paused_ && !closing_ && queued_control_ < kMaxQueuedForReads / 2) {
       reads_paused_ = false;
       resume_reads = true;
     }
@@ -469,6 +473,7 @@ void WatchStream::CloseLocked() {
   front_seq_ += queue_.size();
   queue_.clear();
   queued_bytes_ = 0;
+  queued_control_ = 0;
   built_.clear();
   MaybeFinishLocked();
 }

@@ -67,8 +67,9 @@ class WatchStream final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc:
   // With prev_kv the previous values' sizes are unknown until encoded: a
   // merged response takes at most this many events.
   static constexpr size_t kMaxMergeEventsWithPrevKv = 64;
-  // Requests are not read while this many responses wait (a client that
-  // asks for progress or creates watchers without reading its responses).
+  // Requests are not read while this many answers to requests (control
+  // responses) wait: a client that asks for progress or creates watchers
+  // without reading. Events do not count: a slow reader may still cancel.
   static constexpr size_t kMaxQueuedForReads = kMaxQueued;
   // While the service is busy, a turn this large makes the next turn wait
   // until kCoalesceWindow after this one started (see the file comment).
@@ -154,6 +155,7 @@ class WatchStream final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc:
   std::deque<Entry> queue_ ABSL_GUARDED_BY(mu_);
   uint64_t front_seq_ ABSL_GUARDED_BY(mu_) = 1;
   size_t queued_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  size_t queued_control_ ABSL_GUARDED_BY(mu_) = 0;  // control entries in queue_
   // Encoded responses waiting for the write in flight to finish.
   std::deque<grpc::ByteBuffer> built_ ABSL_GUARDED_BY(mu_);
   bool writing_ ABSL_GUARDED_BY(mu_) = false;  // a write, encode or coalescing wait is in progress

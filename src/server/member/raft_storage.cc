@@ -54,7 +54,10 @@ absl::Status RaftStorage::Load() {
       return false;
     }
     if (!ents.empty() && e.term() < ents.back().term()) {
-      bad = absl::DataLossError(absl::StrCat("raft log term goes down at ", e.index()));
+      bad = absl::DataLossError(absl::StrCat(
+          "raft log term goes down at ", e.index(),
+          " (entries left behind by a received snapshot before this was fixed?); remove this "
+          "member and add it back with an empty data dir"));
       return false;
     }
     ents.push_back(std::move(e));

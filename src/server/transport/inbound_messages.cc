@@ -19,7 +19,8 @@ void TakeMessagesFor(uint64_t member_id, uint64_t from, raftpb::MessageBatch* ba
       spdlog::warn("dropping MsgSnap from {:x} sent on the message stream", m.from());
       continue;
     }
-    if (from != 0 && m.from() != from) {
+    // A follower forwards a leadership transfer with the transferee as sender.
+    if (from != 0 && m.from() != from && m.type() != raftpb::MsgTransferLeader) {
       spdlog::warn("dropping {} claiming to be from {:x} on the link of member {:x}",
                    raftpb::MessageType_Name(m.type()), m.from(), from);
       continue;
