@@ -443,17 +443,6 @@ void RaftMember::OnTick(Clock::time_point now) {
     absl::MutexLock lock(&mu_);
     TakePendingReadsLocked();
   }
-  auto expire = [&](std::vector<PendingRead>& v) {
-    std::vector<PendingRead> keep;
-    for (auto& r : v) {
-      if (r.deadline <= now) {
-        std::move(r.fn)(ErrTimeout());
-      } else {
-        keep.push_back(std::move(r));
-      }
-    }
-    v.swap(keep);
-  };
   for (auto it = reads_in_flight_.begin(); it != reads_in_flight_.end();) {
     // A round normally answers within one heartbeat round trip; one that
     // has not after a few heartbeats was lost (e.g. forwarded to a leader
@@ -466,8 +455,20 @@ void RaftMember::OnTick(Clock::time_point now) {
       ++it;
     }
   }
-  expire(reads_to_issue_);
+  ExpireReads(&reads_to_issue_, now);
   MaybePublishAttributes();
+}
+
+void RaftMember::ExpireReads(std::vector<PendingRead>* reads, Clock::time_point now) {
+  std::vector<PendingRead> keep;
+  for (auto& r : *reads) {
+    if (r.deadline <= now) {
+      std::move(r.fn)(ErrTimeout());
+    } else {
+      keep.push_back(std::move(r));
+    }
+  }
+  reads->swap(keep);
 }
 
 void RaftMember::TakePendingReadsLocked() {

@@ -224,6 +224,8 @@ class RaftMember final : public Proposer, public transport::Handler {
   static constexpr size_t kMaxProposalBatchBytes = 8 << 20;
   void ApplyLoop();
   void ServeReadyReads();           // apply thread: reads whose index is applied
+  // Fails the reads past their deadline with etcd's timeout; keeps the rest.
+  static void ExpireReads(std::vector<PendingRead>* reads, Clock::time_point now);
   void ServeReads(std::vector<PendingRead> reads);  // on the read pool; their index is applied
   void MaybeSnapshot();             // apply thread: starts writing the state file
   void JoinSnapshotWriter();        // waits for the state file writer, if any

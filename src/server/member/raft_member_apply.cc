@@ -11,7 +11,6 @@
 #include <filesystem>
 
 #include "absl/time/time.h"
-#include "server/errors.h"
 #include "server/member/raft_member.h"
 #include "server/member/state_snapshot.h"
 #include "util/member_id.h"
@@ -148,15 +147,8 @@ void RaftMember::ServeReadyReads() {
         continue;
       }
       // Not applied yet: those past their deadline get etcd's timeout.
-      std::vector<PendingRead> waiting;
-      for (auto& r : reads) {
-        if (r.deadline <= now) {
-          std::move(r.fn)(ErrTimeout());
-        } else {
-          waiting.push_back(std::move(r));
-        }
-      }
-      if (!waiting.empty()) keep.emplace_back(index, std::move(waiting));
+      ExpireReads(&reads, now);
+      if (!reads.empty()) keep.emplace_back(index, std::move(reads));
     }
     reads_ready_.swap(keep);
     reads_parked_ = reads_ready_.size();
