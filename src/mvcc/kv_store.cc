@@ -336,9 +336,8 @@ absl::StatusOr<uint32_t> KvStore::HashKvOnce(int64_t rev, int64_t* hashed_rev,
 namespace quorum::mvcc {
 
 void KvStore::PrepareReload() {
-  if (!reloading_) {
+  if (reload_epoch_.load() % 2 == 0) {
     reload_mu_.Lock();  // until Reload() returns: no read sees half of each state
-    reloading_ = true;
     reload_epoch_.fetch_add(1);
   }
   compactor_->Pause();
@@ -354,7 +353,6 @@ absl::Status KvStore::Reload() {
   auto st = Restore();
   compactor_->Resume(restored_finished_, std::move(restored_job_));
   restored_job_.reset();
-  reloading_ = false;
   reload_epoch_.fetch_add(1);
   reload_mu_.Unlock();
   if (st.ok() && observer_ != nullptr) observer_->OnStateReplaced();

@@ -193,11 +193,11 @@ class KvStore {
   CommitObserver* observer_ = nullptr;
   // Held shared by Range and RangeSerializedAt and exclusively from
   // PrepareReload() to the end of Reload(). HashKv scans for long and so
-  // does not hold it: it retries when reload_epoch_ moved (odd = reloading).
+  // does not hold it: it retries when reload_epoch_ moved.
   mutable absl::Mutex reload_mu_;
   // One HashKv pass, without regard to a state reload.
   absl::StatusOr<uint32_t> HashKvOnce(int64_t rev, int64_t* hashed_rev, int64_t* compact_rev) const;
-  bool reloading_ = false;  // reload_mu_ is held by PrepareReload (apply-side thread)
+  // Odd from PrepareReload() to the end of Reload(), while reload_mu_ is held.
   std::atomic<uint64_t> reload_epoch_{0};
   // Drops compacted records; created by Open() after Restore().
   std::unique_ptr<Compactor> compactor_;

@@ -300,13 +300,15 @@ WatchableStore::Pass WatchableStore::ReplayOnce() {
   // Caught up with everything published: commits after this point are
   // notified to synced watchers (OnCommit takes mu_ after publishing).
   size_t moved = 0;  // watchers given events or advanced
+  auto sync_if_caught_up = [&](Watcher* w) {
+    if (w->next_rev <= store_->Rev()) return;
+    AddSyncedLocked(w);
+    w->sink->Synced(w->id);
+  };
   auto advance = [&](Watcher* w) {
     ++moved;
     w->next_rev = max_rev + 1;
-    if (w->next_rev > store_->Rev()) {
-      AddSyncedLocked(w);
-      w->sink->Synced(w->id);
-    }
+    sync_if_caught_up(w);
   };
   touched_.clear();
   for (WatchId id : ids) {
@@ -315,11 +317,8 @@ WatchableStore::Pass WatchableStore::ReplayOnce() {
     Watcher* w = it->second.get();
     if (w->next_rev < compact) continue;  // reported as compacted next pass
     if (w->next_rev > max_rev) {
-      if (w->next_rev > store_->Rev()) {
-        ++moved;
-        AddSyncedLocked(w);
-        w->sink->Synced(w->id);
-      }
+      if (w->next_rev > store_->Rev()) ++moved;
+      sync_if_caught_up(w);
       continue;
     }
     for (uint32_t i = 0; i < group->size(); ++i) {

@@ -583,17 +583,11 @@ void RaftMember::HandleReady(raft::Ready rd) {
       }
     }
     ApplyEntries(rd.committed_entries);
-    // Reads parked on the apply thread for these entries wait for a wake-up.
-    if (reads_parked_.load() > 0) QueueApply(ApplyJob{});
+    WakeApplyAfterInlineApply();
   } else if (apply_here) {
     ApplyEntries(rd.committed_entries);
     if (!post_apply.empty()) transport_->Send(std::move(post_apply));
-    if (opts_.snapshot_count != 0 && !snapshot_pending_.load() &&
-        applied_.load() >= snapshot_index_.load() + opts_.snapshot_count) {
-      QueueApply(ApplyJob{});  // the apply thread takes snapshots
-    } else if (reads_parked_.load() > 0) {
-      QueueApply(ApplyJob{});  // reads wait there for these entries
-    }
+    WakeApplyAfterInlineApply();
   } else {
     job.ents = std::move(rd.committed_entries);
   }
@@ -606,6 +600,14 @@ void RaftMember::HandleReady(raft::Ready rd) {
     storage_->TrimMemory(applied - kLogEntriesInMemory, kLogEntriesInMemory);
   }
   for (auto& m : to_self) node_->Step(std::move(m)).IgnoreError();
+}
+
+void RaftMember::WakeApplyAfterInlineApply() {
+  // The apply thread takes snapshots, and reads parked there wait for the
+  // entries just applied on this thread: an empty job wakes it for either.
+  const bool snapshot_due = opts_.snapshot_count != 0 && !snapshot_pending_.load() &&
+                            applied_.load() >= snapshot_index_.load() + opts_.snapshot_count;
+  if (snapshot_due || reads_parked_.load() > 0) QueueApply(ApplyJob{});
 }
 
 bool RaftMember::HasWaiters() {

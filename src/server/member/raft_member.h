@@ -224,6 +224,9 @@ class RaftMember final : public Proposer, public transport::Handler {
   static constexpr size_t kMaxProposalBatchBytes = 8 << 20;
   void ApplyLoop();
   void ServeReadyReads();           // apply thread: reads whose index is applied
+  // After entries were applied on the loop's thread: wakes the apply thread
+  // when a snapshot is due or reads are parked there.
+  void WakeApplyAfterInlineApply();
   // Fails the reads past their deadline with etcd's timeout; keeps the rest.
   static void ExpireReads(std::vector<PendingRead>* reads, Clock::time_point now);
   void ServeReads(std::vector<PendingRead> reads);  // on the read pool; their index is applied

@@ -7,12 +7,12 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <filesystem>
 
 #include "absl/time/time.h"
 #include "server/member/raft_member.h"
 #include "server/member/state_snapshot.h"
+#include "server/transport/snapshot_file_writer.h"
 #include "util/member_id.h"
 #include "util/release_memory.h"
 
@@ -176,10 +176,10 @@ void RaftMember::MaybeSnapshot() {
   }
   std::error_code ec;
   std::filesystem::create_directories(opts_.snapshot_dir, ec);
-  char name[64];
-  snprintf(name, sizeof(name), "%016llx-%016llx.snap", static_cast<unsigned long long>(Term()),
-           static_cast<unsigned long long>(applied));
-  const std::string path = (std::filesystem::path(opts_.snapshot_dir) / name).string();
+  const std::string path =
+      (std::filesystem::path(opts_.snapshot_dir) /
+       transport::SnapshotFileWriter::FinalName(Term(), applied))
+          .string();
   // The view is the state at `applied` (taken here, at a committed group
   // boundary); writing the file (a scan of every key and its history, zstd,
   // fsync: about a second with 100k keys) happens on its own thread, so
@@ -262,11 +262,8 @@ void RaftMember::PruneReceivedSnapshots(uint64_t upto) {
   std::error_code ec;
   const auto dir = std::filesystem::path(opts_.snapshot_dir) / "recv";
   for (auto& f : std::filesystem::directory_iterator(dir, ec)) {
-    // <term>-<index>.snap, 16 hex digits each (SnapshotFileWriter::FinalName).
-    const std::string name = f.path().filename().string();
-    if (name.size() != 38 || f.path().extension() != ".snap") continue;
-    const uint64_t index = std::strtoull(name.substr(17, 16).c_str(), nullptr, 16);
-    if (index > upto || f.path().filename() == keep) continue;
+    const auto index = transport::SnapshotFileWriter::IndexOfName(f.path().filename().string());
+    if (!index || *index > upto || f.path().filename() == keep) continue;
     std::error_code rm;
     std::filesystem::remove(f.path(), rm);
   }

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cinttypes>
+#include <cstdlib>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -40,6 +41,16 @@ std::string SnapshotFileWriter::FinalName(uint64_t term, uint64_t index) {
   char buf[64];
   std::snprintf(buf, sizeof(buf), "%016" PRIx64 "-%016" PRIx64 ".snap", term, index);
   return buf;
+}
+
+std::optional<uint64_t> SnapshotFileWriter::IndexOfName(std::string_view name) {
+  // 16 hex digits of term, '-', 16 of index, ".snap".
+  if (name.size() != 38 || name[16] != '-' || !name.ends_with(".snap")) return std::nullopt;
+  const std::string index(name.substr(17, 16));
+  char* end = nullptr;
+  const uint64_t v = std::strtoull(index.c_str(), &end, 16);
+  if (end != index.c_str() + index.size()) return std::nullopt;
+  return v;
 }
 
 void SnapshotFileWriter::RemoveStaleTempFiles(const std::string& dir) {

@@ -17,6 +17,9 @@
 #include <string>
 #include <string_view>
 
+#include <optional>
+#include <string_view>
+
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
@@ -29,6 +32,8 @@ class SnapshotFileWriter {
                                                                     uint64_t term, uint64_t index,
                                                                     uint64_t total_size);
   static std::string FinalName(uint64_t term, uint64_t index);
+  // The index in a FinalName, or nullopt for any other name.
+  static std::optional<uint64_t> IndexOfName(std::string_view name);
   static void RemoveStaleTempFiles(const std::string& dir);
 
   ~SnapshotFileWriter();

@@ -1061,6 +1061,9 @@ TEST_F(TcpLinkInputTest, StopClosesOpenLinksAndReturns) {
 
 TEST(SnapshotFileWriterTest, NamesAndStaleTempFiles) {
   EXPECT_EQ(SnapshotFileWriter::FinalName(3, 42), "0000000000000003-000000000000002a.snap");
+  EXPECT_EQ(SnapshotFileWriter::IndexOfName(SnapshotFileWriter::FinalName(3, 42)), 42u);
+  EXPECT_FALSE(SnapshotFileWriter::IndexOfName("0000000000000003-000000000000002a.snap.tmp.1"));
+  EXPECT_FALSE(SnapshotFileWriter::IndexOfName("0000000000000003-00000000000000zz.snap"));
   fs::path dir = fs::temp_directory_path() / ("quorum_sfw_" + std::to_string(::getpid()));
   fs::remove_all(dir);
   {
