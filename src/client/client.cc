@@ -194,6 +194,14 @@ absl::Status Client::InvokeErased(Idempotency idempotency, int only_index,
     }
     if (s.error_code() == grpc::StatusCode::UNAVAILABLE && only_index < 0 && n > 1 &&
         idempotency == Idempotency::kIdempotent) {
+      // After a whole pass of refusals (members stopping, no leader), back
+      // off before the next: retrying at once would only flood the cluster.
+      if ((tries + 1) % n == 0) {
+        const absl::Duration pause =
+            std::min(absl::Milliseconds(25) * static_cast<int64_t>((tries + 1) / n),
+                     absl::Milliseconds(500));
+        absl::SleepFor(std::min(pause, deadline - absl::Now()));
+      }
       continue;
     }
     return FromGrpcStatus(s);

@@ -85,7 +85,11 @@ std::unique_ptr<LeaseKeepAlive> LeaseKeepAlive::Start(
 
 LeaseKeepAlive::LeaseKeepAlive(Client& client, int64_t id, int64_t ttl_s,
                                std::function<void(const absl::Status&)> on_lost)
-    : client_(client), id_(id), on_lost_(std::move(on_lost)), ttl_s_(ttl_s) {}
+    : client_(client),
+      id_(id),
+      on_lost_(std::move(on_lost)),
+      ttl_s_(ttl_s),
+      expires_(absl::Now() + absl::Seconds(ttl_s)) {}
 
 LeaseKeepAlive::~LeaseKeepAlive() { Stop(); }
 
@@ -93,12 +97,19 @@ void LeaseKeepAlive::Stop() {
   {
     absl::MutexLock l(&mu_);
     stopping_ = true;
+    if (lost_.ok()) lost_ = absl::CancelledError("lease keep-alive stopped");
   }
-  if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
+  if (thread_.get_id() == std::this_thread::get_id()) return;  // on_lost_ stopping us
+  std::call_once(join_once_, [this] {
+    if (thread_.joinable()) thread_.join();
+  });
 }
 
 absl::Status LeaseKeepAlive::Lost() const {
   absl::MutexLock l(&mu_);
+  if (lost_.ok() && absl::Now() >= expires_) {
+    return absl::DeadlineExceededError("lease keep-alive timed out");
+  }
   return lost_;
 }
 
@@ -108,19 +119,23 @@ int64_t LeaseKeepAlive::LastTtl() const {
 }
 
 bool LeaseKeepAlive::WaitLost(absl::Duration timeout) const {
+  const absl::Time until = absl::Now() + timeout;
   absl::MutexLock l(&mu_);
   auto lost = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !lost_.ok(); };
-  mu_.AwaitWithTimeout(absl::Condition(&lost), timeout);
-  return !lost_.ok();
+  // Wakes at the expiry too (renewals move it later, so wait again).
+  while (lost_.ok() && absl::Now() < expires_ && absl::Now() < until) {
+    mu_.AwaitWithDeadline(absl::Condition(&lost), std::min(until, expires_));
+  }
+  return !lost_.ok() || absl::Now() >= expires_;
+}
+
+absl::Time LeaseKeepAlive::ExpiresAt() const {
+  absl::MutexLock l(&mu_);
+  return expires_;
 }
 
 void LeaseKeepAlive::Run() {
   LeaseClient leases(client_);
-  absl::Time expires;
-  {
-    absl::MutexLock l(&mu_);
-    expires = absl::Now() + absl::Seconds(ttl_s_);
-  }
   absl::Time next = absl::Now();
   for (;;) {
     {
@@ -132,19 +147,20 @@ void LeaseKeepAlive::Run() {
     const absl::Time sent = absl::Now();
     absl::StatusOr<etcdserverpb::LeaseKeepAliveResponse> r = leases.KeepAliveOnce(id_);
     absl::Status lost;
-    if (r.ok() && r->ttl() > 0) {
-      expires = sent + absl::Seconds(r->ttl());
+    if (absl::Now() >= ExpiresAt()) {
+      // Lost() has reported the expiry already: that stays, even if this
+      // late renewal found the lease still alive.
+      lost = absl::DeadlineExceededError("lease keep-alive timed out");
+    } else if (r.ok() && r->ttl() > 0) {
       absl::MutexLock l(&mu_);
+      expires_ = sent + absl::Seconds(r->ttl());
       ttl_s_ = r->ttl();
       next = sent + std::max(kMinInterval, absl::Seconds(r->ttl()) / 3);
       continue;
-    }
-    if (r.ok()) {
+    } else if (r.ok()) {
       lost = absl::NotFoundError(kLeaseNotFoundMessage);
     } else if (r.status().code() == absl::StatusCode::kNotFound) {
       lost = r.status();
-    } else if (absl::Now() >= expires) {
-      lost = absl::DeadlineExceededError("lease keep-alive timed out");
     } else {
       next = absl::Now() + kRetryInterval;
       continue;

@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
@@ -69,9 +70,14 @@ class LeaseKeepAlive {
   LeaseKeepAlive& operator=(const LeaseKeepAlive&) = delete;
 
   int64_t id() const { return id_; }
-  // Stops renewing (the lease is left to expire or to be revoked). Idempotent.
+  // Stops renewing (the lease is left to expire or to be revoked); Lost()
+  // reports Cancelled from then on, as clientv3 closes a session's Done
+  // channel on Orphan/Close. Idempotent; safe from several threads at once.
   void Stop() ABSL_LOCKS_EXCLUDED(mu_);
-  // OK while the lease is believed alive; the reason once it is lost.
+  // OK while the lease is believed alive; the reason once it is lost. The
+  // lease counts as lost once the TTL of the last granted renewal has run
+  // out, even while a renewal is still in flight: a holder must not act on a
+  // lease the server may already have expired.
   absl::Status Lost() const ABSL_LOCKS_EXCLUDED(mu_);
   // Blocks until the lease is lost or `timeout` passes; true when lost.
   bool WaitLost(absl::Duration timeout) const ABSL_LOCKS_EXCLUDED(mu_);
@@ -82,6 +88,7 @@ class LeaseKeepAlive {
   LeaseKeepAlive(Client& client, int64_t id, int64_t ttl_s,
                  std::function<void(const absl::Status&)> on_lost);
   void Run();
+  absl::Time ExpiresAt() const ABSL_LOCKS_EXCLUDED(mu_);
 
   Client& client_;
   const int64_t id_;
@@ -90,6 +97,10 @@ class LeaseKeepAlive {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   absl::Status lost_ ABSL_GUARDED_BY(mu_);
   int64_t ttl_s_ ABSL_GUARDED_BY(mu_);
+  // When the lease runs out unless renewed: send time of the last
+  // successful renewal + its TTL (the server starts counting later).
+  absl::Time expires_ ABSL_GUARDED_BY(mu_);
+  std::once_flag join_once_;
   std::thread thread_;
 };
 

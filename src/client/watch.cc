@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "client/errors.h"
 #include "client/kv.h"
 #include "etcdserverpb/rpc.grpc.pb.h"
 
@@ -28,7 +29,9 @@ void Watcher::Close() {
     if (ctx_ != nullptr) ctx_->TryCancel();
     if (end_.ok()) end_ = absl::CancelledError("watch closed");
   }
-  if (thread_.joinable()) thread_.join();
+  std::call_once(join_once_, [this] {
+    if (thread_.joinable()) thread_.join();
+  });
 }
 
 int64_t Watcher::NextRevision() const {
@@ -176,9 +179,23 @@ absl::Status Watcher::RunStream() {
     ctx_ = nullptr;
     stream_ = nullptr;
   }
-  ctx.TryCancel();
-  stream->Finish();
-  return end;
+  if (!end.ok()) {
+    ctx.TryCancel();
+    stream->Finish();
+    return end;
+  }
+  // The server (or the connection) ended the stream: a broken connection is
+  // retried, a refusal that no retry can change is reported.
+  grpc::Status fs = stream->Finish();
+  switch (fs.error_code()) {
+    case grpc::StatusCode::UNIMPLEMENTED:
+    case grpc::StatusCode::UNAUTHENTICATED:
+    case grpc::StatusCode::PERMISSION_DENIED:
+    case grpc::StatusCode::INVALID_ARGUMENT:
+      return FromGrpcStatus(fs);
+    default:
+      return absl::OkStatus();
+  }
 }
 
 }  // namespace quorum::client

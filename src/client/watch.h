@@ -23,6 +23,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <mutex>
 #include <thread>
 
 #include <grpcpp/grpcpp.h>
@@ -106,6 +107,7 @@ class Watcher {
   // Invariant: every event below next_rev_ has been queued exactly once.
   int64_t next_rev_ ABSL_GUARDED_BY(mu_) = 0;
   int reconnects_ ABSL_GUARDED_BY(mu_) = 0;
+  std::once_flag join_once_;
   std::thread thread_;
 };
 

@@ -230,6 +230,36 @@ def grpc_lock_unlock(server):
         c.close()
 
 
+def grpc_lock_without_lease(server):
+    """v3lockpb.Lock with no lease: the server grants a 60 s lease; a second lease-less locker blocks"""
+    c = _Rpc(server)
+    try:
+        out = []
+        r, err = c.lock("nl", 0)
+        if err:
+            return "lock 1: " + err
+        key = r.key.decode()
+        out.append("lock 1 key is nl/0: %s" % (key == "nl/0"))
+        _, err2 = c.lock("nl", 0, timeout=1.0)
+        out.append("lock 2 while held: %s" % err2)
+        got, err = c.call("etcdserverpb.KV", "Range", "etcdserverpb.RangeRequest",
+                          "etcdserverpb.RangeResponse", key=r.key)
+        lease = got.kvs[0].lease if got and got.kvs else 0
+        out.append("key has a lease: %s" % (lease != 0 and key == "nl/%x" % lease))
+        ttl, err = c.call("etcdserverpb.Lease", "LeaseTimeToLive",
+                          "etcdserverpb.LeaseTimeToLiveRequest",
+                          "etcdserverpb.LeaseTimeToLiveResponse", ID=lease)
+        out.append("granted TTL: %s" % (err or ttl.grantedTTL))
+        cr, err = c.election("Campaign", "CampaignRequest", "CampaignResponse",
+                             name=b"nle", value=b"v")
+        out.append("campaign without lease: %s" % (
+            err or "lease_ok=%s" % (cr.leader.lease != 0 and
+                                    cr.leader.key.decode() == "nle/%x" % cr.leader.lease)))
+        return "\n".join(out)
+    finally:
+        c.close()
+
+
 def grpc_election(server):
     """v3electionpb.Election: Leader (none), Campaign, Observe, Proclaim, stale Proclaim, Resign"""
     c = _Rpc(server)
@@ -296,6 +326,7 @@ GROUPS = [
     ], doc="etcdctl lock / elect (client-side recipes over KV, Lease, Watch)"),
     Group("recipes-grpc", [
         Check("v3lock Lock/Unlock", grpc_lock_unlock),
+        Check("v3lock Lock without a lease", grpc_lock_without_lease),
         Check("v3election", grpc_election),
     ], doc="server-side v3lockpb.Lock and v3electionpb.Election services"),
 ]

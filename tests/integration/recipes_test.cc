@@ -323,6 +323,27 @@ TEST_F(RecipesTest, ElectionCampaignProclaimResignObserve) {
   EXPECT_EQ(next(), "c");
 }
 
+// A candidate whose lease ends while it waits must not be told it leads:
+// its key is gone, so a later candidate would lead at the same time.
+TEST_F(RecipesTest, CampaignFailsWhenItsSessionEndsWhileWaiting) {
+  auto cli = NewClient();
+  ASSERT_OK_AND_ASSIGN(s1, cc::Session::Create(*cli, {.ttl_s = 10}));
+  ASSERT_OK_AND_ASSIGN(s2, cc::Session::Create(*cli, {.ttl_s = 10}));
+  cc::Election e1(*s1, "gone"), e2(*s2, "gone");
+  ASSERT_OK(e1.Campaign("a", Wait::For(absl::Seconds(5))));
+  absl::Status e2_result = absl::UnknownError("not finished");
+  std::thread t([&] { e2_result = e2.Campaign("b", Wait::For(absl::Seconds(15))); });
+  absl::SleepFor(absl::Milliseconds(300));
+  // The second candidate's session ends (its lease revoked, as on expiry).
+  s2->Orphan();
+  EXPECT_TRUE(s2->Done()) << "Orphan() ends the session as clientv3's does";
+  ASSERT_OK(client::LeaseClient(*cli).Revoke(s2->Lease()).status());
+  ASSERT_OK(e1.Resign());
+  t.join();
+  EXPECT_EQ(e2_result.message(), cc::kElectionSessionExpiredMessage) << e2_result;
+  EXPECT_EQ(e1.Leader().status().message(), cc::kElectionNoLeaderMessage);
+}
+
 TEST_F(RecipesTest, LockAndElectionServices) {
   auto ch = grpc::CreateChannel(cluster_->ClientAddress(1), grpc::InsecureChannelCredentials());
   auto lock = v3lockpb::Lock::NewStub(ch);

@@ -58,6 +58,21 @@ absl::Status Election::Campaign(std::string_view value, const Wait& wait) {
     }
     return h.status();
   }
+  // Our own lease may have expired while we waited: then a later candidate,
+  // whose predecessors are all gone, leads, and we must not say we do.
+  absl::StatusOr<etcdserverpb::RangeResponse> mine = Retry<etcdserverpb::RangeResponse>(
+      wait, [&]() { return kv.Get(leader_key_); });
+  if (!mine.ok() || mine->kvs_size() == 0 || mine->kvs(0).create_revision() != leader_rev_) {
+    const bool cancelled = !mine.ok() && (mine.status().code() == absl::StatusCode::kCancelled ||
+                                          mine.status().code() == absl::StatusCode::kDeadlineExceeded);
+    if (cancelled) {
+      (void)Resign();
+    } else {
+      leader_key_.clear();
+      leading_ = false;
+    }
+    return mine.ok() ? absl::UnknownError(kElectionSessionExpiredMessage) : mine.status();
+  }
   header_ = r->header();
   return absl::OkStatus();
 }

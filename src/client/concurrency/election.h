@@ -36,6 +36,7 @@ namespace quorum::client::concurrency {
 
 inline constexpr char kElectionNotLeaderMessage[] = "election: not leader";
 inline constexpr char kElectionNoLeaderMessage[] = "election: no leader";
+inline constexpr char kElectionSessionExpiredMessage[] = "election: session expired";
 
 struct LeaderEvent {
   etcdserverpb::ResponseHeader header;

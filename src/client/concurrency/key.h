@@ -32,8 +32,10 @@ GetOptions LastCreate();
 // down): the recipes retry these until their Wait ends.
 bool Retryable(const absl::Status& s);
 
-// Runs `op` until it succeeds, fails for good, or `wait` ends (then the last
-// failure is returned). Only for operations that are safe to repeat.
+// Runs `op` until it succeeds, fails for good, or `wait` ends (then the
+// wait's own error: "context canceled" / "context deadline exceeded", as a
+// clientv3 call returns its context's error). Only for operations that are
+// safe to repeat.
 template <typename T>
 absl::StatusOr<T> Retry(const Wait& wait, const std::function<absl::StatusOr<T>()>& op);
 
@@ -53,9 +55,9 @@ absl::StatusOr<T> Retry(const Wait& wait, const std::function<absl::StatusOr<T>(
   for (int attempt = 0;; ++attempt) {
     absl::StatusOr<T> r = op();
     if (r.ok() || !Retryable(r.status())) return r;
-    if (!wait.Check().ok()) return r;
+    if (absl::Status w = wait.Check(); !w.ok()) return w;
     absl::SleepFor(absl::Milliseconds(std::min(50 * (attempt + 1), 500)));
-    if (!wait.Check().ok()) return r;
+    if (absl::Status w = wait.Check(); !w.ok()) return w;
   }
 }
 

@@ -92,7 +92,12 @@ grpc::ServerUnaryReactor* ElectionService::Campaign(grpc::CallbackServerContext*
                                                     v3electionpb::CampaignResponse* resp) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   absl::Status st = runtime_->Run(ctx, [reactor, req, resp](client::Client& c, const Wait& wait) {
-    Election e(c, req->lease(), req->name());
+    absl::StatusOr<int64_t> lease = RecipeLease(c, req->lease());
+    if (!lease.ok()) {
+      reactor->Finish(RecipeStatus(lease.status()));
+      return;
+    }
+    Election e(c, *lease, req->name());
     absl::Status s = e.Campaign(req->value(), wait);
     if (s.ok()) {
       *resp->mutable_header() = e.Header();

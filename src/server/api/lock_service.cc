@@ -12,7 +12,12 @@ grpc::ServerUnaryReactor* LockService::Lock(grpc::CallbackServerContext* ctx,
                                             v3lockpb::LockResponse* resp) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   absl::Status st = runtime_->Run(ctx, [reactor, req, resp](client::Client& c, const Wait& wait) {
-    client::concurrency::Mutex m(c, req->lease(), req->name());
+    absl::StatusOr<int64_t> lease = RecipeLease(c, req->lease());
+    if (!lease.ok()) {
+      reactor->Finish(RecipeStatus(lease.status()));
+      return;
+    }
+    client::concurrency::Mutex m(c, *lease, req->name());
     absl::Status s = m.Lock(wait);
     if (s.ok()) {
       *resp->mutable_header() = m.Header();

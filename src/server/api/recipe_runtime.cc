@@ -4,7 +4,18 @@
 #include <thread>
 #include <utility>
 
+#include "client/lease.h"
+
 namespace quorum::server {
+
+absl::StatusOr<int64_t> RecipeLease(client::Client& c, int64_t requested) {
+  if (requested != 0) return requested;
+  absl::StatusOr<etcdserverpb::LeaseGrantResponse> g =
+      client::LeaseClient(c).Grant(kRecipeSessionTtlSeconds);
+  if (!g.ok()) return g.status();
+  if (!g->error().empty()) return absl::UnknownError(g->error());
+  return g->id();
+}
 
 RecipeRuntime::~RecipeRuntime() { Stop(); }
 

@@ -25,6 +25,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/match.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -60,6 +61,14 @@ class RecipeRuntime {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   size_t running_ ABSL_GUARDED_BY(mu_) = 0;
 };
+
+// The lease a Lock or Campaign request's key gets. etcd's v3lock/v3election
+// servers open a session on the request's lease, granting one of the
+// session default TTL (60 s) when the request has none, and never renew it:
+// without that, two lease-less callers would share the key "<name>/0", both
+// be told they hold the lock, and a crashed holder would block it forever.
+inline constexpr int64_t kRecipeSessionTtlSeconds = 60;
+absl::StatusOr<int64_t> RecipeLease(client::Client& c, int64_t requested);
 
 // A recipe's result as a gRPC status, as etcd's v3lock/v3election servers
 // return their clientv3 errors: clientv3 turns a server error it knows
