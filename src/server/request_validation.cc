@@ -12,6 +12,8 @@ namespace {
 
 using etcdserverpb::RequestOp;
 
+absl::Status CheckTxnFields(const etcdserverpb::TxnRequest& r, int max_txn_ops);
+
 absl::Status CheckRequestOp(const RequestOp& op, int max_txn_ops) {
   switch (op.request_case()) {
     case RequestOp::kRequestRange:
@@ -21,18 +23,19 @@ absl::Status CheckRequestOp(const RequestOp& op, int max_txn_ops) {
     case RequestOp::kRequestDeleteRange:
       return CheckDeleteRequest(op.request_delete_range());
     case RequestOp::kRequestTxn:
-      return CheckTxnRequest(op.request_txn(), max_txn_ops);
+      return CheckTxnFields(op.request_txn(), max_txn_ops);
     default:
       return ErrKeyNotFound();  // an empty op, as etcd answers it
   }
 }
 
-// A half-open key interval; end "" = the single key, "\0" = to infinity.
+// A half-open key interval; end "" = the single key. As in etcd's check,
+// end "\0" (delete from the key on) is taken literally: it holds no key, so
+// such a delete conflicts with no put.
 struct Interval {
   std::string begin, end;
   bool Contains(const std::string& k) const {
     if (end.empty()) return k == begin;
-    if (end == std::string(1, '\0')) return k >= begin;
     return k >= begin && k < end;
   }
 };
@@ -104,7 +107,11 @@ absl::Status CheckDeleteRequest(const etcdserverpb::DeleteRangeRequest& r) {
   return absl::OkStatus();
 }
 
-absl::Status CheckTxnRequest(const etcdserverpb::TxnRequest& r, int max_txn_ops) {
+namespace {
+
+// Every field of the txn and of its nested txns; the duplicate-key check
+// runs once over the whole request after these, as in etcd.
+absl::Status CheckTxnFields(const etcdserverpb::TxnRequest& r, int max_txn_ops) {
   const int opc = std::max({r.compare_size(), r.success_size(), r.failure_size()});
   if (opc > max_txn_ops) return ErrTooManyOps();
   for (const auto& c : r.compare()) {
@@ -116,31 +123,36 @@ absl::Status CheckTxnRequest(const etcdserverpb::TxnRequest& r, int max_txn_ops)
   for (const auto& op : r.failure()) {
     if (auto s = CheckRequestOp(op, max_txn_ops - opc); !s.ok()) return s;
   }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status CheckTxnRequest(const etcdserverpb::TxnRequest& r, int max_txn_ops) {
+  if (auto s = CheckTxnFields(r, max_txn_ops); !s.ok()) return s;
   PutsAndDeletes success, failure;
   if (auto s = CheckIntervals(r.success(), &success); !s.ok()) return s;
   return CheckIntervals(r.failure(), &failure);
 }
 
+// As etcd's isTxnReadonly / isTxnSerializable: only top-level ranges count;
+// a nested txn, even one of ranges only, makes the txn a write (through
+// raft, under the alarms and the request size limit).
 bool IsTxnReadOnly(const etcdserverpb::TxnRequest& r) {
-  auto ops_read_only = [](const auto& ops) {
-    for (const auto& op : ops) {
-      if (op.has_request_put() || op.has_request_delete_range()) return false;
-      if (op.has_request_txn() && !IsTxnReadOnly(op.request_txn())) return false;
-    }
-    return true;
+  auto ranges_only = [](const auto& ops) {
+    return std::all_of(ops.begin(), ops.end(),
+                       [](const RequestOp& op) { return op.has_request_range(); });
   };
-  return ops_read_only(r.success()) && ops_read_only(r.failure());
+  return ranges_only(r.success()) && ranges_only(r.failure());
 }
 
 bool IsTxnSerializable(const etcdserverpb::TxnRequest& r) {
-  auto ops_serializable = [](const auto& ops) {
-    for (const auto& op : ops) {
-      if (op.has_request_range() && !op.request_range().serializable()) return false;
-      if (op.has_request_txn() && !IsTxnSerializable(op.request_txn())) return false;
-    }
-    return true;
+  auto serializable = [](const auto& ops) {
+    return std::all_of(ops.begin(), ops.end(), [](const RequestOp& op) {
+      return op.has_request_range() && op.request_range().serializable();
+    });
   };
-  return ops_serializable(r.success()) && ops_serializable(r.failure());
+  return serializable(r.success()) && serializable(r.failure());
 }
 
 }  // namespace quorum::server

@@ -15,9 +15,10 @@ absl::Status CheckDeleteRequest(const etcdserverpb::DeleteRangeRequest& r);
 // both written and deleted on one execution path.
 absl::Status CheckTxnRequest(const etcdserverpb::TxnRequest& r, int max_txn_ops);
 
-// True when no branch of the txn (at any depth) writes.
+// True when both branches hold only ranges (a nested txn counts as a write,
+// as in etcd).
 bool IsTxnReadOnly(const etcdserverpb::TxnRequest& r);
-// True when every range of a read-only txn asks for serializable reads.
+// True when both branches hold only serializable ranges.
 bool IsTxnSerializable(const etcdserverpb::TxnRequest& r);
 
 }  // namespace quorum::server

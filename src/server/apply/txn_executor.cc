@@ -81,32 +81,48 @@ void TxnExecutor::ComputePath(const etcdserverpb::TxnRequest& r, std::vector<boo
   }
 }
 
-absl::Status TxnExecutor::CheckPut(const etcdserverpb::PutRequest& r) const {
+absl::Status TxnExecutor::CheckPut(const etcdserverpb::PutRequest& r,
+                                   const FromKeyDeletes& from_key_deletes) const {
   if (r.ignore_value() || r.ignore_lease()) {
     auto rr = reader_.Range(r.key(), "", mvcc::RangeOptions{});
     if (!rr.ok()) return rr.status();
     if (rr->kvs.empty()) return ErrKeyNotFound();
+    // Gone by the time the put runs: failing now keeps the txn all or
+    // nothing (etcd panics on this txn).
+    for (const std::string& from : from_key_deletes) {
+      if (r.key() >= from) return ErrKeyNotFound();
+    }
   }
   if (r.lease() != 0 && !(leases_ && leases_(r.lease()))) return ErrLeaseNotFound();
   return absl::OkStatus();
 }
 
 absl::Status TxnExecutor::CheckOps(const etcdserverpb::TxnRequest& r,
-                                   const std::vector<bool>& path, size_t* pos) const {
+                                   const std::vector<bool>& path, size_t* pos, CheckPass pass,
+                                   FromKeyDeletes* from_key_deletes) const {
   const bool ok = path[(*pos)++];
   for (const auto& op : ok ? r.success() : r.failure()) {
     switch (op.request_case()) {
       case RequestOp::kRequestRange: {
+        if (pass != CheckPass::kRanges) break;
         const int64_t rev = op.request_range().revision();
         if (rev > reader_.Rev()) return mvcc::ErrFutureRev();
         if (rev != 0 && rev < reader_.CompactRev()) return mvcc::ErrCompacted();
         break;
       }
       case RequestOp::kRequestPut:
-        if (auto s = CheckPut(op.request_put()); !s.ok()) return s;
+        if (pass != CheckPass::kPuts) break;
+        if (auto s = CheckPut(op.request_put(), *from_key_deletes); !s.ok()) return s;
+        break;
+      case RequestOp::kRequestDeleteRange:
+        if (op.request_delete_range().range_end() == std::string(1, '\0')) {
+          from_key_deletes->push_back(op.request_delete_range().key());
+        }
         break;
       case RequestOp::kRequestTxn:
-        if (auto s = CheckOps(op.request_txn(), path, pos); !s.ok()) return s;
+        if (auto s = CheckOps(op.request_txn(), path, pos, pass, from_key_deletes); !s.ok()) {
+          return s;
+        }
         break;
       default:
         break;
@@ -116,6 +132,11 @@ absl::Status TxnExecutor::CheckOps(const etcdserverpb::TxnRequest& r,
 }
 
 absl::StatusOr<etcdserverpb::PutResponse> TxnExecutor::Put(const etcdserverpb::PutRequest& r) {
+  if (r.lease() != 0 && !(leases_ && leases_(r.lease()))) return ErrLeaseNotFound();
+  return ApplyPut(r);
+}
+
+absl::StatusOr<etcdserverpb::PutResponse> TxnExecutor::ApplyPut(const etcdserverpb::PutRequest& r) {
   etcdserverpb::PutResponse resp;
   std::string value = r.value();
   int64_t lease = r.lease();
@@ -162,7 +183,7 @@ absl::Status TxnExecutor::ApplyTxn(const etcdserverpb::TxnRequest& r,
         break;
       }
       case RequestOp::kRequestPut: {
-        auto pr = Put(op.request_put());
+        auto pr = ApplyPut(op.request_put());
         if (!pr.ok()) return pr.status();
         *out->mutable_response_put() = std::move(*pr);
         break;
@@ -189,10 +210,13 @@ absl::Status TxnExecutor::ApplyTxn(const etcdserverpb::TxnRequest& r,
 absl::StatusOr<etcdserverpb::TxnResponse> TxnExecutor::Txn(const etcdserverpb::TxnRequest& r) {
   std::vector<bool> path;
   ComputePath(r, &path);
-  size_t pos = 0;
-  if (auto s = CheckOps(r, path, &pos); !s.ok()) return s;
+  for (CheckPass pass : {CheckPass::kPuts, CheckPass::kRanges}) {
+    size_t pos = 0;
+    FromKeyDeletes from_key_deletes;
+    if (auto s = CheckOps(r, path, &pos, pass, &from_key_deletes); !s.ok()) return s;
+  }
   etcdserverpb::TxnResponse resp;
-  pos = 0;
+  size_t pos = 0;
   if (auto s = ApplyTxn(r, path, &pos, &resp); !s.ok()) return s;
   resp.mutable_header()->set_revision(reader_.Rev());
   return resp;

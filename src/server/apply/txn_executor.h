@@ -26,6 +26,8 @@ class TxnExecutor {
   TxnExecutor(const KvReader& reader, mvcc::WriteTxn* writer, LeaseLookup leases)
       : reader_(reader), writer_(writer), leases_(std::move(leases)) {}
 
+  // A put on its own (not in a txn): its lease is looked up first, as etcd's
+  // applier does, then the ignore_* flags' key.
   absl::StatusOr<etcdserverpb::PutResponse> Put(const etcdserverpb::PutRequest& r);
   absl::StatusOr<etcdserverpb::DeleteRangeResponse> DeleteRange(
       const etcdserverpb::DeleteRangeRequest& r);
@@ -35,9 +37,17 @@ class TxnExecutor {
   // Depth-first compare outcomes of the txn and of nested txns on its path.
   void ComputePath(const etcdserverpb::TxnRequest& r, std::vector<bool>* path) const;
   bool Compare(const etcdserverpb::Compare& c) const;
+  // etcd checks every put on the path first, then every range.
+  enum class CheckPass { kPuts, kRanges };
+  // Keys from which a delete earlier on the path removed everything
+  // (range_end "\0"); etcd's duplicate-key check lets such a delete and a
+  // put of a later key share a txn.
+  using FromKeyDeletes = std::vector<std::string>;
   absl::Status CheckOps(const etcdserverpb::TxnRequest& r, const std::vector<bool>& path,
-                        size_t* pos) const;
-  absl::Status CheckPut(const etcdserverpb::PutRequest& r) const;
+                        size_t* pos, CheckPass pass, FromKeyDeletes* from_key_deletes) const;
+  absl::Status CheckPut(const etcdserverpb::PutRequest& r,
+                        const FromKeyDeletes& from_key_deletes) const;
+  absl::StatusOr<etcdserverpb::PutResponse> ApplyPut(const etcdserverpb::PutRequest& r);
   absl::Status ApplyTxn(const etcdserverpb::TxnRequest& r, const std::vector<bool>& path,
                         size_t* pos, etcdserverpb::TxnResponse* resp);
 
