@@ -72,6 +72,11 @@ void Batch::DeleteRange(Cf cf, std::string_view begin, std::string_view end) {
 
 size_t Batch::Count() const { return wb_->Count(); }
 
+std::string_view Batch::Encoded() const {
+  const std::string& rep = wb_->Data();
+  return std::string_view(rep.data(), rep.size());
+}
+
 absl::StatusOr<std::unique_ptr<Backend>> Backend::Open(const std::string& dir,
                                                        const BackendOptions& opts) {
   std::error_code ec;
@@ -119,6 +124,14 @@ absl::Status Backend::Commit(Batch batch, bool sync) {
   rocksdb::WriteOptions wo;
   wo.sync = sync && !opts_.unsafe_no_fsync;
   return ToStatus(db_->Write(wo, batch.wb_.get()), "write");
+}
+
+absl::Status Backend::CommitEncoded(std::string_view encoded) {
+  // RocksDB's batch header: 8-byte sequence number and 4-byte count.
+  if (encoded.size() < 12) return absl::InvalidArgumentError("encoded batch too short");
+  rocksdb::WriteBatch wb{std::string(encoded)};
+  rocksdb::WriteOptions wo;
+  return ToStatus(db_->Write(wo, &wb), "write");
 }
 
 absl::Status Backend::SyncWal() {

@@ -101,6 +101,9 @@ class Batch {
   void DeleteRange(Cf cf, std::string_view begin, std::string_view end);
   size_t Count() const;
   bool Empty() const { return Count() == 0; }
+  // The batch in RocksDB's own encoding: what Backend::CommitEncoded takes
+  // back (the raft log journal stores it; see log_journal.h).
+  std::string_view Encoded() const;
 
  private:
   friend class Backend;
@@ -122,6 +125,10 @@ class Backend {
   absl::Status Commit(Batch batch, bool sync);
   // Fsyncs the WAL (makes every earlier unsynced Commit durable).
   absl::Status SyncWal();
+  // Applies a batch from Batch::Encoded() of this backend (its column
+  // families' ids are this database's), unsynced. InvalidArgument when the
+  // bytes are not such a batch.
+  absl::Status CommitEncoded(std::string_view encoded);
 
   // NotFound when absent.
   absl::StatusOr<std::string> Get(Cf cf, std::string_view key) const;

@@ -21,8 +21,15 @@ std::string LogKey(raft::Index i) { return util::EncodeFixed64BE(i); }
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<RaftStorage>> RaftStorage::Open(mvcc::Backend* backend) {
+absl::StatusOr<std::unique_ptr<RaftStorage>> RaftStorage::Open(mvcc::Backend* backend,
+                                                                const std::string& journal_path,
+                                                                LogJournalOptions journal_opts) {
   std::unique_ptr<RaftStorage> s(new RaftStorage(backend));
+  if (!journal_path.empty()) {
+    auto j = LogJournal::Open(journal_path, backend, journal_opts);
+    if (!j.ok()) return j.status();
+    s->journal_ = std::move(*j);
+  }
   if (auto st = s->Load(); !st.ok()) return st;
   return s;
 }
@@ -111,7 +118,9 @@ absl::Status RaftStorage::Save(const raft::Ready& rd, bool sync) {
   }
   if (rd.hard_state) b.Put(Cf::kRaftState, kHardStateKey, rd.hard_state->SerializeAsString());
   if (b.Empty()) return absl::OkStatus();
-  if (auto st = backend_->Commit(std::move(b), sync); !st.ok()) return st;
+  absl::Status saved = sync && journal_ != nullptr ? journal_->Commit(std::move(b))
+                                                   : backend_->Commit(std::move(b), sync);
+  if (!saved.ok()) return saved;
   empty_ = false;
   if (has_snap) {
     if (auto st = mem_.ApplySnapshot(rd.snapshot); !st.ok()) return st;

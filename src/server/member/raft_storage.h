@@ -15,6 +15,10 @@
 //               "snapshot"            -> raftpb.Snapshot (data = the state
 //                                        snapshot file path, see
 //                                        state_snapshot.h)
+//               "journal"             -> epoch, seq (log_journal.h)
+// Synced saves go through the LogJournal when there is one (the member's
+// journal file: one fdatasync of a file of fixed size), else through a
+// synced RocksDB write.
 // Entries below the snapshot index are deleted by Compact().
 //
 // Thread-safety: owned by the raft loop thread; raft reads it from the same
@@ -23,19 +27,25 @@
 #define QUORUM_SERVER_MEMBER_RAFT_STORAGE_H_
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "mvcc/backend/backend.h"
 #include "raft/memory_storage.h"
 #include "raft/ready.h"
+#include "server/member/log_journal.h"
 
 namespace quorum::server {
 
 class RaftStorage final : public raft::Storage {
  public:
-  // Loads whatever the backend holds (nothing, for a new member).
-  static absl::StatusOr<std::unique_ptr<RaftStorage>> Open(mvcc::Backend* backend);
+  // Loads whatever the backend holds (nothing, for a new member). With a
+  // `journal_path`, first re-applies the journaled saves the backend lost in
+  // a crash, then makes synced saves durable through that journal.
+  static absl::StatusOr<std::unique_ptr<RaftStorage>> Open(mvcc::Backend* backend,
+                                                           const std::string& journal_path = "",
+                                                           LogJournalOptions journal_opts = {});
 
   // True when no raft state was ever persisted (a brand-new member).
   bool IsEmpty() const { return empty_; }
@@ -77,6 +87,7 @@ class RaftStorage final : public raft::Storage {
   absl::StatusOr<raft::Entry> ReadEntry(raft::Index i) const;
 
   mvcc::Backend* backend_;
+  std::unique_ptr<LogJournal> journal_;  // null: synced RocksDB writes
   // Hard state and the log's tail [mem_.FirstIndex(), LastIndex()]. Its own
   // snapshot record is only used to order received snapshots.
   raft::MemoryStorage mem_;
