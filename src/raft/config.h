@@ -5,11 +5,14 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <map>
 
 #include "absl/status/status.h"
 #include "raft/logger.h"
 #include "raft/read_only.h"
 #include "raft/storage.h"
+#include "raft/tracker/progress.h"
 
 namespace quorum::raft {
 
@@ -45,6 +48,12 @@ struct Config {
   ReadOnlyOption read_only_option = ReadOnlyOption::kSafe;
   // Followers drop proposals instead of forwarding them to the leader.
   bool disable_proposal_forwarding = false;
+  // Leader only: asked for every conf change entry of a proposal (its own or
+  // one forwarded by a follower) with the leader's view of each voter's
+  // progress (recent_active: heard from within the last election timeout,
+  // with check_quorum). false turns the entry into a no-op, as a second
+  // pending conf change is. Unset: every change is admitted.
+  std::function<bool(const Entry&, const std::map<NodeId, Progress>&)> admit_conf_change;
   // Seed of the node's Rng (election timeout jitter); mixed with `id`, so
   // one seed can be shared by a whole cluster. Only randomness raft uses.
   uint64_t rng_seed = 0;

@@ -47,6 +47,7 @@ Raft::Raft(const Config& c, std::unique_ptr<Logger> owned_logger)
       check_quorum_(c.check_quorum),
       pre_vote_(c.pre_vote),
       disable_proposal_forwarding_(c.disable_proposal_forwarding),
+      admit_conf_change_(c.admit_conf_change),
       max_msg_size_(c.max_size_per_msg),
       max_uncommitted_size_(c.max_uncommitted_entries_size ? c.max_uncommitted_entries_size
                                                            : kNoLimit),

@@ -156,6 +156,7 @@ class Raft {
   const bool check_quorum_;
   const bool pre_vote_;
   const bool disable_proposal_forwarding_;
+  const std::function<bool(const Entry&, const std::map<NodeId, Progress>&)> admit_conf_change_;
   const uint64_t max_msg_size_;
   const uint64_t max_uncommitted_size_;
   const Index config_applied_;

@@ -175,6 +175,39 @@ TEST(MembershipTest, OnlyOneConfChangeInFlight) {
             "1/4 EntryConfChange ConfChangeAddLearnerNode 5");
 }
 
+TEST(MembershipTest, LeaderAdmissionHookTurnsARefusedChangeIntoANoOp) {
+  std::vector<std::pair<pb::ConfChangeType, size_t>> asked;
+  TestRaft r = MakeRaft(1, {1}, 10, 1, [&](Config& c) {
+    c.admit_conf_change = [&](const Entry& e, const std::map<NodeId, Progress>& prs) {
+      ConfChange cc;
+      EXPECT_TRUE(cc.ParseFromString(e.data()));
+      asked.emplace_back(cc.type(), prs.size());
+      return cc.node_id() != 5;  // refuse changes of node 5
+    };
+  });
+  r->BecomeCandidate();
+  r->BecomeLeader();
+  testing::PersistAndApply(*r, *r.storage);
+  auto conf_prop = [](NodeId target) {
+    ConfChange cc;
+    cc.set_type(pb::ConfChangeAddLearnerNode);
+    cc.set_node_id(target);
+    Message m = Msg(1, 1, pb::MsgProp);
+    Entry* e = m.add_entries();
+    e->set_type(pb::EntryConfChange);
+    e->set_data(cc.SerializeAsString());
+    return m;
+  };
+  ASSERT_TRUE(r->Step(conf_prop(5)).ok());
+  EXPECT_EQ(DescribeEntry(r->raft_log().unstable().entries().back()), "1/2 EntryNormal");
+  // A refused change leaves no change pending: the next is admitted at once.
+  ASSERT_TRUE(r->Step(conf_prop(4)).ok());
+  EXPECT_EQ(DescribeEntry(r->raft_log().unstable().entries().back()),
+            "1/3 EntryConfChange ConfChangeAddLearnerNode 4");
+  ASSERT_EQ(asked.size(), 2u);
+  EXPECT_EQ(asked[0].second, 1u);  // the leader's progress map
+}
+
 TEST(MembershipTest, ApplyConfChangeReturnsNewConfStateAndRejectsRemovingAllVoters) {
   TestRaft r = MakeRaft(1, {1, 2});
   ConfChange cc;

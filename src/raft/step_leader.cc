@@ -43,6 +43,9 @@ absl::Status Raft::StepLeader(Message& m) {
           LogInfo(absl::StrCat(id_, " ignoring conf change at index ", log_.LastIndex() + i + 1,
                                " since pending_conf_index is ", pending_conf_index_));
           es[i] = Entry();
+        } else if (admit_conf_change_ && !admit_conf_change_(es[i], trk_.progress())) {
+          LogInfo(absl::StrCat(id_, " refusing conf change at index ", log_.LastIndex() + i + 1));
+          es[i] = Entry();
         } else {
           pending_conf_index_ = log_.LastIndex() + i + 1;
         }

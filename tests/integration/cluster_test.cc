@@ -511,6 +511,78 @@ TEST(ClusterTest, MemberAddJoinsCatchesUpAndRemoveStopsIt) {
   EXPECT_EQ(list.members_size(), 3);
 }
 
+// etcd's --strict-reconfig-check (on by default): with one of three members
+// down, removing another live voter would leave no quorum, so it is refused,
+// on the leader with etcd's error and through a follower by the leader's
+// admission check; the member that is down may be removed. Then the learner
+// limit and peer URL uniqueness.
+TEST(ClusterTest, StrictReconfigRefusesChangesThatWouldLoseTheQuorum) {
+  auto c = StartOrDie({});
+  ASSERT_TRUE(c);
+  ASSERT_OK_AND_ASSIGN(leader, c->WaitForLeader());
+  const auto followers = Others(*c, {leader});
+  const int down = followers[0], live = followers[1];
+  ASSERT_OK(c->Stop(down));
+  std::this_thread::sleep_for(Millis(1500));  // past the leader's activity window
+  ASSERT_OK_AND_ASSIGN(still_leader, c->WaitForLeader(std::vector<int>{leader, live}));
+  ASSERT_EQ(still_leader, leader);
+  auto remove = [&](int via, int who, Millis deadline) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + deadline);
+    etcdserverpb::MemberRemoveRequest req;
+    req.set_id(c->Id(who));
+    etcdserverpb::MemberRemoveResponse resp;
+    return c->Cluster(via)->MemberRemove(&ctx, req, &resp);
+  };
+  grpc::Status st = remove(leader, live, Millis(5000));
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(st.error_message(), "etcdserver: unhealthy cluster");
+  st = remove(live, live, Millis(3000));  // forwarded: the leader refuses it
+  EXPECT_FALSE(st.ok());
+  auto add = [&](int via, const std::string& url, bool learner) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + Millis(5000));
+    etcdserverpb::MemberAddRequest req;
+    req.add_peerurls(url);
+    req.set_islearner(learner);
+    etcdserverpb::MemberAddResponse resp;
+    return c->Cluster(via)->MemberAdd(&ctx, req, &resp);
+  };
+  st = add(leader, "http://127.0.0.1:1", /*learner=*/false);
+  EXPECT_EQ(st.error_message(), "etcdserver: unhealthy cluster");
+  {
+    grpc::ClientContext ctx;
+    etcdserverpb::MemberListResponse list;
+    ASSERT_OK(FromGrpc(c->Cluster(leader)->MemberList(&ctx, {}, &list)));
+    EXPECT_EQ(list.members_size(), 3);
+  }
+  // The member that is down is no part of the active quorum: it may go.
+  ASSERT_OK(FromGrpc(remove(leader, down, Millis(5000))));
+  ASSERT_OK(c->Put(leader, "after", "ok").status());
+  // One learner at a time.
+  ASSERT_OK(FromGrpc(add(live, "http://127.0.0.1:2", /*learner=*/true)));
+  st = add(live, "http://127.0.0.1:3", /*learner=*/true);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(st.error_message(), "etcdserver: too many learner members in cluster");
+  // No two members with one peer URL.
+  {
+    grpc::ClientContext ctx;
+    etcdserverpb::MemberListResponse list;
+    ASSERT_OK(FromGrpc(c->Cluster(leader)->MemberList(&ctx, {}, &list)));
+    std::string leader_url;
+    for (const auto& m : list.members()) {
+      if (m.id() == c->Id(leader)) leader_url = m.peerurls(0);
+    }
+    grpc::ClientContext uctx;
+    etcdserverpb::MemberUpdateRequest req;
+    req.set_id(c->Id(live));
+    req.add_peerurls(leader_url);
+    etcdserverpb::MemberUpdateResponse resp;
+    st = c->Cluster(live)->MemberUpdate(&uctx, req, &resp);
+    EXPECT_EQ(st.error_message(), "etcdserver: Peer URLs already exists");
+  }
+}
+
 // The removal commits while the member is cut off, so it never sees it in
 // its log; once healed it must find out from its peers and stop (etcd does).
 TEST(ClusterTest, MemberRemovedWhileIsolatedStopsAfterHeal) {

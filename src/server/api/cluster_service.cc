@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "server/errors.h"
+#include "server/member/reconfig_check.h"
 #include "server/url.h"
 #include "util/member_id.h"
 
@@ -66,15 +67,6 @@ grpc::ServerUnaryReactor* ClusterService::MemberAdd(grpc::CallbackServerContext*
       return reactor;
     }
   }
-  for (const auto& m : deps_->membership->List()) {
-    for (const auto& u : m.peer_urls) {
-      if (std::find(urls.begin(), urls.end(), u) != urls.end()) {
-        reactor->Finish(Error(grpc::StatusCode::FAILED_PRECONDITION,
-                              "etcdserver: Peer URLs already exists"));
-        return reactor;
-      }
-    }
-  }
   // A runtime-added member's id mixes in the time, as etcd's does.
   const auto now = std::chrono::system_clock::now().time_since_epoch().count();
   const uint64_t id = util::ComputeMemberId(urls, deps_->config->initial_cluster_token,
@@ -83,6 +75,11 @@ grpc::ServerUnaryReactor* ClusterService::MemberAdd(grpc::CallbackServerContext*
   m.set_id(id);
   for (const auto& u : urls) m.add_peerurls(u);
   m.set_islearner(req->islearner());
+  // Checked again by the leader and where it is applied.
+  if (absl::Status st = ValidateNewMember(deps_->membership->List(), m); !st.ok()) {
+    reactor->Finish(ToGrpcStatus(st));
+    return reactor;
+  }
   ProposeChange(reactor,
                 req->islearner() ? raftpb::ConfChangeAddLearnerNode : raftpb::ConfChangeAddNode, m,
                 [this, resp, m] {
@@ -122,6 +119,13 @@ grpc::ServerUnaryReactor* ClusterService::MemberUpdate(grpc::CallbackServerConte
                             "etcdserver: given member URLs are invalid"));
       return reactor;
     }
+  }
+  if (absl::Status st = ValidatePeerUrlUpdate(
+          deps_->membership->List(), req->id(),
+          std::vector<std::string>(req->peerurls().begin(), req->peerurls().end()));
+      !st.ok()) {
+    reactor->Finish(ToGrpcStatus(st));
+    return reactor;
   }
   internalpb::InternalRequest ir;
   *ir.mutable_member_update() = *req;

@@ -97,7 +97,7 @@ grpc::ServerUnaryReactor* MaintenanceService::MoveLeader(grpc::CallbackServerCon
   auto* reactor = ctx->DefaultReactor();
   if (deps_->RejectOnLearner(reactor)) return reactor;
   if (deps_->proposer->LeaderId() != deps_->self_id) {
-    reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "etcdserver: not leader"));
+    reactor->Finish(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "etcdserver: not leader"));
     return reactor;
   }
   auto target = deps_->membership->Get(req->targetid());

@@ -12,6 +12,7 @@
 #include "raft/errors.h"
 #include "server/errors.h"
 #include "server/member/message_coalescer.h"
+#include "server/member/reconfig_check.h"
 #include "server/member/state_snapshot.h"
 #include "util/coding.h"
 #include "util/member_id.h"
@@ -48,6 +49,21 @@ absl::StatusOr<std::unique_ptr<RaftMember>> RaftMember::Create(
   c.max_size_per_msg = 1 << 20;
   c.max_inflight_msgs = 512;
   c.max_uncommitted_entries_size = 1 << 30;
+  c.admit_conf_change = [m = m.get()](const raft::Entry& e,
+                                      const std::map<raft::NodeId, raft::Progress>& prs) {
+    raftpb::ConfChange cc;
+    internalpb::ConfChangeContext ctx;
+    if (!cc.ParseFromString(e.data())) return true;  // raft refuses it itself
+    ctx.ParseFromString(cc.context());
+    std::map<raft::NodeId, uint64_t> match;
+    for (const auto& [id, pr] : prs) match[id] = pr.match;
+    absl::Status st = m->CheckConfChange(cc, ctx, match);
+    if (!st.ok()) {
+      spdlog::warn("refusing membership change of {}: {}", util::IdToHex(cc.node_id()),
+                   std::string(st.message()));
+    }
+    return st.ok();
+  };
   c.rng_seed = m->opts_.id ^ static_cast<uint64_t>(Clock::now().time_since_epoch().count());
   auto node = raft::RawNode::Create(c);
   if (!node.ok()) return node.status();
@@ -248,6 +264,16 @@ void RaftMember::ProposeConfChange(raftpb::ConfChange cc, StatusCallback done) {
     if (stopped) return std::move(done)(ErrStopped());
     internalpb::ConfChangeContext ctx;
     ctx.ParseFromString(cc.context());
+    // On the leader the change is checked here, so the caller gets the
+    // reason; a follower forwards it, and the leader's raft admission hook
+    // turns a refused one into a no-op (the caller's request times out).
+    if (leader_.load() == opts_.id) {
+      std::map<raft::NodeId, uint64_t> match;
+      for (const auto& [id, pr] : node_->GetStatus().progress) match[id] = pr.match;
+      if (absl::Status st = CheckConfChange(cc, ctx, match); !st.ok()) {
+        return std::move(done)(st);
+      }
+    }
     if (auto st = node_->ProposeConfChange(cc); !st.ok()) {
       std::move(done)(raft::IsErrProposalDropped(st)
                           ? absl::UnavailableError("etcdserver: unhealthy cluster")
@@ -300,9 +326,11 @@ void RaftMember::OnMessages(std::vector<raftpb::Message> msgs) {
   Enqueue(
       [this, msgs = std::move(msgs)](bool stopped) mutable {
         if (stopped) return;
+        const Clock::time_point now = Clock::now();
         for (auto& m : msgs) {
           if (membership_->IsRemoved(m.from())) continue;
           if (opts_.peer_faults && opts_.peer_faults->Blocked(m.from(), opts_.id)) continue;
+          last_heard_[m.from()] = now;
           node_->Step(std::move(m)).IgnoreError();  // stale or foreign messages are dropped
         }
       },
@@ -703,8 +731,12 @@ void RaftMember::ApplyNormal(
     }
     case InternalRequest::kMemberUpdate: {
       const auto& u = req.member_update();
-      membership_->UpdatePeerUrls(u.id(), {u.peerurls().begin(), u.peerurls().end()},
-                                  store_->PendingBatch());
+      const std::vector<std::string> urls(u.peerurls().begin(), u.peerurls().end());
+      if (absl::Status st = ValidatePeerUrlUpdate(membership_->List(), u.id(), urls); !st.ok()) {
+        result = st;
+        break;
+      }
+      membership_->UpdatePeerUrls(u.id(), urls, store_->PendingBatch());
       // Changing a peer's link may wait for its streams to close: never on
       // a gRPC or transport thread that applies inline. The raft thread does it.
       EnqueueForRaftThread([this](bool stopped) {
@@ -724,6 +756,44 @@ void RaftMember::ApplyNormal(
   waiters_.erase(it);
 }
 
+absl::Status RaftMember::CheckConfChange(const raftpb::ConfChange& cc,
+                                         const internalpb::ConfChangeContext& ctx,
+                                         const std::map<raft::NodeId, uint64_t>& match) const {
+  ReconfigView v;
+  v.members = membership_->List();
+  v.self = opts_.id;
+  v.active.insert(opts_.id);
+  // Heard from within two election timeouts: a live peer answers every
+  // heartbeat, a killed one stops at once.
+  const Clock::time_point since = Clock::now() - std::chrono::milliseconds(2 * opts_.election_ms);
+  for (const auto& [id, at] : last_heard_) {
+    if (at >= since) v.active.insert(id);
+  }
+  auto existing = membership_->Get(cc.node_id());
+  switch (cc.type()) {
+    case raftpb::ConfChangeAddNode:
+    case raftpb::ConfChangeAddLearnerNode:
+      if (existing && existing->is_learner && cc.type() == raftpb::ConfChangeAddNode) {
+        auto self = match.find(opts_.id);
+        auto learner = match.find(cc.node_id());
+        const double leader_match = self == match.end() ? 0 : self->second;
+        if (learner == match.end() || learner->second < leader_match * 0.9) {
+          return absl::FailedPreconditionError(
+              "etcdserver: can only promote a learner member which is in sync with leader");
+        }
+        return opts_.strict_reconfig_check ? CheckPromoteMember(v, cc.node_id())
+                                           : absl::OkStatus();
+      }
+      if (!ctx.has_member()) return absl::OkStatus();
+      if (absl::Status st = ValidateNewMember(v.members, ctx.member()); !st.ok()) return st;
+      return opts_.strict_reconfig_check ? CheckAddMember(v, ctx.member()) : absl::OkStatus();
+    case raftpb::ConfChangeRemoveNode:
+      return opts_.strict_reconfig_check ? CheckRemoveMember(v, cc.node_id()) : absl::OkStatus();
+    default:
+      return absl::OkStatus();
+  }
+}
+
 void RaftMember::ApplyConfChangeEntry(const raft::Entry& e,
                                       std::vector<std::pair<uint64_t, absl::Status>>* cc_replies) {
   raftpb::ConfChange cc;
@@ -733,7 +803,30 @@ void RaftMember::ApplyConfChangeEntry(const raft::Entry& e,
   }
   internalpb::ConfChangeContext ctx;
   ctx.ParseFromString(cc.context());
-  if (e.index() > store_->ConsistentIndex()) {
+  // A new member is validated again where it is applied, as etcd does: two
+  // adds proposed at once may each have passed the proposer's check. The
+  // answer depends only on the membership, so every member agrees; when the
+  // entry is replayed after a restart, the membership tells whether it was
+  // refused the first time (the member was then never added).
+  const bool adds_member = (cc.type() == raftpb::ConfChangeAddNode ||
+                            cc.type() == raftpb::ConfChangeAddLearnerNode) &&
+                           ctx.has_member() &&
+                           !(cc.type() == raftpb::ConfChangeAddNode &&
+                             membership_->Get(cc.node_id()).has_value() &&
+                             membership_->Get(cc.node_id())->is_learner);
+  absl::Status refused;
+  if (adds_member) {
+    if (e.index() > store_->ConsistentIndex()) {
+      refused = ValidateNewMember(membership_->List(), ctx.member());
+    } else if (!membership_->Get(cc.node_id()) && !membership_->IsRemoved(cc.node_id())) {
+      refused = absl::FailedPreconditionError("refused when first applied");
+    }
+  }
+  if (!refused.ok()) {
+    spdlog::warn("membership change of {} at index {} refused: {}", util::IdToHex(cc.node_id()),
+                 e.index(), std::string(refused.message()));
+    cc.set_node_id(raft::kNone);  // raft applies it as a no-op
+  } else if (e.index() > store_->ConsistentIndex()) {
     mvcc::Batch* batch = store_->PendingBatch();
     switch (cc.type()) {
       case raftpb::ConfChangeAddNode:
@@ -769,7 +862,7 @@ void RaftMember::ApplyConfChangeEntry(const raft::Entry& e,
   }
   if (ctx.proposer_id() == opts_.id && ctx.request_id() != 0) {
     cc_replies->emplace_back(ctx.request_id(),
-                             cs.ok() ? absl::OkStatus() : cs.status());
+                             !refused.ok() ? refused : cs.ok() ? absl::OkStatus() : cs.status());
   }
 }
 

@@ -90,6 +90,9 @@ struct RaftMemberOptions {
   // replaced the store's column families (state derived from them must be
   // rebuilt).
   std::function<void()> on_state_reloaded;
+  // etcd's --strict-reconfig-check: the leader refuses membership changes
+  // that would leave too few started or reachable voters (reconfig_check.h).
+  bool strict_reconfig_check = true;
   // Test only: partitions (see peer_faults.h).
   std::shared_ptr<PeerFaults> peer_faults;
   // Test only: runs on the snapshot writer thread before the state file is
@@ -193,6 +196,13 @@ class RaftMember final : public Proposer, public transport::Handler {
   void ApplyNormal(const raft::Entry& e, std::vector<std::pair<ProposeDone,
                    absl::StatusOr<internalpb::InternalResponse>>>* replies);
   void ApplyConfChangeEntry(const raft::Entry& e, std::vector<std::pair<uint64_t, absl::Status>>* cc_replies);
+  // The leader's check of a membership change (raft thread): validity and,
+  // with strict_reconfig_check, the quorum checks; `match` is each member's
+  // replicated index as raft tracks it (for a promotion: is the learner in
+  // sync).
+  absl::Status CheckConfChange(const raftpb::ConfChange& cc,
+                               const internalpb::ConfChangeContext& ctx,
+                               const std::map<raft::NodeId, uint64_t>& match) const;
   void IssueReadIndex(Clock::time_point now);
   // Queues a proposal for this loop iteration (parked when leaderless).
   void Submit(internalpb::InternalRequest req, ProposeDone done, bool run_here_if_idle);
@@ -255,6 +265,8 @@ class RaftMember final : public Proposer, public transport::Handler {
   std::deque<ParkedProposal> parked_;
   std::vector<ParkedProposal> to_propose_;
   std::map<uint64_t, std::pair<StatusCallback, Clock::time_point>> cc_waiters_;
+  // When each peer was last heard from: "active" for the reconfig checks.
+  std::map<uint64_t, Clock::time_point> last_heard_;
   std::vector<PendingRead> reads_to_issue_;
   std::map<std::string, std::pair<std::vector<PendingRead>, Clock::time_point>> reads_in_flight_;
   uint64_t next_read_ctx_ = 1;
