@@ -3,6 +3,8 @@
 // (etcdctl/ctlv3/command/{member,ep,defrag,move_leader}_command.go).
 #include <chrono>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "client/cluster.h"
@@ -29,7 +31,17 @@ uint64_t MemberIdArg(const std::vector<std::string>& args) {
 }
 
 void RunMemberAdd(Context& ctx, const FlagValues& f, const std::vector<std::string>& args) {
-  if (args.size() != 1) ExitWithError(kExitBadArgs, "member name not provided");
+  if (args.empty()) ExitWithError(kExitBadArgs, "member name not provided");
+  if (args.size() > 1) {
+    // A URL among the arguments was probably meant for --peer-urls.
+    std::string msg = "too many arguments";
+    for (const std::string& a : args) {
+      if (absl::StartsWith(absl::AsciiStrToLower(a), "http")) {
+        msg += ", did you mean --peer-urls=" + a;
+      }
+    }
+    ExitWithError(kExitBadArgs, msg);
+  }
   const std::string name = args[0];
   const std::string peer_urls = f.String("peer-urls");
   if (peer_urls.empty()) ExitWithError(kExitBadArgs, "member peer urls not provided");
@@ -153,24 +165,22 @@ void RunEndpointStatus(Context& ctx, const FlagValues& f, const std::vector<std:
 
 void RunEndpointHashKV(Context& ctx, const FlagValues& f, const std::vector<std::string>&) {
   std::vector<EpHashKV> list;
-  bool failed = false;
+  std::string last_error;
   for (const std::string& ep : ctx.EndpointsFromCluster(f)) {
     std::unique_ptr<client::Client> c = ctx.MustClient({ep});
     auto resp = client::MaintenanceClient(*c).HashKV(ep, f.Int("rev"));
     if (!resp.ok()) {
-      failed = true;
+      last_error = ErrorText(resp.status());
       std::fflush(stdout);
       std::fprintf(stderr, "Failed to get the hash of endpoint %s (%s)\n", ep.c_str(),
-                   ErrorText(resp.status()).c_str());
+                   last_error.c_str());
       continue;
     }
     list.push_back({ep, *resp});
   }
   ctx.printer->EndpointHashKV(list);
-  if (failed) {
-    std::fflush(stdout);
-    std::exit(kExitError);
-  }
+  // Unlike endpoint status, etcdctl ends with the last failure's text.
+  if (!last_error.empty()) ExitWithError(kExitError, last_error);
 }
 
 void RunDefrag(Context& ctx, const FlagValues& f, const std::vector<std::string>&) {

@@ -38,22 +38,38 @@ std::string ErrorText(const absl::Status& s);
 
 class Context {
  public:
+  // path: the command ("member list"); inherited: its global and group flags,
+  // the ones ETCDCTL_* variables fill.
+  Context(std::string path, std::vector<FlagSpec> inherited)
+      : command_path_(std::move(path)), inherited_flags_(std::move(inherited)) {}
+
   FlagValues global;
-  std::unique_ptr<Printer> printer;
+  std::unique_ptr<Printer> printer;  // set by Configure / InitDisplay
   bool interactive_txn = false;
   // The command line as given (without the binary), for commands that look
   // at it raw as etcdctl does with os.Args (watch's "--").
   std::vector<std::string> raw_args;
 
+  // etcdctl applies ETCDCTL_* variables, --debug, the TLS/auth flag checks
+  // and -w when a command first needs a client, i.e. after the command's own
+  // argument checks (`-w bogus version` works). Once; the calls below do it.
+  void Configure();
+  // Only the output format (etcdctl's initDisplayFromCmd; exit 4 if unknown).
+  void InitDisplay();
+
   // The client for --endpoints (exits with ExitBadConnection on bad options).
   client::Client& Client();
   // A client for other endpoints (endpoint/defrag/move-leader per member).
   std::unique_ptr<client::Client> MustClient(const std::vector<std::string>& endpoints);
-  std::vector<std::string> Endpoints() const { return global.Slice("endpoints"); }
+  std::vector<std::string> Endpoints();
   // Endpoints, or every member's client URLs with --cluster.
   std::vector<std::string> EndpointsFromCluster(const FlagValues& flags);
 
  private:
+  const std::string command_path_;
+  const std::vector<FlagSpec> inherited_flags_;
+  bool configured_ = false;
+  std::string username_, password_;
   std::unique_ptr<client::Client> client_;
 };
 

@@ -1,6 +1,5 @@
 #include "cmd/quorumctl/flags.h"
 
-#include <CLI/CLI.hpp>
 #include <algorithm>
 
 #include "absl/strings/str_split.h"
@@ -47,13 +46,13 @@ bool FlagValues::Bool(const std::string& name) const {
 
 int64_t FlagValues::Int(const std::string& name) const {
   int64_t v = 0;
-  ParseGoInt(String(name), 10, &v, nullptr);
+  ParseGoInt(String(name), 0, &v, nullptr);
   return v;
 }
 
 uint64_t FlagValues::Uint(const std::string& name) const {
   uint64_t v = 0;
-  ParseGoUint(String(name), 10, &v, nullptr);
+  ParseGoUint(String(name), 0, &v, nullptr);
   return v;
 }
 
@@ -89,17 +88,16 @@ bool CheckFlagValue(const FlagSpec& spec, const std::string& value, std::string*
       break;
     case FlagKind::kInt: {
       int64_t v;
-      ok = ParseGoInt(value, 10, &v, &why);
+      ok = ParseGoInt(value, 0, &v, &why);  // pflag: base 0 (0x10, 010, 1_000)
       break;
     }
     case FlagKind::kUint: {
       uint64_t v;
-      ok = ParseGoUint(value, 10, &v, &why);
+      ok = ParseGoUint(value, 0, &v, &why);
       break;
     }
     case FlagKind::kDuration:
-      ok = ParseGoDuration(value).has_value();
-      if (!ok) why = "time: invalid duration " + GoQuote(value);
+      ok = ParseGoDuration(value, &why).has_value();
       break;
     default:
       break;
@@ -114,8 +112,8 @@ bool CheckFlagValue(const FlagSpec& spec, const std::string& value, std::string*
 
 bool ParseFlags(const std::vector<std::string>& args, const std::vector<FlagSpec>& specs,
                 FlagValues* values, std::vector<std::string>* positionals, std::string* error) {
-  // Step 1: pflag's tokenisation, normalising every flag to "--name=value".
-  std::vector<std::string> normalized;
+  // pflag's tokenisation.
+  FlagValues parsed;
   std::vector<std::string> pos;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -181,33 +179,12 @@ bool ParseFlags(const std::vector<std::string>& args, const std::vector<FlagSpec
     }
     if (!has_value) value = "true";
     if (!CheckFlagValue(*spec, value, error)) return false;
-    normalized.push_back("--" + spec->name + "=" + value);
+    // Stored as given, even "" (`--order=`, `--order ""`): pflag keeps empty
+    // values, and Changed() must see them (`--cacert=` is an error later).
+    parsed.Set(spec->name, value);
   }
-
-  // Step 2: CLI11 stores the values (every flag is a repeatable string
-  // option; typed reads go through FlagValues with Go's parsing rules).
-  CLI::App app{"quorumctl"};
-  app.set_help_flag();
-  app.allow_extras(false);
-  std::map<std::string, std::vector<std::string>> raw;
-  for (const FlagSpec& s : specs) {
-    app.add_option("--" + s.name, raw[s.name])
-        ->take_all()
-        ->allow_extra_args(false)
-        ->expected(1)
-        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-  }
-  try {
-    std::vector<std::string> rev(normalized.rbegin(), normalized.rend());
-    app.parse(rev);
-  } catch (const CLI::ParseError& e) {
-    *error = e.what();
-    return false;
-  }
-  values->SetDefaults(specs);
-  for (const auto& [name, vs] : raw) {
-    for (const std::string& v : vs) values->Set(name, v);
-  }
+  parsed.SetDefaults(specs);
+  *values = std::move(parsed);
   *positionals = std::move(pos);
   return true;
 }

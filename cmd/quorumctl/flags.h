@@ -1,9 +1,9 @@
 // Command and flag model of quorumctl: etcdctl's cobra/pflag command line
 // (same flag names, `--flag value` / `--flag=value` / `-w json` / `-wjson`,
 // bool flags with optional `=true|false`, flags anywhere among arguments,
-// `--` ends flags, repeated slice flags append) with CLI11 doing the option
-// storage, and etcdctl's help layout (NAME / USAGE / OPTIONS / GLOBAL OPTIONS,
-// tab-aligned like Go's text/tabwriter).
+// `--` ends flags, repeated slice flags append, empty values kept, ints in
+// Go's base-0 syntax), and etcdctl's help layout (NAME / USAGE / OPTIONS /
+// GLOBAL OPTIONS, tab-aligned like Go's text/tabwriter).
 #ifndef QUORUM_CMD_QUORUMCTL_FLAGS_H_
 #define QUORUM_CMD_QUORUMCTL_FLAGS_H_
 

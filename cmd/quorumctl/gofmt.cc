@@ -1,7 +1,9 @@
 #include "cmd/quorumctl/gofmt.h"
 
+#include <cctype>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <limits>
 
 namespace quorum::ctl {
@@ -132,6 +134,18 @@ std::string GoQuote(std::string_view s) {
   }
   out.push_back('"');
   return out;
+}
+
+std::string GoQuoteSharp(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    auto [r, n] = DecodeRune(s, i);
+    i += n;
+    if ((r == kBadRune && n == 1) || r == 0xFEFF || (r < ' ' && r != '\t') || r == '`' ||
+        r == 0x7F) {
+      return GoQuote(s);
+    }
+  }
+  return "`" + std::string(s) + "`";
 }
 
 std::string GoJsonString(std::string_view s) {
@@ -325,75 +339,181 @@ std::string GoDuration(int64_t d) {
   return std::string(buf + w, sizeof(buf) - w);
 }
 
-std::optional<int64_t> ParseGoDuration(std::string_view s) {
-  if (s.empty()) return std::nullopt;
+namespace {
+
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+// The time package's own quoting in its errors: bytes outside printable
+// ASCII as \xNN, '"' and '\' escaped.
+std::string TimeQuote(std::string_view s) {
+  std::string out = "\"";
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c < ' ' || c >= 0x80) {
+      out += "\\x";
+      AppendHex(&out, c, 2);
+      continue;
+    }
+    if (c == '"' || c == '\\') out.push_back('\\');
+    out.push_back(ch);
+  }
+  return out + "\"";
+}
+
+int64_t DurationUnit(std::string_view u) {
+  if (u == "ns") return 1;
+  if (u == "us" || u == "\xc2\xb5s" || u == "\xce\xbcs") return 1000;
+  if (u == "ms") return 1000000;
+  if (u == "s") return 1000000000;
+  if (u == "m") return 60 * int64_t{1000000000};
+  if (u == "h") return 3600 * int64_t{1000000000};
+  return 0;
+}
+
+}  // namespace
+
+// time.ParseDuration: [-+]?([0-9]*(\.[0-9]*)?[a-z]+)+ with its overflow
+// limits and error texts.
+std::optional<int64_t> ParseGoDuration(std::string_view s, std::string* err) {
+  const std::string_view orig = s;
+  auto fail = [&](const std::string& why) -> std::optional<int64_t> {
+    if (err) *err = "time: " + why;
+    return std::nullopt;
+  };
+  auto invalid = [&] { return fail("invalid duration " + TimeQuote(orig)); };
+  constexpr uint64_t kLimit = uint64_t{1} << 63;
   bool neg = false;
-  if (s[0] == '-' || s[0] == '+') {
+  if (!s.empty() && (s[0] == '-' || s[0] == '+')) {
     neg = s[0] == '-';
     s.remove_prefix(1);
   }
   if (s == "0") return 0;
-  if (s.empty()) return std::nullopt;
-  double total = 0;
+  if (s.empty()) return invalid();
+  uint64_t total = 0;
   while (!s.empty()) {
+    if (s[0] != '.' && !IsDigit(s[0])) return invalid();
+    uint64_t whole = 0;
     size_t i = 0;
-    while (i < s.size() && ((s[i] >= '0' && s[i] <= '9') || s[i] == '.')) ++i;
-    if (i == 0) return std::nullopt;
-    std::string num(s.substr(0, i));
-    if (num == ".") return std::nullopt;
-    s.remove_prefix(i);
-    size_t j = 0;
-    while (j < s.size() && !((s[j] >= '0' && s[j] <= '9') || s[j] == '.')) ++j;
-    std::string_view unit = s.substr(0, j);
-    s.remove_prefix(j);
-    double mult;
-    if (unit == "ns")
-      mult = 1;
-    else if (unit == "us" || unit == "\xc2\xb5s" || unit == "\xce\xbcs")
-      mult = 1e3;
-    else if (unit == "ms")
-      mult = 1e6;
-    else if (unit == "s")
-      mult = 1e9;
-    else if (unit == "m")
-      mult = 60e9;
-    else if (unit == "h")
-      mult = 3600e9;
-    else
-      return std::nullopt;
-    total += std::stod(num) * mult;
+    for (; i < s.size() && IsDigit(s[i]); ++i) {
+      if (whole > kLimit / 10) return invalid();
+      whole = whole * 10 + (s[i] - '0');
+      if (whole > kLimit) return invalid();
+    }
+    bool digits = i > 0;
+    // Fraction digits beyond what fits are ignored, as Go does.
+    uint64_t frac = 0;
+    double scale = 1;
+    if (i < s.size() && s[i] == '.') {
+      size_t j = ++i;
+      bool full = false;
+      for (; i < s.size() && IsDigit(s[i]); ++i) {
+        if (full || frac > (kLimit - 1) / 10 || frac * 10 + (s[i] - '0') > kLimit) {
+          full = true;
+          continue;
+        }
+        frac = frac * 10 + (s[i] - '0');
+        scale *= 10;
+      }
+      digits |= i > j;
+    }
+    if (!digits) return invalid();
+    size_t u = i;
+    while (u < s.size() && s[u] != '.' && !IsDigit(s[u])) ++u;
+    if (u == i) return fail("missing unit in duration " + TimeQuote(orig));
+    const std::string_view unit_name = s.substr(i, u - i);
+    const int64_t unit = DurationUnit(unit_name);
+    if (unit == 0) {
+      return fail("unknown unit " + TimeQuote(unit_name) + " in duration " + TimeQuote(orig));
+    }
+    s.remove_prefix(u);
+    if (whole > kLimit / unit) return invalid();
+    uint64_t v = whole * unit;
+    if (frac > 0) {
+      v += static_cast<uint64_t>(static_cast<double>(frac) * (static_cast<double>(unit) / scale));
+      if (v > kLimit) return invalid();
+    }
+    total += v;
+    if (total > kLimit) return invalid();
   }
-  return static_cast<int64_t>(neg ? -total : total);
+  if (neg) return static_cast<int64_t>(0 - total);
+  if (total > kLimit - 1) return invalid();
+  return static_cast<int64_t>(total);
 }
 
+namespace {
+
+// strconv's underscoreOK: '_' only between digits, or after a base prefix.
+bool UnderscoresOk(std::string_view s) {
+  if (!s.empty() && (s[0] == '+' || s[0] == '-')) s.remove_prefix(1);
+  char saw = '^';  // ^ start, 0 digit or prefix, _ underscore, ! other
+  size_t i = 0;
+  bool hex = false;
+  if (s.size() >= 2 && s[0] == '0' && std::strchr("bBoOxX", s[1]) != nullptr) {
+    i = 2;
+    saw = '0';
+    hex = s[1] == 'x' || s[1] == 'X';
+  }
+  for (; i < s.size(); ++i) {
+    const char c = s[i];
+    if (IsDigit(c) || (hex && std::isxdigit(static_cast<unsigned char>(c)))) {
+      saw = '0';
+    } else if (c == '_') {
+      if (saw != '0') return false;
+      saw = '_';
+    } else {
+      if (saw == '_') return false;
+      saw = '!';
+    }
+  }
+  return saw != '_';
+}
+
+// Digit value of c in bases up to 36; 36 for anything else.
+int DigitValue(char c) {
+  if (IsDigit(c)) return c - '0';
+  const char l = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (l >= 'a' && l <= 'z') return l - 'a' + 10;
+  return 36;
+}
+
+}  // namespace
+
 bool ParseGoUint(std::string_view s, int base, uint64_t* out, std::string* err) {
+  const std::string_view orig = s;
   auto fail = [&](const char* why) {
-    if (err) *err = "strconv.ParseUint: parsing " + GoQuote(s) + ": " + why;
+    if (err) *err = "strconv.ParseUint: parsing " + GoQuote(orig) + ": " + why;
     return false;
   };
   if (s.empty()) return fail("invalid syntax");
+  const bool base0 = base == 0;
+  if (base0) {
+    base = 10;
+    if (s[0] == '0') {
+      const char p = s.size() >= 3 ? static_cast<char>(std::tolower(s[1])) : 0;
+      base = p == 'b' ? 2 : p == 'o' ? 8 : p == 'x' ? 16 : 8;
+      s.remove_prefix(base == 8 && p != 'o' ? 1 : 2);
+    }
+  }
   uint64_t v = 0;
-  bool overflow = false;
+  bool underscores = false;
   for (char c : s) {
-    int d;
-    if (c >= '0' && c <= '9')
-      d = c - '0';
-    else if (base == 16 && c >= 'a' && c <= 'f')
-      d = c - 'a' + 10;
-    else if (base == 16 && c >= 'A' && c <= 'F')
-      d = c - 'A' + 10;
-    else
-      return fail("invalid syntax");
-    if (v > (std::numeric_limits<uint64_t>::max() - d) / base) overflow = true;
+    if (c == '_' && base0) {
+      underscores = true;
+      continue;
+    }
+    const int d = DigitValue(c);
+    if (d >= base) return fail("invalid syntax");
+    // Go stops at the first overflow, before looking at later digits.
+    if (v > (std::numeric_limits<uint64_t>::max() - d) / base) return fail("value out of range");
     v = v * base + d;
   }
-  if (overflow) return fail("value out of range");
+  if (underscores && !UnderscoresOk(orig)) return fail("invalid syntax");
   *out = v;
   return true;
 }
 
 bool ParseGoInt(std::string_view s, int base, int64_t* out, std::string* err) {
-  std::string_view orig = s;
+  const std::string_view orig = s;
   auto fail = [&](const char* why) {
     if (err) *err = "strconv.ParseInt: parsing " + GoQuote(orig) + ": " + why;
     return false;
@@ -413,7 +533,120 @@ bool ParseGoInt(std::string_view s, int base, int64_t* out, std::string* err) {
   const uint64_t cutoff = uint64_t{1} << 63;
   if (!neg && u >= cutoff) return fail("value out of range");
   if (neg && u > cutoff) return fail("value out of range");
-  *out = neg ? static_cast<int64_t>(-u) : static_cast<int64_t>(u);
+  *out = neg ? static_cast<int64_t>(0 - u) : static_cast<int64_t>(u);
+  return true;
+}
+
+namespace {
+
+int HexValue(char c) {
+  const int d = DigitValue(c);
+  return d < 16 ? d : -1;
+}
+
+// Reads n hex digits at s[*i]; false if there are not n of them.
+bool ReadHex(std::string_view s, size_t* i, int n, uint32_t* v) {
+  if (*i + n > s.size()) return false;
+  *v = 0;
+  for (int k = 0; k < n; ++k) {
+    const int d = HexValue(s[*i + k]);
+    if (d < 0) return false;
+    *v = *v * 16 + d;
+  }
+  *i += n;
+  return true;
+}
+
+bool ValidRune(uint32_t r) { return r <= 0x10FFFF && !(r >= 0xD800 && r <= 0xDFFF); }
+
+// One backslash escape of a double-quoted string (strconv.UnquoteChar);
+// s[*i] is the character after the backslash.
+bool UnquoteEscape(std::string_view s, size_t* i, std::string* out) {
+  if (*i >= s.size()) return false;
+  const char c = s[(*i)++];
+  static constexpr std::string_view kLetters = "abfnrtv\\\"";
+  static constexpr std::string_view kBytes = "\a\b\f\n\r\t\v\\\"";
+  if (size_t k = kLetters.find(c); k != std::string_view::npos) {
+    out->push_back(kBytes[k]);
+    return true;
+  }
+  uint32_t v;
+  if (c == 'x') {  // one byte, not necessarily UTF-8
+    if (!ReadHex(s, i, 2, &v)) return false;
+    out->push_back(static_cast<char>(v));
+    return true;
+  }
+  if (c == 'u' || c == 'U') {
+    if (!ReadHex(s, i, c == 'u' ? 4 : 8, &v) || !ValidRune(v)) return false;
+    AppendUtf8(out, v);
+    return true;
+  }
+  if (c < '0' || c > '7' || *i + 2 > s.size()) return false;  // \ooo: exactly 3 digits
+  v = c - '0';
+  for (int k = 0; k < 2; ++k) {
+    const char d = s[(*i)++];
+    if (d < '0' || d > '7') return false;
+    v = v * 8 + (d - '0');
+  }
+  if (v > 255) return false;
+  out->push_back(static_cast<char>(v));
+  return true;
+}
+
+bool IsScanSpace(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f'; }
+
+}  // namespace
+
+bool GoUnquote(std::string_view in, std::string* out) {
+  if (in.size() < 2 || in.front() != '"' || in.back() != '"') return false;
+  const std::string_view body = in.substr(1, in.size() - 2);
+  std::string r;
+  for (size_t i = 0; i < body.size();) {
+    const char c = body[i++];
+    if (c == '"' || c == '\n') return false;
+    if (c != '\\') {
+      r.push_back(c);
+    } else if (!UnquoteEscape(body, &i, &r)) {
+      return false;
+    }
+  }
+  *out = std::move(r);
+  return true;
+}
+
+bool GoScanQuoted(std::string_view s, size_t* pos, std::string* out) {
+  size_t i = *pos;
+  while (i < s.size() && IsScanSpace(s[i])) ++i;
+  if (i >= s.size() || (s[i] != '"' && s[i] != '`')) return false;
+  const char quote = s[i++];
+  // fmt reads runes: an invalid UTF-8 byte arrives as U+FFFD.
+  std::string token(1, quote);
+  auto take = [&](char* first) {
+    if (i >= s.size()) return false;
+    *first = s[i];
+    auto [r, n] = DecodeRune(s, i);
+    if (r == kBadRune && n == 1) {
+      AppendUtf8(&token, r);
+    } else {
+      token.append(s.substr(i, n));
+    }
+    i += n;
+    return true;
+  };
+  for (char c;;) {
+    if (!take(&c)) return false;  // EOF before the closing quote
+    if (c == quote) break;
+    // Only the rune after a backslash is protected; strconv checks the rest.
+    if (quote == '"' && c == '\\' && !take(&c)) return false;
+  }
+  std::string value;
+  if (quote == '`') {
+    value = token.substr(1, token.size() - 2);  // raw: as read, no unquoting
+  } else if (!GoUnquote(token, &value)) {
+    return false;
+  }
+  *out = std::move(value);
+  *pos = i;
   return true;
 }
 

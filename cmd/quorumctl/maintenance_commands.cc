@@ -1,6 +1,8 @@
 // quorumctl snapshot (save, status) and alarm (list, disarm), with etcdctl
-// 3.4's arguments, output formats and exit codes. The printing lives here,
-// not in printer.h: these are the only commands with these responses.
+// 3.4's arguments, output formats and exit codes; snapshot restore and check
+// datascale check their arguments, then say they are not supported. The
+// printing lives here, not in printer.h: these are the only commands with
+// these responses.
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -150,8 +152,9 @@ std::string SaveSnapshot(Context& ctx, const std::string& endpoint, const std::s
   if (!out) {
     return absl::StrCat("could not open ", part, " (open ", part, ": ", GoErrno(errno), ")");
   }
-  std::filesystem::permissions(part, std::filesystem::perms::owner_read |
-                                         std::filesystem::perms::owner_write);
+  std::error_code perm_ec;  // best effort (etcdctl creates it 0600), never a throw
+  std::filesystem::permissions(
+      part, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write, perm_ec);
   log.Info("created temporary db file", SaveLog::Str("path", part));
   // etcdctl puts no deadline on a snapshot unless --command-timeout is given.
   if (!ctx.global.Changed("command-timeout")) ctx.global.Set("command-timeout", "876000h");
@@ -208,6 +211,7 @@ void RunSnapshotSave(Context& ctx, const FlagValues&, const std::vector<std::str
 
 void RunSnapshotStatus(Context& ctx, const FlagValues&, const std::vector<std::string>& args) {
   if (args.size() != 1) ExitWithError(kExitBadArgs, "snapshot status requires exactly one argument");
+  ctx.InitDisplay();  // -w is checked before the file is read
   auto st = client::ReadSnapshotFile(args[0]);
   if (!st.ok()) ExitWithError(kExitError, std::string(st.status().message()));
   const std::string f = Format(ctx);
@@ -229,6 +233,65 @@ void RunSnapshotStatus(Context& ctx, const FlagValues&, const std::vector<std::s
   }
 }
 
+// snapshot restore builds an etcd data directory; quorum restores its own
+// snapshots when a member starts. etcdctl's argument check comes first.
+void RunSnapshotRestore(Context&, const FlagValues&, const std::vector<std::string>& args) {
+  if (args.size() != 1) {
+    ExitWithError(kExitBadArgs, "snapshot restore requires exactly one argument");
+  }
+  ExitWithError(kExitBadFeature,
+                absl::StrCat("snapshot restore is not supported by quorumctl; start a new member "
+                             "from the file with `quorum --restore-snapshot ",
+                             args[0], "` instead"));
+}
+
+void RunCheckDatascale(Context&, const FlagValues&, const std::vector<std::string>&) {
+  ExitWithError(kExitBadFeature, "check datascale is not supported by quorumctl");
+}
+
+// etcdctl's flags for the two commands above, so that their arguments and
+// --help are read as etcdctl reads them.
+CommandSpec SnapshotRestoreCommand() {
+  return {"snapshot restore",
+          "Restores an etcd member snapshot to an etcd directory",
+          "snapshot restore <filename> [options]",
+          "Not supported by quorumctl: start a member with\n"
+          "`quorum --restore-snapshot <filename>` instead.",
+          {{"data-dir", 0, FlagKind::kString, "", "Path to the data directory"},
+           {"wal-dir", 0, FlagKind::kString, "",
+            "Path to the WAL directory (use --data-dir if none given)"},
+           {"initial-cluster", 0, FlagKind::kString, "default=http://localhost:2380",
+            "Initial cluster configuration for restore bootstrap"},
+           {"initial-cluster-token", 0, FlagKind::kString, "etcd-cluster",
+            "Initial cluster token for the etcd cluster during restore bootstrap"},
+           {"initial-advertise-peer-urls", 0, FlagKind::kString, "http://localhost:2380",
+            "List of this member's peer URLs to advertise to the rest of the cluster"},
+           {"name", 0, FlagKind::kString, "default", "Human-readable name for this member"},
+           {"skip-hash-check", 0, FlagKind::kBool, "false",
+            "Ignore snapshot integrity hash value (required if copied from data directory)"},
+           Help("restore")},
+          RunSnapshotRestore};
+}
+
+CommandSpec CheckDatascaleCommand() {
+  return {"check datascale",
+          "Check the memory usage of holding data for different workloads on a given server "
+          "endpoint.",
+          "check datascale [options]",
+          "Not supported by quorumctl.",
+          {{"load", 0, FlagKind::kString, "s",
+            "The datascale check's workload model. Accepted workloads: s(small), m(medium), "
+            "l(large), xl(xLarge)"},
+           {"prefix", 0, FlagKind::kString, "/etcdctl-check-datascale/",
+            "The prefix for writing the datascale check's keys."},
+           {"auto-compact", 0, FlagKind::kBool, "false",
+            "Compact storage with last revision after test is finished."},
+           {"auto-defrag", 0, FlagKind::kBool, "false",
+            "Defragment storage after test is finished."},
+           Help("datascale")},
+          RunCheckDatascale};
+}
+
 }  // namespace
 
 std::vector<CommandSpec> MaintenanceCommands() {
@@ -248,7 +311,9 @@ std::vector<CommandSpec> MaintenanceCommands() {
        RunSnapshotStatus},
       {"alarm list", "Lists all alarms", "alarm list", "", {Help("list")}, RunAlarmList},
       {"alarm disarm", "Disarms all alarms", "alarm disarm", "", {Help("disarm")}, RunAlarmDisarm},
+      SnapshotRestoreCommand(),
       CheckPerfCommand(),
+      CheckDatascaleCommand(),
   };
 }
 

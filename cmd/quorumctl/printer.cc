@@ -112,7 +112,7 @@ std::string RenderTable(const std::vector<std::string>& hdr, const Rows& rows) {
     }
     out += "\n";
   }
-  if (!rows.empty()) out += line;
+  out += line;  // tablewriter closes even an empty table
   return out;
 }
 
@@ -275,7 +275,6 @@ class JsonPrinter final : public UnsupportedBase {
     Out(s + "]\n");
   }
   void EndpointStatus(const std::vector<EpStatus>& list) override {
-    if (list.empty()) return Out("null\n");
     std::string s = "[";
     for (size_t i = 0; i < list.size(); ++i) {
       s += (i ? ",{" : "{") + std::string("\"Endpoint\":") + GoJsonString(list[i].ep) +
@@ -284,7 +283,6 @@ class JsonPrinter final : public UnsupportedBase {
     Out(s + "]\n");
   }
   void EndpointHashKV(const std::vector<EpHashKV>& list) override {
-    if (list.empty()) return Out("null\n");
     std::string s = "[";
     for (size_t i = 0; i < list.size(); ++i) {
       s += (i ? ",{" : "{") + std::string("\"Endpoint\":") + GoJsonString(list[i].ep) +

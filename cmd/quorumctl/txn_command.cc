@@ -29,73 +29,6 @@ bool ReadLine(std::string* line) {
 
 std::string TrimSpace(const std::string& s) { return std::string(absl::StripAsciiWhitespace(s)); }
 
-// Go's fmt %q scanning of a double-quoted or back-quoted string at s[*i].
-bool ScanQuoted(const std::string& s, size_t* i, std::string* out) {
-  while (*i < s.size() && (s[*i] == ' ' || s[*i] == '\t' || s[*i] == '\r')) ++*i;
-  if (*i >= s.size()) return false;
-  out->clear();
-  char q = s[*i];
-  if (q == '`') {
-    size_t end = s.find('`', *i + 1);
-    if (end == std::string::npos) return false;
-    *out = s.substr(*i + 1, end - *i - 1);
-    *i = end + 1;
-    return true;
-  }
-  if (q != '"') return false;
-  size_t j = *i + 1;
-  while (j < s.size() && s[j] != '"') {
-    if (s[j] == '\\' && j + 1 < s.size()) {
-      char e = s[j + 1];
-      j += 2;
-      switch (e) {
-        case 'n':
-          out->push_back('\n');
-          break;
-        case 't':
-          out->push_back('\t');
-          break;
-        case 'r':
-          out->push_back('\r');
-          break;
-        case 'a':
-          out->push_back('\a');
-          break;
-        case 'b':
-          out->push_back('\b');
-          break;
-        case 'f':
-          out->push_back('\f');
-          break;
-        case 'v':
-          out->push_back('\v');
-          break;
-        case '\\':
-          out->push_back('\\');
-          break;
-        case '"':
-          out->push_back('"');
-          break;
-        case '\'':
-          out->push_back('\'');
-          break;
-        case 'x':
-          if (j + 2 > s.size()) return false;
-          out->push_back(static_cast<char>(std::stoi(s.substr(j, 2), nullptr, 16)));
-          j += 2;
-          break;
-        default:
-          return false;
-      }
-      continue;
-    }
-    out->push_back(s[j++]);
-  }
-  if (j >= s.size()) return false;
-  *i = j + 1;
-  return true;
-}
-
 bool ParseCompare(const std::string& line, client::Cmp* cmp, std::string* err) {
   size_t lp = line.find('(');
   if (lp == std::string::npos) {
@@ -107,7 +40,7 @@ bool ParseCompare(const std::string& line, client::Cmp* cmp, std::string* err) {
   std::string key, op, val;
   int n = 0;
   size_t i = lp + 1;
-  if (ScanQuoted(line, &i, &key)) {
+  if (GoScanQuoted(line, &i, &key)) {
     ++n;
     if (i < line.size() && line[i] == ')') {
       ++i;
@@ -120,7 +53,7 @@ bool ParseCompare(const std::string& line, client::Cmp* cmp, std::string* err) {
       if (i > st) {
         op = line.substr(st, i - st);
         ++n;
-        if (ScanQuoted(line, &i, &val)) ++n;
+        if (GoScanQuoted(line, &i, &val)) ++n;
       }
     }
   }
@@ -222,9 +155,10 @@ std::vector<std::string> Argify(const std::string& s) {
     if (a[0] == '\'') {
       a = a.substr(1, a.size() - 2);
     } else if (a[0] == '"') {
+      // fmt.Sscanf(%q) fails only on a bad escape: strconv.ErrSyntax.
       size_t k = 0;
       std::string out;
-      if (!ScanQuoted(a, &k, &out)) ExitWithError(kExitInvalidInput, "unexpected EOF");
+      if (!GoScanQuoted(a, &k, &out)) ExitWithError(kExitInvalidInput, "invalid syntax");
       a = out;
     }
   }

@@ -87,8 +87,8 @@ absl::Status Client::Init() {
     cert_pem_ = *std::move(cert);
     key_pem_ = *std::move(key);
   }
-  tls_default_ = !options_.insecure_transport || !ca_pem_.empty() || !cert_pem_.empty() ||
-                 tls.insecure_skip_verify;
+  // insecure_skip_verify only relaxes TLS where it is on; it never turns it on.
+  tls_default_ = !options_.insecure_transport || !ca_pem_.empty() || !cert_pem_.empty();
   absl::MutexLock l(&mu_);
   channels_.resize(options_.endpoints.size());
   return absl::OkStatus();

@@ -46,7 +46,8 @@ struct TlsOptions {
   // Client certificate and key (PEM files) for mutual TLS; both or neither.
   std::string cert_file;
   std::string key_file;
-  // Accept any server certificate (testing only, as etcdctl's flag says).
+  // Accept any server certificate (testing only, as etcdctl's flag says)
+  // wherever TLS is used; it does not by itself turn TLS on.
   bool insecure_skip_verify = false;
 };
 
@@ -61,8 +62,8 @@ struct ClientOptions {
   // HTTP/2 keepalive pings (etcdctl --keepalive-time / --keepalive-timeout).
   absl::Duration keepalive_time = absl::Seconds(2);
   absl::Duration keepalive_timeout = absl::Seconds(6);
-  // TLS is used when any TLS file is set, insecure_skip_verify is set, an
-  // endpoint is https://, or insecure_transport is false.
+  // TLS is used when any TLS file is set, an endpoint is https://, or
+  // insecure_transport is false (insecure_skip_verify alone does not).
   TlsOptions tls;
   bool insecure_transport = true;
   // When username is set, Create() authenticates and every call carries the

@@ -23,8 +23,13 @@ def maintenance_cases(C):
         C("snapshot status no file", ["snapshot", "status"]),
         C("snapshot status missing file", ["snapshot", "status", "{DIR}/nope.db"]),
         C("check perf unknown load", ["check", "perf", "--load", "huge"]),
+        C("snapshot restore no file", ["snapshot", "restore"]),
+        C("snapshot restore two files", ["snapshot", "restore", "a", "b"]),
+        C("snapshot restore unknown flag", ["snapshot", "restore", "a", "--bogus"], stdout=False),
+        C("snapshot restore prefix, no file", ["snap", "rest"]),
         C("check perf prefix has keys", ["check", "perf", "--prefix", "/perf-busy/"],
           setup=[["put", "/perf-busy/k", "v"]]),
         *[C("help " + " ".join(h), list(h) + ["--help"]) for h in (
-            ("alarm", "list"), ("alarm", "disarm"), ("snapshot", "save"), ("check", "perf"))],
+            ("alarm", "list"), ("alarm", "disarm"), ("snapshot", "save"), ("check", "perf"),
+            ("snapshot",), ("check",))],
     ]

@@ -119,6 +119,39 @@ CASES = [
     C("unknown command", ["bogus"]),
     # --debug: the ETCDCTL_* dump must match; gRPC's own debug logs differ.
     C("debug flag dump", ["--debug", "get", "foo"], keep_err="ETCDCTL_"),
+    # ---- flag values and command names as pflag / cobra read them
+    C("get --order \"\" (empty value)", ["get", "foo", "--order", ""]),
+    C("get --order= --sort-by=MODIFY", ["get", "foo", "--prefix", "--order=", "--sort-by=MODIFY"]),
+    C("empty --endpoints= adds nothing", ["get", "foo", "--endpoints="]),
+    C("no endpoints", ["--endpoints=", "get", "foo"]),
+    C("empty --cacert", ["get", "foo", "--cacert="]),
+    C("empty --cert and --key", ["get", "foo", "--key=", "--cert="]),
+    C("get --limit=0x2 (Go int syntax)", ["get", "foo", "--prefix", "--limit=0x2"]),
+    C("get --rev=010 (octal)", ["get", "", "--prefix", "--keys-only", "--rev=010"]),
+    C("get --limit=1_0 (underscore)", ["get", "", "--prefix", "--keys-only", "--limit=1_0"]),
+    C("get --limit=08 (bad octal)", ["get", "foo", "--limit=08"], stdout=False),
+    C("duration without unit", ["get", "foo", "--command-timeout=5"], stdout=False),
+    C("duration with unknown unit", ["get", "foo", "--command-timeout=5x"], stdout=False),
+    C("duration overflowing a double", ["get", "foo", "--command-timeout=" + "1" * 400 + "s"],
+      stdout=False),
+    C("-w bogus version", ["-w", "bogus", "version"], stdout=False),
+    C("-w bogus with an argument error", ["-w", "bogus", "get"]),
+    C("command prefix: mem list", ["mem", "list"]),
+    C("command prefix: lease gr", ["lease", "gr"]),
+    C("command prefix: help mem li", ["help", "mem", "li"]),
+    C("unknown command with a suggestion", ["gett", "foo"]),
+    C("ambiguous prefix suggestions", ["e"]),
+    C("ambiguous prefix with unsupported commands", ["m"]),
+    C("unknown flag takes the command as its value", ["--bogus", "get", "foo"]),
+    C("help unknown topic", ["help", "bogus", "x`y"], stdout=False),
+    C("help command: help member list", ["help", "member", "list"]),
+    C("--version without a command", ["--version"], stdout=False),
+    C("unknown flag without a command", ["--bogus"], stdout=False),
+    C("-w without a value or command", ["-w"], stdout=False),
+    C("unknown flag of a group", ["member", "--bogus"], stdout=False),
+    C("--user with ':' and --password", ["--user", "a:b", "--password", "c", "get", "foo"]),
+    C("skip-tls-verify alone stays plaintext", ["--endpoints={HOSTPORT}", "--command-timeout=2s",
+                                                "get", "foo", "--insecure-skip-tls-verify"]),
     # ---- watch replaying history (identical bytes for both tools: fixed revisions)
     *[W("watch foo --rev 1 --prev-kv -w %s" % w, ["watch", "foo", "--rev", "1", "--prev-kv", "-w", w], [],
         binary=(w == "protobuf"), etcd=(w in ("json", "protobuf")))
@@ -172,6 +205,17 @@ CASES = [
     C("txn EOF", ["txn"], stdin='value("k") = "v0"\n'),
     C("txn args", ["txn", "x"]),
     C("txn duplicate key", ["txn"], stdin=txn_in([], ["put a 1", "del a"], [])),
+    # "quoted" words and compare values follow Go's strconv.Unquote
+    C("txn Go escapes", ["txn", "-w", "json"],
+      stdin=txn_in([], ['put k "\\u00e9\\U0001F600\\101\\x41\\t`\\""', "get k"], []),
+      setup=RESET_K, rev=True),
+    C("txn bad \\x escape in compare", ["txn"], stdin=txn_in(['value("k") = "\\xzz"'], [], [])),
+    C("txn \\' in a double-quoted compare", ["txn"],
+      stdin=txn_in(["value(\"k\") = \"a\\'b\""], [], [])),
+    C("txn bad \\x escape in op", ["txn"], stdin=txn_in([], ['put k "\\xzz"'], [])),
+    C("txn surrogate \\u escape in op", ["txn"], stdin=txn_in([], ['put k "\\ud800"'], [])),
+    C("txn octal escape over 255", ["txn"], stdin=txn_in([], ['put k "\\400"'], [])),
+    C("watch -i bad escape", ["watch", "-i"], stdin='watch "\\xzz"\n'),
     # ---- compaction
     C("compaction bad arg", ["compaction", "x"]),
     C("compaction no arg", ["compaction"]),
@@ -195,6 +239,8 @@ CASES = [
     C("member promote unknown", ["member", "promote", "1234"]),
     C("member add no urls", ["member", "add", "x"]),
     C("member add no name", ["member", "add"]),
+    C("member add url as argument", ["member", "add", "a", "http://x:1"]),
+    C("member add two url arguments", ["member", "add", "HTTP://a", "http://b"]),
     *[C("endpoint status -w %s" % w, ["endpoint", "status", "-w", w]) for w in ("simple", "json", "fields", "table", "protobuf")],
     C("endpoint status --cluster", ["endpoint", "status", "--cluster", "-w", "json"]),
     *[C("endpoint hashkv -w %s" % w, ["endpoint", "hashkv", "-w", w]) for w in ("simple", "json", "fields", "table")],
@@ -207,13 +253,27 @@ CASES = [
     C("move-leader fields", ["move-leader", "1234", "-w", "fields"]),
     C("unreachable endpoint", ["--endpoints=127.0.0.1:1", "--command-timeout=1s", "get", "foo"]),
     C("failover to 2nd endpoint", ["--endpoints=127.0.0.1:1,{EP}", "get", "foo", "-w", "json"]),
-    # ---- environment variables (global flags only, flags win)
+    # every endpoint fails
+    *[C("endpoint %s dead endpoint -w %s" % (c, w),
+        ["--endpoints=127.0.0.1:1", "--command-timeout=1s", "endpoint", c, "-w", w])
+      for c in ("status", "hashkv") for w in ("simple", "json", "table")],
+    C("endpoint health --cluster dead endpoint",
+      ["--endpoints=127.0.0.1:1", "--command-timeout=1s", "endpoint", "health", "--cluster"]),
+    # ---- environment variables (global + inherited group flags; flags win)
     C("env write-out", ["get", "foo"], env={"ETCDCTL_WRITE_OUT": "fields"}),
     C("env hex", ["get", "foo"], env={"ETCDCTL_HEX": "true"}),
     C("env flag wins", ["get", "foo", "-w", "json"], env={"ETCDCTL_WRITE_OUT": "fields"}),
     C("env endpoints", ["get", "foo"], env={"ETCDCTL_ENDPOINTS": "{EP}"}),
     C("env unknown var", ["get", "foo"], env={"ETCDCTL_BOGUS": "1"}),
     C("env bad duration", ["get", "foo"], env={"ETCDCTL_DIAL_TIMEOUT": "soon"}),
+    C("env empty var", ["get", "foo"], env={"ETCDCTL_WRITE_OUT": ""}),
+    C("env invalid value ignored", ["get", "foo"], env={"ETCDCTL_KEEPALIVE_TIME": "soon"}),
+    C("env cluster for endpoint hashkv", ["endpoint", "hashkv"], env={"ETCDCTL_CLUSTER": "true"}),
+    C("env cluster not for defrag", ["defrag"], env={"ETCDCTL_CLUSTER": "true"}),
+    C("env read only with a client", ["get"], env={"ETCDCTL_BOGUS": "1"}),
+    C("env write-out not read by version", ["version"], env={"ETCDCTL_WRITE_OUT": "bogus"},
+      stdout=False),
+    C("debug dump of endpoint's --cluster", ["--debug", "endpoint", "status"], keep_err="ETCDCTL_"),
     # ---- learner lifecycle (a learner does not change the quorum)
     C("member add learner", ["member", "add", "l1", "--learner", "--peer-urls=http://127.0.0.1:{FREE}"],
       ids=True, after="remove-learners"),
@@ -561,6 +621,9 @@ TLS_CASES = [
     C("tls plaintext client", ["get", "t", "--command-timeout=1s"]),
     C("tls missing CA file", ["get", "t", "--cacert=/nonexistent/ca.pem"]),
     C("tls cert without key", ["get", "t", "--cert={DIR}/client.pem"]),
+    C("tls skip-verify without TLS files, https://", ["get", "t", "--insecure-skip-tls-verify",
+                                                      "--command-timeout=1s"],
+      env={"ETCDCTL_ENDPOINTS": "{HTTPS}"}),
 ]
 
 
@@ -654,6 +717,8 @@ def subst(server, args):
             a = a.replace("{DIR}", server.tmp)
         if "{EP}" in a:
             a = a.replace("{EP}", server.endpoint)
+        if "{HOSTPORT}" in a:  # no scheme: TLS follows the flags
+            a = a.replace("{HOSTPORT}", server.endpoint.split("://")[-1])
         if "{FREE}" in a:
             a = a.replace("{FREE}", str(harness.free_port()))
             server.last_free_url = a.split("=", 1)[-1]
