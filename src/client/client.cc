@@ -151,9 +151,22 @@ int Client::EndpointIndex(const std::string& endpoint) const {
   return -1;
 }
 
+namespace {
+thread_local absl::Time call_deadline_cap = absl::InfiniteFuture();
+}  // namespace
+
+CallDeadlineScope::CallDeadlineScope(absl::Time deadline) : previous_(call_deadline_cap) {
+  call_deadline_cap = deadline;
+}
+
+CallDeadlineScope::~CallDeadlineScope() { call_deadline_cap = previous_; }
+
+absl::Time CallDeadlineScope::Current() { return call_deadline_cap; }
+
 absl::Status Client::InvokeErased(Idempotency idempotency, int only_index,
                                   const ErasedAttempt& attempt) {
-  const absl::Time deadline = absl::Now() + options_.command_timeout;
+  const absl::Time deadline =
+      std::min(absl::Now() + options_.command_timeout, CallDeadlineScope::Current());
   const size_t n = options_.endpoints.size();
   if (only_index >= static_cast<int>(n)) return absl::InvalidArgumentError("no such endpoint");
   size_t start;

@@ -75,6 +75,23 @@ struct ClientOptions {
 // Whether a call may be re-sent to another endpoint after it reached a server.
 enum class Idempotency { kIdempotent, kNonIdempotent };
 
+// While one lives, every call its thread makes ends by `deadline` at the
+// latest (sooner when command_timeout says so). The recipes bound the RPCs
+// inside a Lock or Campaign by the caller's wait this way, as a clientv3 call
+// is bound by its context. Scopes nest; the innermost applies.
+class CallDeadlineScope {
+ public:
+  explicit CallDeadlineScope(absl::Time deadline);
+  ~CallDeadlineScope();
+  CallDeadlineScope(const CallDeadlineScope&) = delete;
+  CallDeadlineScope& operator=(const CallDeadlineScope&) = delete;
+  // The deadline in force on this thread (InfiniteFuture when none).
+  static absl::Time Current();
+
+ private:
+  absl::Time previous_;
+};
+
 class Client {
  public:
   // The function Invoke runs against a channel: it must fill `resp` and

@@ -48,5 +48,28 @@ TEST(Client, UnreachableEndpointsTimeOutWithGoContextText) {
   EXPECT_EQ(r.status().message(), "context deadline exceeded");
 }
 
+// A caller's deadline scope ends a call before command_timeout would, and
+// only while the scope lives.
+TEST(Client, CallDeadlineScopeBoundsCalls) {
+  ClientOptions o;
+  o.endpoints = {"127.0.0.1:1", "127.0.0.1:2"};
+  o.dial_timeout = absl::Milliseconds(100);
+  o.command_timeout = absl::Seconds(3);
+  auto c = Client::Create(o);
+  ASSERT_TRUE(c.ok());
+  KvClient kv(**c);
+  absl::Time start = absl::Now();
+  {
+    CallDeadlineScope scope(absl::Now() + absl::Milliseconds(300));
+    auto r = kv.Get("k");
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kDeadlineExceeded);
+  }
+  EXPECT_LT(absl::Now() - start, absl::Milliseconds(1500));
+  EXPECT_EQ(CallDeadlineScope::Current(), absl::InfiniteFuture());
+  start = absl::Now();
+  EXPECT_FALSE(kv.Get("k").ok());
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(2500));  // command_timeout again
+}
+
 }  // namespace
 }  // namespace quorum::client

@@ -52,6 +52,8 @@ absl::StatusOr<etcdserverpb::ResponseHeader> WaitDeletes(Client& client, const s
 
 template <typename T>
 absl::StatusOr<T> Retry(const Wait& wait, const std::function<absl::StatusOr<T>()>& op) {
+  // No single attempt outlives the wait.
+  CallDeadlineScope bound(wait.deadline);
   for (int attempt = 0;; ++attempt) {
     absl::StatusOr<T> r = op();
     if (r.ok() || !Retryable(r.status())) return r;
