@@ -8,7 +8,7 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev librocksdb-dev libzstd-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libcli11-dev libspdlog-dev nlohmann-json3-dev libyaml-cpp-dev
+  libcli11-dev libspdlog-dev nlohmann-json3-dev libyaml-cpp-dev libcpp-httplib-dev
   openssl iproute2 procps
   # Real peers for differential tests.
   etcd-server etcd-client python3-etcd3

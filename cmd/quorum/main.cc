@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <thread>
 
 #include "absl/synchronization/mutex.h"
@@ -14,8 +15,14 @@
 int main(int argc, char** argv) {
   quorum::util::UseFixedMmapThreshold();
   quorum::server::ServerConfig cfg;
-  if (int rc = quorum::cmd::ParseFlags(argc, argv, &cfg); rc >= 0) return rc;
-  spdlog::set_level(spdlog::level::from_str(cfg.log_level));
+  quorum::cmd::ProcessSettings proc;
+  if (int rc = quorum::cmd::ParseFlags(argc, argv, &cfg, &proc); rc >= 0) return rc;
+  // As etcd: what flag parsing reports is logged before --log-level applies.
+  for (const auto& w : proc.warnings) spdlog::warn("{}", w);
+  spdlog::set_level(proc.log_level);
+  // gRPC reads its TLS 1.2 cipher list once, when it first builds TLS
+  // credentials: set before the server exists.
+  if (!proc.openssl_ciphers.empty()) setenv("GRPC_SSL_CIPHER_SUITES", proc.openssl_ciphers.c_str(), 1);
   // Debian's absl ships with mutex deadlock detection on, which takes a
   // global lock on every Mutex acquisition; our lock order is documented and
   // tested instead.

@@ -4,6 +4,7 @@
 #ifndef QUORUM_SERVER_CONFIG_H_
 #define QUORUM_SERVER_CONFIG_H_
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -41,6 +42,24 @@ struct ServerConfig {
   // replicates the remaining TTL of long leases every 5 minutes (etcd 3.4's
   // fixed interval), so a new leader does not grant them their full TTL again.
   bool enable_lease_checkpoint = false;
+  // --listen-metrics-urls: HTTP listeners for /health and /metrics only
+  // (server/http/metrics_server.h); none by default, as in etcd.
+  std::vector<std::string> listen_metrics_urls;
+  // --auto-compaction-mode periodic|revision and --auto-compaction-retention
+  // ("0" = off; periodic: a Go duration, a bare number meaning hours;
+  // revision: a revision count). See server/auto_compactor.h.
+  std::string auto_compaction_mode = "periodic";
+  std::string auto_compaction_retention = "0";
+  // --strict-reconfig-check (etcd's default: on): refuse membership changes
+  // that would cost the cluster its quorum.
+  bool strict_reconfig_check = true;
+  // gRPC keepalive of the client listener, etcd's defaults:
+  // --grpc-keepalive-min-time (5s; pings closer than this are refused),
+  // --grpc-keepalive-interval (2h; server pings, 0 = off),
+  // --grpc-keepalive-timeout (20s; wait for the ping's answer).
+  int64_t grpc_keepalive_min_time_ms = 5000;
+  int64_t grpc_keepalive_interval_ms = 2 * 3600 * 1000;
+  int64_t grpc_keepalive_timeout_ms = 20000;
 
   // Client TLS (https:// client URLs).
   std::string cert_file;                              // --cert-file
@@ -58,6 +77,8 @@ struct ServerConfig {
   // No flag: both ends speak both, this only picks what this member sends.
   bool peer_raft_link_tcp = true;
 
+  // Test only (no flag): replaces the revision auto-compactor's 5 minutes.
+  std::chrono::milliseconds auto_compaction_interval_for_testing{0};
   // Test only (no flag): cuts raft traffic between chosen members.
   std::shared_ptr<PeerFaults> peer_faults_for_testing;
   // Test only (no flag): runs on the snapshot writer thread before it writes

@@ -1,6 +1,7 @@
 #include "server/server.h"
 
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
@@ -27,6 +28,11 @@
 #include "server/apply/alarm_store.h"
 #include "server/apply/backend_quota.h"
 #include "server/apply/applier.h"
+#include "server/auto_compaction_policy.h"
+#include "server/auto_compactor.h"
+#include "server/bootstrap_checks.h"
+#include "server/config_validation.h"
+#include "server/http/metrics_server.h"
 #include "server/member/cluster_discovery.h"
 #include "server/member/membership.h"
 #include "server/member/raft_member.h"
@@ -73,6 +79,10 @@ struct Server::Impl {
   std::unique_ptr<LockService> lock;
   std::unique_ptr<ElectionService> election;
   std::unique_ptr<ClusterInfoService> cluster_info;
+  // --auto-compaction-*: null when off. Runs only while this member leads.
+  std::unique_ptr<AutoCompactor> compactor;
+  // --listen-metrics-urls: null when none.
+  std::unique_ptr<http::MetricsServer> metrics;
   std::unique_ptr<grpc::Server> client_server;
   std::unique_ptr<grpc::Server> peer_server;
   // The http:// peer sockets: raft links and gRPC connections (TLS peer
@@ -115,6 +125,31 @@ absl::Status BootstrapFoundingMember(const ServerConfig& cfg,
   return storage->Bootstrap(ids);
 }
 
+// The auto-compactor's Compact: the proposal a client's Compact makes,
+// waited for until it is applied here or the compactor stops.
+absl::Status ProposeCompaction(Proposer* proposer, int64_t rev, const absl::Notification& stop) {
+  struct Wait {
+    absl::Notification done;
+    absl::Mutex mu;
+    absl::Status status ABSL_GUARDED_BY(mu);
+  };
+  auto wait = std::make_shared<Wait>();
+  internalpb::InternalRequest req;
+  req.mutable_compaction()->set_revision(rev);
+  proposer->Propose(std::move(req), [wait](absl::StatusOr<internalpb::InternalResponse> r) {
+    {
+      absl::MutexLock l(&wait->mu);
+      wait->status = r.status();
+    }
+    wait->done.Notify();
+  });
+  while (!wait->done.WaitForNotificationWithTimeout(absl::Milliseconds(100))) {
+    if (stop.HasBeenNotified()) return absl::CancelledError("compactor stopped");
+  }
+  absl::MutexLock l(&wait->mu);
+  return wait->status;
+}
+
 }  // namespace
 
 Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) { impl_->owner = this; }
@@ -123,19 +158,34 @@ Server::~Server() { Shutdown(); }
 absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerConfig config) {
   auto impl = std::make_unique<Impl>();
   if (config.data_dir.empty()) config.data_dir = config.name + ".etcd";
+  // Every URL is checked before any is used: a bad one is an error, never a crash.
+  for (const auto* list : {&config.listen_client_urls, &config.advertise_client_urls,
+                           &config.listen_peer_urls, &config.initial_advertise_peer_urls,
+                           &config.listen_metrics_urls}) {
+    for (const auto& u : *list) {
+      if (auto p = ParseUrl(u); !p.ok()) return p.status();
+    }
+  }
+  if (absl::Status st = ValidateConfig(config); !st.ok()) return st;
+  if (config.snapshot_count == 0) {
+    // etcd's reading of --snapshot-count 0.
+    config.snapshot_count = 100000;
+    spdlog::info("set snapshot count to default {}", config.snapshot_count);
+  }
+  auto retention = ParseCompactionRetention(config.auto_compaction_mode,
+                                            config.auto_compaction_retention);
+  if (!retention.ok()) return retention.status();
   if (config.initial_cluster.empty()) {
     for (const auto& u : config.initial_advertise_peer_urls) {
       if (!config.initial_cluster.empty()) config.initial_cluster += ",";
       config.initial_cluster += config.name + "=" + u;
     }
   }
-  for (const auto& list : {config.listen_client_urls, config.listen_peer_urls}) {
-    for (const auto& u : list) {
-      if (auto p = ParseUrl(u); !p.ok()) return p.status();
-    }
-  }
   auto cluster = ParseInitialCluster(config.initial_cluster);
-  if (!cluster.ok()) return cluster.status();
+  if (!cluster.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("error setting up initial cluster: ", cluster.status().message()));
+  }
   impl->config = std::move(config);
   const ServerConfig& cfg = impl->config;
 
@@ -143,7 +193,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerConfig config) {
   std::shared_ptr<grpc::ChannelCredentials> peer_creds;
   bool peer_tls = false;
   for (const auto& list : {cfg.listen_peer_urls, cfg.initial_advertise_peer_urls}) {
-    for (const auto& u : list) peer_tls |= ParseUrl(u)->tls();
+    for (const auto& u : list) {
+      auto p = ParseUrl(u);
+      peer_tls |= p.ok() && p->tls();
+    }
   }
   if (peer_tls || !cfg.peer_cert_file.empty()) {
     auto creds = MakeClientCredentials(
@@ -189,9 +242,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerConfig config) {
   if (!storage.ok()) return storage.status();
 
   if ((*storage)->IsEmpty()) {
-    if (!cluster->contains(cfg.name)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "couldn't find local name \"", cfg.name, "\" in the initial cluster configuration"));
+    if (absl::Status st = VerifyInitialCluster(cfg.name, *cluster, cfg.initial_advertise_peer_urls,
+                                               cfg.initial_cluster_state == "existing");
+        !st.ok()) {
+      return st;
     }
     if (cfg.initial_cluster_state == "existing") {
       // Joining: learn the cluster id and our own id (assigned by MemberAdd)
@@ -278,6 +332,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerConfig config) {
   mo.heartbeat_ms = cfg.heartbeat_interval_ms;
   mo.election_ms = cfg.election_timeout_ms;
   mo.snapshot_count = cfg.snapshot_count;
+  mo.strict_reconfig_check = cfg.strict_reconfig_check;
   mo.snapshot_dir = (member_dir / "snap").string();
   mo.request_timeout_ms = 5000 + 2 * cfg.election_timeout_ms;
   mo.peer_faults = cfg.peer_faults_for_testing;
@@ -286,11 +341,28 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerConfig config) {
   // Only the leader's lessor tracks expiry; a new leader extends every lease
   // by an election timeout so none expires because of the election.
   const auto election = std::chrono::milliseconds(cfg.election_timeout_ms);
-  mo.on_leader_change = [lessor_ptr, election](bool is_leader) {
+  if (*retention > 0) {
+    AutoCompactorOptions ao;
+    ao.mode = cfg.auto_compaction_mode == "revision" ? "revision" : "periodic";
+    ao.retention = *retention;
+    ao.revision_interval_for_testing = cfg.auto_compaction_interval_for_testing;
+    mvcc::KvStore* store_ptr = impl->store.get();
+    impl->compactor = std::make_unique<AutoCompactor>(
+        ao, [store_ptr] { return store_ptr->Rev(); },
+        [raw](int64_t rev, const absl::Notification& stop) {
+          return ProposeCompaction(raw->member.get(), rev, stop);
+        });
+  } else if (*retention < 0) {
+    spdlog::warn("ignoring negative --auto-compaction-retention {}", cfg.auto_compaction_retention);
+  }
+  AutoCompactor* compactor_ptr = impl->compactor.get();
+  mo.on_leader_change = [lessor_ptr, election, compactor_ptr](bool is_leader) {
     if (is_leader) {
       lessor_ptr->Promote(election);
+      if (compactor_ptr != nullptr) compactor_ptr->Resume();
     } else {
       lessor_ptr->Demote();
+      if (compactor_ptr != nullptr) compactor_ptr->Pause();
     }
   };
   AlarmStore* alarms_ptr = impl->alarms.get();
@@ -426,10 +498,25 @@ absl::Status Server::Start() {
       kTransportMaxMessageBytes,
       static_cast<int>(2 * (s.config.max_request_bytes + ServiceDeps::kGrpcOverheadBytes))));
   builder.SetMaxSendMessageSize(INT32_MAX);
-  // Match etcd's keepalive enforcement so clients that ping (etcdctl,
-  // clientv3) are not disconnected with too_many_pings.
-  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5000);
+  // etcd's keepalive policy (--grpc-keepalive-*), so clients that ping
+  // (etcdctl, clientv3) are not disconnected with too_many_pings, and dead
+  // connections are found by the server's own pings.
+  const auto clamp_ms = [](int64_t ms) { return static_cast<int>(std::min<int64_t>(ms, INT32_MAX)); };
+  if (s.config.grpc_keepalive_min_time_ms > 0) {
+    builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+                               clamp_ms(s.config.grpc_keepalive_min_time_ms));
+  }
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  if (s.config.grpc_keepalive_interval_ms > 0) {
+    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, clamp_ms(s.config.grpc_keepalive_interval_ms));
+  }
+  if (s.config.grpc_keepalive_timeout_ms > 0) {
+    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, clamp_ms(s.config.grpc_keepalive_timeout_ms));
+  }
+  // grpc.health.v1.Health answering SERVING for "" (etcd registers the
+  // same); it turns NOT_SERVING when the listener shuts down. Process-wide
+  // switch, read when a server is built.
+  grpc::EnableDefaultHealthCheckService(true);
   builder.RegisterService(s.kv.get());
   builder.RegisterService(s.maintenance.get());
   builder.RegisterService(s.cluster.get());
@@ -461,6 +548,16 @@ absl::Status Server::Start() {
     }
     if (absl::Status st = s.recipes->Connect(std::move(co)); !st.ok()) return st;
   }
+  if (!s.config.listen_metrics_urls.empty()) {
+    auto m = http::MetricsServer::Start(
+        s.config.listen_metrics_urls,
+        TlsFiles{s.config.cert_file, s.config.key_file, s.config.trusted_ca_file,
+                 s.config.client_cert_auth},
+        &s.deps);
+    if (!m.ok()) return m.status();
+    s.metrics = std::move(*m);
+  }
+  if (s.compactor) s.compactor->Start();
   return absl::OkStatus();
 }
 
@@ -495,6 +592,8 @@ void Server::Shutdown() {
   // Hand leadership over and stop raft first: every pending request then
   // fails at once with "etcdserver: server stopped" (as etcd's do), so the
   // client listener's shutdown does not wait for raft timeouts.
+  if (s.metrics) s.metrics->Stop();
+  if (s.compactor) s.compactor->Stop();
   if (s.recipes) s.recipes->Stop();
   if (s.member) s.member->Stop();
   // Nothing applies now: physical compactions still waiting are answered.
