@@ -235,10 +235,14 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerConfig config) {
   impl->watchable = std::make_unique<mvcc::WatchableStore>(impl->store.get());
   impl->membership = std::make_unique<Membership>(impl->backend.get());
   if (auto st = impl->membership->Load(); !st.ok()) return st;
-  // Without fsync there is nothing for the journal to save.
-  auto storage = RaftStorage::Open(
-      impl->backend.get(),
-      cfg.unsafe_no_fsync ? std::string() : (member_dir / "wal" / "journal").string());
+  // Without fsync there is nothing for the journal to save; a journal left
+  // by an earlier run with fsync is replayed once and removed.
+  const std::string journal = (member_dir / "wal" / "journal").string();
+  if (cfg.unsafe_no_fsync) {
+    if (auto st = LogJournal::RecoverAndRemove(journal, impl->backend.get()); !st.ok()) return st;
+  }
+  auto storage =
+      RaftStorage::Open(impl->backend.get(), cfg.unsafe_no_fsync ? std::string() : journal);
   if (!storage.ok()) return storage.status();
 
   if ((*storage)->IsEmpty()) {

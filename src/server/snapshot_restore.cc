@@ -43,7 +43,11 @@ absl::Status CopyPrefix(const std::string& from, const std::string& to, int64_t 
 
 absl::Status SeedFromClientSnapshot(mvcc::Backend* backend, const std::string& snapshot_path,
                                     const std::string& work_dir) {
-  if (HasKeys(*backend, mvcc::Cf::kRaftState) || HasKeys(*backend, mvcc::Cf::kRaftLog)) {
+  // The raft log journal's mark alone (written by a start that failed later)
+  // does not make a member initialised.
+  const bool raft_state = backend->Get(mvcc::Cf::kRaftState, "hard_state").ok() ||
+                          backend->Get(mvcc::Cf::kRaftState, "snapshot").ok();
+  if (raft_state || HasKeys(*backend, mvcc::Cf::kRaftLog)) {
     spdlog::info("data dir already initialised; --restore-snapshot {} ignored", snapshot_path);
     return absl::OkStatus();
   }

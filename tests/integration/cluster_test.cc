@@ -583,6 +583,27 @@ TEST(ClusterTest, StrictReconfigRefusesChangesThatWouldLoseTheQuorum) {
   }
 }
 
+// Members that join later replay the earlier membership changes and must end
+// with the same raft configuration: a cluster grown from one member to three
+// keeps a quorum of the two joiners once the founder is gone.
+TEST(ClusterTest, ClusterGrownFromOneMemberSurvivesTheFoundersLoss) {
+  ClusterOptions o;
+  o.size = 1;
+  auto c = StartOrDie(o);
+  ASSERT_TRUE(c);
+  ASSERT_OK(c->Put(0, "k", "v").status());
+  ASSERT_OK_AND_ASSIGN(second, c->AddMember());
+  ASSERT_OK(c->WaitForValue(second, "k", "v"));
+  ASSERT_OK(c->WaitConverged());
+  std::this_thread::sleep_for(Millis(500));  // the joiner publishes its name
+  ASSERT_OK_AND_ASSIGN(third, c->AddMember());
+  ASSERT_OK(c->WaitForValue(third, "k", "v"));
+  ASSERT_OK(c->WaitConverged());
+  ASSERT_OK(c->Stop(0));
+  ASSERT_OK_AND_ASSIGN(leader, c->WaitForLeader(std::vector<int>{second, third}));
+  ASSERT_OK(c->Put(leader, "after-founder", "ok", Millis(5000)).status());
+}
+
 // The removal commits while the member is cut off, so it never sees it in
 // its log; once healed it must find out from its peers and stop (etcd does).
 TEST(ClusterTest, MemberRemovedWhileIsolatedStopsAfterHeal) {

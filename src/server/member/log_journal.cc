@@ -93,8 +93,12 @@ absl::StatusOr<std::unique_ptr<LogJournal>> LogJournal::Open(const std::string& 
   std::unique_ptr<LogJournal> j(new LogJournal(path, backend, opts));
   const std::filesystem::path dir = std::filesystem::path(path).parent_path();
   std::error_code ec;
+  const bool dir_existed = std::filesystem::exists(dir, ec);
   std::filesystem::create_directories(dir, ec);
   if (ec) return absl::InternalError(absl::StrCat("create ", dir.string(), ": ", ec.message()));
+  if (!dir_existed) {
+    if (auto st = FsyncDir(dir.parent_path()); !st.ok()) return st;
+  }
   const bool existed = std::filesystem::exists(path, ec);
   j->fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (j->fd_ < 0) return Errno("open", path);
@@ -107,6 +111,18 @@ absl::StatusOr<std::unique_ptr<LogJournal>> LogJournal::Open(const std::string& 
   if (auto st = j->Replay(); !st.ok()) return st;
   if (auto st = j->Restart(); !st.ok()) return st;
   return j;
+}
+
+absl::Status LogJournal::RecoverAndRemove(const std::string& path, mvcc::Backend* backend) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return absl::OkStatus();
+  {
+    auto j = Open(path, backend);  // replays, then a synced new-epoch mark
+    if (!j.ok()) return j.status();
+  }
+  std::filesystem::remove(path, ec);
+  if (ec) return absl::InternalError(absl::StrCat("remove ", path, ": ", ec.message()));
+  return absl::OkStatus();
 }
 
 LogJournal::~LogJournal() {

@@ -54,6 +54,10 @@ class LogJournal {
   static absl::StatusOr<std::unique_ptr<LogJournal>> Open(const std::string& path,
                                                           mvcc::Backend* backend,
                                                           LogJournalOptions opts = {});
+  // For a member that runs without fsync (and so without a journal): brings
+  // back what an earlier run journaled, then deletes the journal, so that it
+  // is never replayed over the newer state this run writes.
+  static absl::Status RecoverAndRemove(const std::string& path, mvcc::Backend* backend);
   ~LogJournal();
   LogJournal(const LogJournal&) = delete;
   LogJournal& operator=(const LogJournal&) = delete;

@@ -9,6 +9,8 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+
+#include <filesystem>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -174,6 +176,27 @@ TEST_F(LogJournalTest, ADifferentDatabaseIsNotReplayedInto) {
   OpenJournal();
   EXPECT_EQ(journal_->replayed(), 0u);
   EXPECT_FALSE(Has(1));
+}
+
+// A run without fsync keeps no journal: what an earlier run journaled is
+// brought back first, and the file goes, so that it is never replayed over
+// what the run without fsync wrote.
+TEST_F(LogJournalTest, RecoverAndRemoveReplaysOnceThenDeletes) {
+  OpenJournal();
+  for (int i = 1; i <= 3; ++i) Commit(i);
+  Forget(3, 3);
+  journal_.reset();
+  ASSERT_TRUE(LogJournal::RecoverAndRemove(path(), backend_.get()).ok());
+  EXPECT_TRUE(Has(3));
+  EXPECT_FALSE(std::filesystem::exists(path()));
+  // Newer state written without the journal, then the journal is back on.
+  mvcc::Batch b = backend_->NewBatch();
+  b.Delete(Cf::kRaftLog, "k3");
+  ASSERT_TRUE(backend_->Commit(std::move(b), false).ok());
+  OpenJournal();
+  EXPECT_EQ(journal_->replayed(), 0u);
+  EXPECT_FALSE(Has(3));
+  EXPECT_TRUE(LogJournal::RecoverAndRemove(dir_ + "/none", backend_.get()).ok());
 }
 
 TEST_F(LogJournalTest, RaftStorageSavesThroughTheJournal) {

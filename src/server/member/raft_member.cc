@@ -709,8 +709,12 @@ void RaftMember::ApplyNormal(
     std::vector<std::pair<ProposeDone, absl::StatusOr<InternalResponse>>>* replies) {
   if (e.data().empty() && opts_.on_leader_change) {
     absl::MutexLock lock(&leader_mu_);
-    if (e.term() == term_.load() && leader_.load() == opts_.id) {
-      opts_.on_leader_change(true);  // our term's empty entry: etcd promotes the lessor here
+    // Our term's first empty entry: etcd promotes the lessor here. Only the
+    // first: raft also turns refused conf changes into empty entries, and
+    // promoting again would extend every lease each time.
+    if (e.term() == term_.load() && leader_.load() == opts_.id && e.term() != promoted_term_) {
+      promoted_term_ = e.term();
+      opts_.on_leader_change(true);
     }
   }
   if (e.index() <= store_->ConsistentIndex() || e.data().empty()) return;
@@ -731,12 +735,8 @@ void RaftMember::ApplyNormal(
     }
     case InternalRequest::kMemberUpdate: {
       const auto& u = req.member_update();
-      const std::vector<std::string> urls(u.peerurls().begin(), u.peerurls().end());
-      if (absl::Status st = ValidatePeerUrlUpdate(membership_->List(), u.id(), urls); !st.ok()) {
-        result = st;
-        break;
-      }
-      membership_->UpdatePeerUrls(u.id(), urls, store_->PendingBatch());
+      membership_->UpdatePeerUrls(u.id(), {u.peerurls().begin(), u.peerurls().end()},
+                                  store_->PendingBatch());
       // Changing a peer's link may wait for its streams to close: never on
       // a gRPC or transport thread that applies inline. The raft thread does it.
       EnqueueForRaftThread([this](bool stopped) {
@@ -803,30 +803,7 @@ void RaftMember::ApplyConfChangeEntry(const raft::Entry& e,
   }
   internalpb::ConfChangeContext ctx;
   ctx.ParseFromString(cc.context());
-  // A new member is validated again where it is applied, as etcd does: two
-  // adds proposed at once may each have passed the proposer's check. The
-  // answer depends only on the membership, so every member agrees; when the
-  // entry is replayed after a restart, the membership tells whether it was
-  // refused the first time (the member was then never added).
-  const bool adds_member = (cc.type() == raftpb::ConfChangeAddNode ||
-                            cc.type() == raftpb::ConfChangeAddLearnerNode) &&
-                           ctx.has_member() &&
-                           !(cc.type() == raftpb::ConfChangeAddNode &&
-                             membership_->Get(cc.node_id()).has_value() &&
-                             membership_->Get(cc.node_id())->is_learner);
-  absl::Status refused;
-  if (adds_member) {
-    if (e.index() > store_->ConsistentIndex()) {
-      refused = ValidateNewMember(membership_->List(), ctx.member());
-    } else if (!membership_->Get(cc.node_id()) && !membership_->IsRemoved(cc.node_id())) {
-      refused = absl::FailedPreconditionError("refused when first applied");
-    }
-  }
-  if (!refused.ok()) {
-    spdlog::warn("membership change of {} at index {} refused: {}", util::IdToHex(cc.node_id()),
-                 e.index(), std::string(refused.message()));
-    cc.set_node_id(raft::kNone);  // raft applies it as a no-op
-  } else if (e.index() > store_->ConsistentIndex()) {
+  if (e.index() > store_->ConsistentIndex()) {
     mvcc::Batch* batch = store_->PendingBatch();
     switch (cc.type()) {
       case raftpb::ConfChangeAddNode:
@@ -862,7 +839,7 @@ void RaftMember::ApplyConfChangeEntry(const raft::Entry& e,
   }
   if (ctx.proposer_id() == opts_.id && ctx.request_id() != 0) {
     cc_replies->emplace_back(ctx.request_id(),
-                             !refused.ok() ? refused : cs.ok() ? absl::OkStatus() : cs.status());
+                             cs.ok() ? absl::OkStatus() : cs.status());
   }
 }
 

@@ -281,6 +281,8 @@ class RaftMember final : public Proposer, public transport::Handler {
 
   // leader_ changes and the lessor callbacks, which must not interleave.
   absl::Mutex leader_mu_;
+  // Term whose leadership on_leader_change(true) was last told about.
+  uint64_t promoted_term_ ABSL_GUARDED_BY(leader_mu_) = 0;
 
   absl::Mutex peers_mu_;
   std::map<uint64_t, std::vector<std::string>> known_peers_ ABSL_GUARDED_BY(peers_mu_);
