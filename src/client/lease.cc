@@ -107,9 +107,6 @@ void LeaseKeepAlive::Stop() {
 
 absl::Status LeaseKeepAlive::Lost() const {
   absl::MutexLock l(&mu_);
-  if (lost_.ok() && absl::Now() >= expires_) {
-    return absl::DeadlineExceededError("lease keep-alive timed out");
-  }
   return lost_;
 }
 
@@ -119,14 +116,10 @@ int64_t LeaseKeepAlive::LastTtl() const {
 }
 
 bool LeaseKeepAlive::WaitLost(absl::Duration timeout) const {
-  const absl::Time until = absl::Now() + timeout;
   absl::MutexLock l(&mu_);
   auto lost = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !lost_.ok(); };
-  // Wakes at the expiry too (renewals move it later, so wait again).
-  while (lost_.ok() && absl::Now() < expires_ && absl::Now() < until) {
-    mu_.AwaitWithDeadline(absl::Condition(&lost), std::min(until, expires_));
-  }
-  return !lost_.ok() || absl::Now() >= expires_;
+  mu_.AwaitWithTimeout(absl::Condition(&lost), timeout);
+  return !lost_.ok();
 }
 
 absl::Time LeaseKeepAlive::ExpiresAt() const {
@@ -147,11 +140,7 @@ void LeaseKeepAlive::Run() {
     const absl::Time sent = absl::Now();
     absl::StatusOr<etcdserverpb::LeaseKeepAliveResponse> r = leases.KeepAliveOnce(id_);
     absl::Status lost;
-    if (absl::Now() >= ExpiresAt()) {
-      // Lost() has reported the expiry already: that stays, even if this
-      // late renewal found the lease still alive.
-      lost = absl::DeadlineExceededError("lease keep-alive timed out");
-    } else if (r.ok() && r->ttl() > 0) {
+    if (r.ok() && r->ttl() > 0) {
       absl::MutexLock l(&mu_);
       expires_ = sent + absl::Seconds(r->ttl());
       ttl_s_ = r->ttl();
@@ -161,6 +150,8 @@ void LeaseKeepAlive::Run() {
       lost = absl::NotFoundError(kLeaseNotFoundMessage);
     } else if (r.status().code() == absl::StatusCode::kNotFound) {
       lost = r.status();
+    } else if (absl::Now() >= ExpiresAt()) {
+      lost = absl::DeadlineExceededError("lease keep-alive timed out");
     } else {
       next = absl::Now() + kRetryInterval;
       continue;

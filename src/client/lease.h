@@ -74,10 +74,11 @@ class LeaseKeepAlive {
   // reports Cancelled from then on, as clientv3 closes a session's Done
   // channel on Orphan/Close. Idempotent; safe from several threads at once.
   void Stop() ABSL_LOCKS_EXCLUDED(mu_);
-  // OK while the lease is believed alive; the reason once it is lost. The
-  // lease counts as lost once the TTL of the last granted renewal has run
-  // out, even while a renewal is still in flight: a holder must not act on a
-  // lease the server may already have expired.
+  // OK while the lease is believed alive; the reason once it is lost (the
+  // server said so, or renewals failed until the TTL of the last granted one
+  // ran out). A renewal still in flight past that TTL does not count as lost
+  // yet: after a leader change the server extends leases, and such a late
+  // renewal usually succeeds (clientv3 gives up at the deadline instead).
   absl::Status Lost() const ABSL_LOCKS_EXCLUDED(mu_);
   // Blocks until the lease is lost or `timeout` passes; true when lost.
   bool WaitLost(absl::Duration timeout) const ABSL_LOCKS_EXCLUDED(mu_);

@@ -1,5 +1,6 @@
 #include "server/auto_compaction_policy.h"
 
+#include <algorithm>
 #include <charconv>
 
 #include "absl/strings/str_cat.h"
@@ -17,6 +18,7 @@ absl::StatusOr<int64_t> ParseCompactionRetention(const std::string& mode,
   auto [ptr, ec] = std::from_chars(digits.data(), end, n);
   if (!digits.empty() && ec == std::errc() && ptr == end && n >= 0) {
     if (mode == "revision") return n;
+    if (mode != "periodic") return 0;  // etcd: a number needs a mode to mean anything
     if (n > INT64_MAX / 3600'000'000'000LL) {
       return absl::InvalidArgumentError("error parsing CompactionRetention: value out of range");
     }
@@ -26,6 +28,10 @@ absl::StatusOr<int64_t> ParseCompactionRetention(const std::string& mode,
   if (!d.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("error parsing CompactionRetention: ", d.status().message()));
+  }
+  // A duration without a mode: etcd's compactor refuses to start.
+  if (mode.empty() && d->count() != 0) {
+    return absl::InvalidArgumentError("unsupported compaction mode ");
   }
   return d->count();
 }
@@ -40,7 +46,10 @@ PeriodicCompaction::PeriodicCompaction(Duration period, TimePoint start)
 }
 
 PeriodicCompaction::Duration PeriodicCompaction::RetryInterval() const {
-  return std::min<Duration>(period_, kMaxInterval) / 10;
+  // etcd divides by this and panics for a period under 10 ns, and proposes a
+  // compaction in a tight loop for one under a second; at least 100 ms here.
+  return std::max<Duration>(std::min<Duration>(period_, kMaxInterval) / 10,
+                            std::chrono::milliseconds(100));
 }
 
 void PeriodicCompaction::Record(int64_t rev) {

@@ -22,6 +22,21 @@ TEST(CompactionRetentionTest, AsEtcdParsesIt) {
             "error parsing CompactionRetention: time: missing unit in duration \"-1\"");
 }
 
+// etcd's parseCompactionRetention: a number with no mode means nothing (off);
+// a duration with no mode is refused by its compactor.
+TEST(CompactionRetentionTest, EmptyMode) {
+  EXPECT_EQ(ParseCompactionRetention("", "1").value(), 0);
+  EXPECT_EQ(ParseCompactionRetention("", "1h").status().message(), "unsupported compaction mode ");
+  EXPECT_EQ(ParseCompactionRetention("", "0").value(), 0);
+}
+
+// A tiny period neither divides by zero (etcd panics) nor spins.
+TEST(PeriodicCompactionTest, TinyPeriodChecksEvery100ms) {
+  util::ManualClock clock;
+  PeriodicCompaction p(std::chrono::nanoseconds(5), clock.Now());
+  EXPECT_EQ(p.RetryInterval(), std::chrono::milliseconds(100));
+}
+
 // A one-hour retention: samples every 6 minutes, the first compaction after
 // an hour to the revision of an hour ago, then one every hour.
 TEST(PeriodicCompactionTest, OneHour) {

@@ -9,7 +9,7 @@ absl::StatusOr<spdlog::level::level_enum> LogLevelFromFlag(const std::string& s)
   if (s == "info") return spdlog::level::info;
   if (s == "warn") return spdlog::level::warn;
   if (s == "error") return spdlog::level::err;
-  if (s == "panic" || s == "fatal") return spdlog::level::critical;
+  if (s == "dpanic" || s == "panic" || s == "fatal") return spdlog::level::critical;
   return absl::InvalidArgumentError("unknown level " + GoQuote(s));
 }
 

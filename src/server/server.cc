@@ -511,6 +511,9 @@ absl::Status Server::Start() {
                                clamp_ms(s.config.grpc_keepalive_min_time_ms));
   }
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  // gRPC allows SO_REUSEPORT by default: a second process could bind our
+  // client port and take half the connections. etcd's listener refuses.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   if (s.config.grpc_keepalive_interval_ms > 0) {
     builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, clamp_ms(s.config.grpc_keepalive_interval_ms));
   }

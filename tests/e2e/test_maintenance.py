@@ -228,4 +228,22 @@ SNAPSHOT = Group("snapshot-save", steps=[
     _restore,
 ])
 
-GROUPS = [NOSPACE, SNAPSHOT]
+def member_add_sorts_peer_urls(server):
+    """member add --learner with two peer URLs: the member is stored with them sorted"""
+    r = harness.etcdctl(server.endpoint, ["member", "add", "x", "--learner",
+                                          "--peer-urls=http://127.0.0.1:2,http://127.0.0.1:1",
+                                          "-w", "json"])
+    if r.rc != 0:
+        return "rc=%d %s" % (r.rc, r.err.strip())
+    m = json.loads(r.out)["member"]
+    listed = json.loads(harness.etcdctl(server.endpoint, ["member", "list", "-w", "json"]).out)
+    urls = [x.get("peerURLs") for x in listed["members"] if x["ID"] == m["ID"]]
+    rm = harness.etcdctl(server.endpoint, ["member", "remove", "%x" % m["ID"]])
+    return "added=%s listed=%s removed rc=%d" % (m["peerURLs"], urls, rm.rc)
+
+
+MEMBERS = Group("members", [
+    Check("member add sorts peer URLs", member_add_sorts_peer_urls),
+], doc="membership changes through etcdctl, outputs compared")
+
+GROUPS = [NOSPACE, SNAPSHOT, MEMBERS]

@@ -583,6 +583,32 @@ TEST(ClusterTest, StrictReconfigRefusesChangesThatWouldLoseTheQuorum) {
   }
 }
 
+// MemberList with `linearizable` (etcd 3.5) answers only what the cluster
+// agrees on: an isolated follower cannot, where a plain list is served from
+// its local state at once.
+TEST(ClusterTest, LinearizableMemberListNeedsTheQuorum) {
+  auto c = StartOrDie({});
+  ASSERT_TRUE(c);
+  ASSERT_OK_AND_ASSIGN(leader, c->WaitForLeader());
+  const int follower = Others(*c, {leader})[0];
+  auto list = [&](int i, bool linearizable) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + Millis(1500));
+    etcdserverpb::MemberListRequest req;
+    req.set_linearizable(linearizable);
+    etcdserverpb::MemberListResponse resp;
+    grpc::Status st = c->Cluster(i)->MemberList(&ctx, req, &resp);
+    return std::make_pair(st, resp.members_size());
+  };
+  EXPECT_EQ(list(follower, true).second, 3);
+  c->Isolate(follower);
+  auto plain = list(follower, false);
+  EXPECT_TRUE(plain.first.ok()) << plain.first.error_message();
+  EXPECT_EQ(plain.second, 3);
+  EXPECT_FALSE(list(follower, true).first.ok());
+  c->HealAll();
+}
+
 // Members that join later replay the earlier membership changes and must end
 // with the same raft configuration: a cluster grown from one member to three
 // keeps a quorum of the two joiners once the founder is gone.

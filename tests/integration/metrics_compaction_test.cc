@@ -11,6 +11,8 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "server/http/metrics_server.h"
+#include "server/tls.h"
 #include "test_cluster.h"
 
 namespace quorum::integration {
@@ -116,6 +118,14 @@ TEST_F(MetricsCompactionTest, HealthAndUnknownPathsAsEtcd) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->get_header_value("Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
   EXPECT_NE(r->body.find("# TYPE etcd_mvcc_db_total_size_in_bytes gauge\n"), std::string::npos);
+}
+
+// The metrics port is this member's alone: a second listener on it fails,
+// as etcd's does, instead of sharing it through SO_REUSEPORT.
+TEST_F(MetricsCompactionTest, SecondListenerOnTheMetricsPortFails) {
+  auto again = server::http::MetricsServer::Start(
+      {"http://127.0.0.1:" + std::to_string(metrics_port_)}, server::TlsFiles{}, nullptr);
+  EXPECT_FALSE(again.ok());
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "server/api/cluster_service.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "server/errors.h"
@@ -40,12 +41,22 @@ void ClusterService::ProposeChange(grpc::ServerUnaryReactor* reactor, raftpb::Co
 }
 
 grpc::ServerUnaryReactor* ClusterService::MemberList(grpc::CallbackServerContext* ctx,
-                                                     const etcdserverpb::MemberListRequest*,
+                                                     const etcdserverpb::MemberListRequest* req,
                                                      etcdserverpb::MemberListResponse* resp) {
   auto* reactor = ctx->DefaultReactor();
   if (deps_->RejectOnLearner(reactor)) return reactor;
-  FillMembers(resp);
-  reactor->Finish(grpc::Status::OK);
+  if (!req->linearizable()) {
+    FillMembers(resp);
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+  // etcd 3.5 (clientv3 3.5 asks by default): every change committed before
+  // the call is in the list, even on a follower that lags.
+  deps_->proposer->ReadBarrier([this, reactor, resp](absl::Status s) {
+    if (!s.ok()) return reactor->Finish(ToGrpcStatus(s));
+    FillMembers(resp);
+    reactor->Finish(grpc::Status::OK);
+  });
   return reactor;
 }
 
@@ -67,6 +78,8 @@ grpc::ServerUnaryReactor* ClusterService::MemberAdd(grpc::CallbackServerContext*
       return reactor;
     }
   }
+  // Stored sorted, as etcd's types.NewURLs sorts them.
+  std::sort(urls.begin(), urls.end());
   // A runtime-added member's id mixes in the time, as etcd's does.
   const auto now = std::chrono::system_clock::now().time_since_epoch().count();
   const uint64_t id = util::ComputeMemberId(urls, deps_->config->initial_cluster_token,
@@ -129,6 +142,8 @@ grpc::ServerUnaryReactor* ClusterService::MemberUpdate(grpc::CallbackServerConte
   }
   internalpb::InternalRequest ir;
   *ir.mutable_member_update() = *req;
+  std::sort(ir.mutable_member_update()->mutable_peerurls()->begin(),
+            ir.mutable_member_update()->mutable_peerurls()->end());
   deps_->proposer->Propose(std::move(ir), [this, reactor, resp](
                                               absl::StatusOr<internalpb::InternalResponse> r) {
     if (!r.ok()) return reactor->Finish(ToGrpcStatus(r.status()));

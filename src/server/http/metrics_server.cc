@@ -50,6 +50,13 @@ absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(
       server = std::make_unique<httplib::Server>();
     }
     server->new_task_queue = [] { return new httplib::ThreadPool(kWorkers); };
+    // httplib's default sets SO_REUSEPORT, which would let a second member
+    // bind the same metrics port and take half of its probes; etcd's
+    // listener refuses ("address already in use").
+    server->set_socket_options([](socket_t sock) {
+      int yes = 1;
+      setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, reinterpret_cast<const void*>(&yes), sizeof(yes));
+    });
     ms->Route(server.get());
     int port = url->port;
     if (port == 0) {

@@ -13,6 +13,8 @@ void ConfigurePeerServerBuilder(grpc::ServerBuilder& builder) {
   // future version of it) that enables keepalive is not sent too_many_pings.
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5'000);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  // No SO_REUSEPORT: a second process must not share the peer port.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
 }
 
 }  // namespace quorum::server::transport
