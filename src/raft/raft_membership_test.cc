@@ -147,30 +147,32 @@ TEST(MembershipTest, TransferToLearnerIsIgnored) {
   EXPECT_EQ(n.raft(1).lead_transferee(), kNone);
 }
 
+// A proposal (from node 1 to itself) adding `target` as a learner.
+Message ConfProp(NodeId target) {
+  ConfChange cc;
+  cc.set_type(pb::ConfChangeAddLearnerNode);
+  cc.set_node_id(target);
+  Message m = Msg(1, 1, pb::MsgProp);
+  Entry* e = m.add_entries();
+  e->set_type(pb::EntryConfChange);
+  e->set_data(cc.SerializeAsString());
+  return m;
+}
+
 TEST(MembershipTest, OnlyOneConfChangeInFlight) {
   TestRaft r = MakeRaft(1, {1});
   r->BecomeCandidate();
   r->BecomeLeader();
   testing::PersistAndApply(*r, *r.storage);
-  auto conf_prop = [](NodeId target) {
-    ConfChange cc;
-    cc.set_type(pb::ConfChangeAddLearnerNode);
-    cc.set_node_id(target);
-    Message m = Msg(1, 1, pb::MsgProp);
-    Entry* e = m.add_entries();
-    e->set_type(pb::EntryConfChange);
-    e->set_data(cc.SerializeAsString());
-    return m;
-  };
-  ASSERT_TRUE(r->Step(conf_prop(4)).ok());
-  ASSERT_TRUE(r->Step(conf_prop(5)).ok());  // accepted, but as a no-op
+  ASSERT_TRUE(r->Step(ConfProp(4)).ok());
+  ASSERT_TRUE(r->Step(ConfProp(5)).ok());  // accepted, but as a no-op
   const EntryVec& ents = r->raft_log().unstable().entries();
   ASSERT_EQ(ents.size(), 2u);
   EXPECT_EQ(DescribeEntry(ents[0]), "1/2 EntryConfChange ConfChangeAddLearnerNode 4");
   EXPECT_EQ(DescribeEntry(ents[1]), "1/3 EntryNormal");
   // Once the first is applied, a new change is accepted again.
   testing::PersistAndApply(*r, *r.storage);
-  ASSERT_TRUE(r->Step(conf_prop(5)).ok());
+  ASSERT_TRUE(r->Step(ConfProp(5)).ok());
   EXPECT_EQ(DescribeEntry(r->raft_log().unstable().entries().back()),
             "1/4 EntryConfChange ConfChangeAddLearnerNode 5");
 }
@@ -188,20 +190,10 @@ TEST(MembershipTest, LeaderAdmissionHookTurnsARefusedChangeIntoANoOp) {
   r->BecomeCandidate();
   r->BecomeLeader();
   testing::PersistAndApply(*r, *r.storage);
-  auto conf_prop = [](NodeId target) {
-    ConfChange cc;
-    cc.set_type(pb::ConfChangeAddLearnerNode);
-    cc.set_node_id(target);
-    Message m = Msg(1, 1, pb::MsgProp);
-    Entry* e = m.add_entries();
-    e->set_type(pb::EntryConfChange);
-    e->set_data(cc.SerializeAsString());
-    return m;
-  };
-  ASSERT_TRUE(r->Step(conf_prop(5)).ok());
+  ASSERT_TRUE(r->Step(ConfProp(5)).ok());
   EXPECT_EQ(DescribeEntry(r->raft_log().unstable().entries().back()), "1/2 EntryNormal");
   // A refused change leaves no change pending: the next is admitted at once.
-  ASSERT_TRUE(r->Step(conf_prop(4)).ok());
+  ASSERT_TRUE(r->Step(ConfProp(4)).ok());
   EXPECT_EQ(DescribeEntry(r->raft_log().unstable().entries().back()),
             "1/3 EntryConfChange ConfChangeAddLearnerNode 4");
   ASSERT_EQ(asked.size(), 2u);
