@@ -88,8 +88,7 @@ LeaseKeepAlive::LeaseKeepAlive(Client& client, int64_t id, int64_t ttl_s,
     : client_(client),
       id_(id),
       on_lost_(std::move(on_lost)),
-      ttl_s_(ttl_s),
-      expires_(absl::Now() + absl::Seconds(ttl_s)) {}
+      ttl_s_(ttl_s) {}
 
 LeaseKeepAlive::~LeaseKeepAlive() { Stop(); }
 
@@ -122,13 +121,15 @@ bool LeaseKeepAlive::WaitLost(absl::Duration timeout) const {
   return !lost_.ok();
 }
 
-absl::Time LeaseKeepAlive::ExpiresAt() const {
-  absl::MutexLock l(&mu_);
-  return expires_;
-}
-
 void LeaseKeepAlive::Run() {
   LeaseClient leases(client_);
+  // When the lease runs out unless renewed: send time of the last successful
+  // renewal + its TTL (the server starts counting later).
+  absl::Time expires;
+  {
+    absl::MutexLock l(&mu_);
+    expires = absl::Now() + absl::Seconds(ttl_s_);
+  }
   absl::Time next = absl::Now();
   for (;;) {
     {
@@ -141,8 +142,8 @@ void LeaseKeepAlive::Run() {
     absl::StatusOr<etcdserverpb::LeaseKeepAliveResponse> r = leases.KeepAliveOnce(id_);
     absl::Status lost;
     if (r.ok() && r->ttl() > 0) {
+      expires = sent + absl::Seconds(r->ttl());
       absl::MutexLock l(&mu_);
-      expires_ = sent + absl::Seconds(r->ttl());
       ttl_s_ = r->ttl();
       next = sent + std::max(kMinInterval, absl::Seconds(r->ttl()) / 3);
       continue;
@@ -150,7 +151,7 @@ void LeaseKeepAlive::Run() {
       lost = absl::NotFoundError(kLeaseNotFoundMessage);
     } else if (r.status().code() == absl::StatusCode::kNotFound) {
       lost = r.status();
-    } else if (absl::Now() >= ExpiresAt()) {
+    } else if (absl::Now() >= expires) {
       lost = absl::DeadlineExceededError("lease keep-alive timed out");
     } else {
       next = absl::Now() + kRetryInterval;

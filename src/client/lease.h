@@ -89,7 +89,6 @@ class LeaseKeepAlive {
   LeaseKeepAlive(Client& client, int64_t id, int64_t ttl_s,
                  std::function<void(const absl::Status&)> on_lost);
   void Run();
-  absl::Time ExpiresAt() const ABSL_LOCKS_EXCLUDED(mu_);
 
   Client& client_;
   const int64_t id_;
@@ -98,9 +97,6 @@ class LeaseKeepAlive {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   absl::Status lost_ ABSL_GUARDED_BY(mu_);
   int64_t ttl_s_ ABSL_GUARDED_BY(mu_);
-  // When the lease runs out unless renewed: send time of the last
-  // successful renewal + its TTL (the server starts counting later).
-  absl::Time expires_ ABSL_GUARDED_BY(mu_);
   std::once_flag join_once_;
   std::thread thread_;
 };

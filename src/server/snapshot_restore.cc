@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "client/snapshot_file.h"
 #include "mvcc/meta_keys.h"
+#include "server/member/raft_storage.h"
 #include "server/member/state_snapshot.h"
 
 namespace quorum::server {
@@ -45,9 +46,7 @@ absl::Status SeedFromClientSnapshot(mvcc::Backend* backend, const std::string& s
                                     const std::string& work_dir) {
   // The raft log journal's mark alone (written by a start that failed later)
   // does not make a member initialised.
-  const bool raft_state = backend->Get(mvcc::Cf::kRaftState, "hard_state").ok() ||
-                          backend->Get(mvcc::Cf::kRaftState, "snapshot").ok();
-  if (raft_state || HasKeys(*backend, mvcc::Cf::kRaftLog)) {
+  if (RaftStorage::HasHardStateOrSnapshot(*backend) || HasKeys(*backend, mvcc::Cf::kRaftLog)) {
     spdlog::info("data dir already initialised; --restore-snapshot {} ignored", snapshot_path);
     return absl::OkStatus();
   }

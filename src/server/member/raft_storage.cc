@@ -21,6 +21,11 @@ std::string LogKey(raft::Index i) { return util::EncodeFixed64BE(i); }
 
 }  // namespace
 
+bool RaftStorage::HasHardStateOrSnapshot(const mvcc::Backend& backend) {
+  return backend.Get(Cf::kRaftState, kHardStateKey).ok() ||
+         backend.Get(Cf::kRaftState, kSnapshotKey).ok();
+}
+
 absl::StatusOr<std::unique_ptr<RaftStorage>> RaftStorage::Open(mvcc::Backend* backend,
                                                                 const std::string& journal_path,
                                                                 LogJournalOptions journal_opts) {

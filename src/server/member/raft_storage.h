@@ -49,6 +49,9 @@ class RaftStorage final : public raft::Storage {
 
   // True when no raft state was ever persisted (a brand-new member).
   bool IsEmpty() const { return empty_; }
+  // Whether `backend` holds a hard state or a snapshot record (the journal's
+  // mark alone does not count), without opening a RaftStorage on it.
+  static bool HasHardStateOrSnapshot(const mvcc::Backend& backend);
 
   // Writes the founding membership into the log (raft::BootstrapEntries).
   absl::Status Bootstrap(const std::vector<raft::NodeId>& voters);
