@@ -630,6 +630,31 @@ TEST(ClusterTest, ClusterGrownFromOneMemberSurvivesTheFoundersLoss) {
   ASSERT_OK(c->Put(leader, "after-founder", "ok", Millis(5000)).status());
 }
 
+// Without the strict check a removal of the last voter reaches the log;
+// raft refuses it where it is applied (etcd's raft panics there). The
+// member list and the member must stay as they were.
+TEST(ClusterTest, RemovingTheLastVoterIsRefusedAndChangesNothing) {
+  ClusterOptions o;
+  o.size = 1;
+  o.strict_reconfig_check = false;
+  auto c = StartOrDie(o);
+  ASSERT_TRUE(c);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + Millis(5000));
+  etcdserverpb::MemberRemoveRequest req;
+  req.set_id(c->Id(0));
+  etcdserverpb::MemberRemoveResponse resp;
+  grpc::Status st = c->Cluster(0)->MemberRemove(&ctx, req, &resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(st.error_message(), "removed all voters");
+  grpc::ClientContext lctx;
+  etcdserverpb::MemberListResponse list;
+  ASSERT_OK(FromGrpc(c->Cluster(0)->MemberList(&lctx, {}, &list)));
+  ASSERT_EQ(list.members_size(), 1);
+  EXPECT_EQ(list.members(0).id(), c->Id(0));
+  ASSERT_OK(c->Put(0, "after", "ok", Millis(5000)).status());
+}
+
 // The removal commits while the member is cut off, so it never sees it in
 // its log; once healed it must find out from its peers and stop (etcd does).
 TEST(ClusterTest, MemberRemovedWhileIsolatedStopsAfterHeal) {

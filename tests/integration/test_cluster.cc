@@ -158,6 +158,7 @@ std::unique_ptr<TestCluster::Member> TestCluster::NewMember(const std::string& n
   c.snapshot_count = opts_.snapshot_count;
   c.unsafe_no_fsync = opts_.unsafe_no_fsync;
   c.quota_backend_bytes = opts_.quota_backend_bytes;
+  c.strict_reconfig_check = opts_.strict_reconfig_check;
   c.restore_snapshot = opts_.restore_snapshot;
   c.peer_faults_for_testing = faults_;
   c.peer_raft_link_tcp = std::find(opts_.grpc_link_members.begin(), opts_.grpc_link_members.end(),

@@ -82,6 +82,8 @@ struct ClusterOptions {
   uint64_t snapshot_count = 100000;
   // Tests that need speed turn fsync off; durability tests keep it on.
   bool unsafe_no_fsync = true;
+  // --strict-reconfig-check of every member.
+  bool strict_reconfig_check = true;
   // --quota-backend-bytes of every member (0: etcd's 2 GiB default).
   int64_t quota_backend_bytes = 0;
   // --restore-snapshot of every member (empty: none).

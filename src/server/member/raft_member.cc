@@ -506,7 +506,11 @@ void RaftMember::TakePendingReadsLocked() {
 
 void RaftMember::IssueReadIndex(Clock::time_point now) {
   if (reads_to_issue_.empty() || !reads_in_flight_.empty() || leader_.load() == 0) return;
-  std::string ctx = util::EncodeFixed64BE(next_read_ctx_++);
+  // The leader matches a round's acks and answer by this context alone, so
+  // it must be unique across members and restarts: member id + a
+  // clock-seeded counter (a shared 1, 2, 3... let a leader drop one
+  // member's request as another's duplicate, or count acks sent before it).
+  std::string ctx = util::EncodeFixed64BE(opts_.id) + util::EncodeFixed64BE(next_id_.fetch_add(1));
   if (!node_->ReadIndex(ctx).ok()) return;  // retried on the next tick
   reads_in_flight_[ctx] = {std::move(reads_to_issue_), now};
   reads_to_issue_.clear();
@@ -803,6 +807,18 @@ void RaftMember::ApplyConfChangeEntry(const raft::Entry& e,
   }
   internalpb::ConfChangeContext ctx;
   ctx.ParseFromString(cc.context());
+  // Raft first: a change it refuses (e.g. one that would remove the last
+  // voter, possible without the strict reconfig check) must leave the
+  // member list, and this member, as they were.
+  auto cs = node_->ApplyConfChange(cc);
+  if (!cs.ok()) {
+    spdlog::error("conf change at index {} refused: {}", e.index(), std::string(cs.status().message()));
+    if (ctx.proposer_id() == opts_.id && ctx.request_id() != 0) {
+      cc_replies->emplace_back(ctx.request_id(), cs.status());
+    }
+    return;
+  }
+  conf_state_ = *cs;
   if (e.index() > store_->ConsistentIndex()) {
     mvcc::Batch* batch = store_->PendingBatch();
     switch (cc.type()) {
@@ -828,8 +844,6 @@ void RaftMember::ApplyConfChangeEntry(const raft::Entry& e,
         break;
     }
   }
-  auto cs = node_->ApplyConfChange(cc);
-  if (cs.ok()) conf_state_ = *cs;
   SyncTransportPeers();
   if (cc.type() == raftpb::ConfChangeRemoveNode && cc.node_id() == opts_.id) {
     spdlog::warn("member {} has been permanently removed from the cluster",
@@ -838,8 +852,7 @@ void RaftMember::ApplyConfChangeEntry(const raft::Entry& e,
     if (opts_.on_removed) opts_.on_removed();
   }
   if (ctx.proposer_id() == opts_.id && ctx.request_id() != 0) {
-    cc_replies->emplace_back(ctx.request_id(),
-                             cs.ok() ? absl::OkStatus() : cs.status());
+    cc_replies->emplace_back(ctx.request_id(), absl::OkStatus());
   }
 }
 

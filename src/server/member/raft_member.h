@@ -269,7 +269,6 @@ class RaftMember final : public Proposer, public transport::Handler {
   std::map<uint64_t, Clock::time_point> last_heard_;
   std::vector<PendingRead> reads_to_issue_;
   std::map<std::string, std::pair<std::vector<PendingRead>, Clock::time_point>> reads_in_flight_;
-  uint64_t next_read_ctx_ = 1;
   std::atomic<bool> attributes_published_{false};  // set by a reply callback
   Clock::time_point attributes_retry_at_{};
   bool removed_ = false;

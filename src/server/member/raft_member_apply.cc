@@ -96,6 +96,7 @@ void RaftMember::ApplyLoop() {
   std::vector<ApplyJob> jobs;
   raft::EntryVec ents;
   for (;;) {
+    bool only_expire = false;
     {
       absl::MutexLock lock(&apply_mu_);
       apply_busy_ = false;
@@ -111,9 +112,19 @@ void RaftMember::ApplyLoop() {
         apply_mu_.AwaitWithTimeout(work, kParkedReadCheck);
       }
       if (apply_stop_) return;
-      jobs.swap(apply_queue_);
-      apply_queued_entries_ = 0;
-      apply_busy_ = true;
+      // Woken by the timeout alone: the raft thread, seeing this thread
+      // idle, may be applying inline (or installing a snapshot) right now,
+      // so stay idle and touch nothing but the parked reads.
+      only_expire = apply_queue_.empty();
+      if (!only_expire) {
+        jobs.swap(apply_queue_);
+        apply_queued_entries_ = 0;
+        apply_busy_ = true;
+      }
+    }
+    if (only_expire) {
+      ServeReadyReads();
+      continue;
     }
     // Everything queued meanwhile is applied as one group commit.
     if (jobs.size() == 1) {

@@ -26,7 +26,10 @@ void TakeMessagesFor(uint64_t member_id, uint64_t from, raftpb::MessageBatch* ba
       continue;
     }
     const bool forwarded = m.type() == raftpb::MsgProp || m.type() == raftpb::MsgReadIndex;
-    if ((m.term() == 0 && !forwarded) || (m.type() == raftpb::MsgProp && m.entries_size() == 0)) {
+    // A read request carries exactly its context; raft reads entries(0).
+    const bool bad_entries = (m.type() == raftpb::MsgProp && m.entries_size() == 0) ||
+                             (m.type() == raftpb::MsgReadIndex && m.entries_size() != 1);
+    if ((m.term() == 0 && !forwarded) || bad_entries) {
       spdlog::warn("dropping malformed {} (term {}, {} entries) from {:x}",
                    raftpb::MessageType_Name(m.type()), m.term(), m.entries_size(), m.from());
       continue;

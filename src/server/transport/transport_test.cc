@@ -873,18 +873,26 @@ TEST_F(TcpLinkInputTest, WellFormedLinkDeliversAndFiltersMessages) {
   raftpb::Message prop = Msg(2, 1, 8, raftpb::MsgProp);
   prop.set_term(0);  // a follower's forwarded proposal: kept
   *b.add_messages() = prop;
+  raftpb::Message empty_read = Msg(2, 1, 9, raftpb::MsgReadIndex);
+  empty_read.set_term(0);
+  empty_read.clear_entries();  // raft reads the context from entries(0)
+  *b.add_messages() = empty_read;
+  raftpb::Message read = Msg(2, 1, 10, raftpb::MsgReadIndex);
+  read.set_term(0);  // a follower's forwarded read: kept
+  *b.add_messages() = read;
   // Split mid-frame: the receiver waits for the rest.
   const std::string f = Frame(b) + Frame(b);
   SendAll(fd, f.substr(0, 7));
   std::this_thread::sleep_for(50ms);
   SendAll(fd, f.substr(7));
-  ASSERT_TRUE(node_->handler_.WaitFor([&] { return node_->handler_.CountLocked() >= 6; }));
+  ASSERT_TRUE(node_->handler_.WaitFor([&] { return node_->handler_.CountLocked() >= 8; }));
   auto got = node_->handler_.Messages();
-  ASSERT_EQ(got.size(), 6u);
+  ASSERT_EQ(got.size(), 8u);
   for (int round = 0; round < 2; ++round) {
-    EXPECT_EQ(got[3 * round].index(), 1u);
-    EXPECT_EQ(got[3 * round + 1].index(), 4u);
-    EXPECT_EQ(got[3 * round + 2].index(), 8u);
+    EXPECT_EQ(got[4 * round].index(), 1u);
+    EXPECT_EQ(got[4 * round + 1].index(), 4u);
+    EXPECT_EQ(got[4 * round + 2].index(), 8u);
+    EXPECT_EQ(got[4 * round + 3].index(), 10u);
   }
   close(fd);
 }
