@@ -30,6 +30,16 @@ absl::Status KeyIndex::Tombstone(Revision rev) {
   return absl::OkStatus();
 }
 
+void KeyIndex::RestoreTombstone(Revision rev) {
+  if (!generations_.empty() && generations_.back().empty()) generations_.pop_back();
+  Generation g;
+  g.ver = 1;  // its create revision and earlier versions are compacted away
+  g.revs.push_back(rev);
+  generations_.push_back(std::move(g));
+  generations_.emplace_back();
+  modified_ = rev;
+}
+
 int KeyIndex::FindGeneration(int64_t at_rev) const {
   const int last = static_cast<int>(generations_.size()) - 1;
   for (int i = last; i >= 0; --i) {

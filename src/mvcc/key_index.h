@@ -56,6 +56,10 @@ class KeyIndex {
   void Restore(Revision created, Revision modified, int64_t version);
   // Records a delete at `rev`; fails if the key is not live.
   absl::Status Tombstone(Revision rev);
+  // Rebuilds a generation whose only record left is its tombstone at `rev`
+  // (restart after a compaction at `rev` dropped the puts before it, but
+  // not yet the tombstone, which it keeps for watches from `rev`).
+  void RestoreTombstone(Revision rev);
 
   // The state visible at main revision `at_rev`; NotFound if the key did not
   // exist then.

@@ -63,7 +63,11 @@ absl::Status KvStore::Restore() {
       return false;
     }
     if (d->tombstone) {
-      index_.Tombstone(kv.key(), d->rev).IgnoreError();  // generation compacted away
+      // Its puts may be compacted away (a compaction at exactly this
+      // revision keeps the tombstone): then it stands alone, as etcd's
+      // restoreTombstone rebuilds it; dropping it would lose the delete
+      // for watches from this revision.
+      index_.RestoreTombstone(kv.key(), d->rev);
     } else {
       index_.Restore(kv.key(), Revision{kv.create_revision(), 0}, d->rev, kv.version());
     }
@@ -299,7 +303,8 @@ absl::StatusOr<uint32_t> KvStore::HashKv(int64_t rev, int64_t* hashed_rev,
 absl::StatusOr<uint32_t> KvStore::HashKvOnce(int64_t rev, int64_t* hashed_rev,
                                              int64_t* compact_rev) const {
   const int64_t cur = Rev();
-  if (rev <= 0) rev = cur;
+  const bool explicit_rev = rev > 0;
+  if (!explicit_rev) rev = cur;
   if (rev > cur) return ErrFutureRev();
   *hashed_rev = rev;
   // A compaction published meanwhile may have dropped records the filter
@@ -309,14 +314,15 @@ absl::StatusOr<uint32_t> KvStore::HashKvOnce(int64_t rev, int64_t* hashed_rev,
     absl::StatusOr<LiveRecords> live_or = Live(&c);
     if (!live_or.ok()) return live_or.status();
     const LiveRecords& live = *live_or;
-    if (rev < c) return ErrCompacted();
+    // As etcd's HashByRev: an explicit revision at the compaction is gone too.
+    if (explicit_rev ? rev <= c : rev < c) return ErrCompacted();
     uint32_t crc = 0;
     const std::string end = EncodeRevKey(Revision{rev + 1, 0});
     auto s = backend_->Scan(Cf::kKv, "", end, [&](std::string_view k, std::string_view v) {
       if (!live(k)) return true;
       // A tombstone at exactly the compaction revision is kept for watches
-      // (KeyIndex::Compact) until the next compaction, but a member that
-      // restarted during the compaction may have dropped it: never hashed,
+      // (KeyIndex::Compact) until the next compaction, but a member whose
+      // compaction finished before that fix may not hold it: never hashed,
       // as etcd's HashKV does not.
       if (auto d = DecodeRevKey(k); d && d->tombstone && d->rev.main == c) return true;
       crc = util::Crc32c(crc, k);

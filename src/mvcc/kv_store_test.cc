@@ -620,8 +620,13 @@ TEST_F(KvStoreTest, RestartAfterCompaction) {
   ASSERT_NO_FATAL_FAILURE(Reopen());
   EXPECT_EQ(store_->Rev(), 12);
   EXPECT_EQ(store_->CompactRev(), 12);
-  EXPECT_EQ(store_->KeyCount(), 0u);
+  EXPECT_EQ(store_->KeyCount(), 1u);  // c's tombstone, as before the restart
   EXPECT_EQ(Put("a", "5"), 13);
+  Commit();
+  ASSERT_TRUE(store_->Compact(13).ok());
+  CommitAndDrop();
+  EXPECT_EQ(Records(), "13.0");
+  EXPECT_EQ(store_->KeyCount(), 1u);  // a
 }
 
 TEST_F(KvStoreTest, RestartWithoutCommitLosesTheGroup) {
@@ -660,6 +665,59 @@ TEST_F(KvStoreTest, InterruptedCompactionIsFinishedAtOpen) {
   ASSERT_NO_FATAL_FAILURE(Reopen());
   EXPECT_EQ(Records(), "3.0 5.0t 6.0");
   EXPECT_EQ(Get("", kFromKey, 5), "a=2 c2 m3 v2");
+}
+
+// The crash came after the Compactor had deleted the tombstoned key's puts
+// but before it finished: its tombstone at the compaction revision is the
+// key's only record. It must survive the restart (watches from that
+// revision replay the delete), as etcd's restoreTombstone keeps it.
+TEST_F(KvStoreTest, TombstoneAloneAfterAnInterruptedCompactionIsKept) {
+  Put("b", "1");  // 2
+  Del("b");       // 3
+  Put("a", "1");  // 4
+  Commit();
+  Batch b = backend_->NewBatch();
+  b.Put(Cf::kMeta, meta::kScheduledCompactRev, util::EncodeFixed64BE(3));
+  b.Delete(Cf::kKv, EncodeRevKey(Revision{2, 0}));
+  ASSERT_TRUE(backend_->Commit(std::move(b), true).ok());
+  EXPECT_EQ(Records(), "3.0t 4.0");
+  ASSERT_NO_FATAL_FAILURE(Reopen());
+  ASSERT_NO_FATAL_FAILURE(WaitDropped(3));
+  EXPECT_EQ(Records(), "3.0t 4.0");
+  EXPECT_EQ(Get("", kFromKey, 3), "");
+  EXPECT_EQ(Get("", kFromKey), "a=1 c4 m4 v1");
+  // The next compaction drops it, as it would have without the restart.
+  ASSERT_TRUE(store_->Compact(4).ok());
+  Commit();
+  ASSERT_NO_FATAL_FAILURE(WaitDropped(4));
+  EXPECT_EQ(Records(), "4.0");
+  // A key deleted, compacted at its delete, then put again.
+  Put("b", "2");  // 5
+  Del("b");       // 6
+  Put("b", "3");  // 7
+  Commit();
+  ASSERT_TRUE(store_->Compact(6).ok());
+  Commit();
+  ASSERT_NO_FATAL_FAILURE(WaitDropped(6));
+  ASSERT_NO_FATAL_FAILURE(Reopen());
+  EXPECT_EQ(Get("b", "", 7), "b=3 c7 m7 v1");
+  EXPECT_EQ(Get("b", "", 6), "");
+}
+
+// HashKV at exactly the compaction revision is refused, as etcd's HashByRev
+// refuses any explicit revision at or below it; revision 0 is the current one.
+TEST_F(KvStoreTest, HashKvAtTheCompactionRevisionIsCompacted) {
+  Put("a", "1");  // 2
+  Put("a", "2");  // 3
+  Commit();
+  ASSERT_TRUE(store_->Compact(3).ok());
+  Commit();
+  int64_t hashed = 0, compact = 0;
+  EXPECT_TRUE(IsCompacted(store_->HashKv(3, &hashed, &compact).status()));
+  EXPECT_TRUE(IsCompacted(store_->HashKv(2, &hashed, &compact).status()));
+  ASSERT_TRUE(store_->HashKv(0, &hashed, &compact).ok());
+  EXPECT_EQ(hashed, 3);
+  EXPECT_EQ(compact, 3);
 }
 
 // A compaction's group commits at once; the Compactor drops the records it

@@ -54,6 +54,17 @@ absl::Status TreeIndex::Tombstone(std::string_view key, Revision rev) {
   return it->second.Tombstone(rev);
 }
 
+void TreeIndex::RestoreTombstone(std::string_view key, Revision rev) {
+  absl::MutexLock lock(&mu_);
+  auto it = tree_.find(key);
+  if (it == tree_.end()) it = tree_.emplace(std::string(key), KeyIndex()).first;
+  if (it->second.IsLive()) {
+    it->second.Tombstone(rev).IgnoreError();  // live: cannot fail
+  } else {
+    it->second.RestoreTombstone(rev);
+  }
+}
+
 absl::StatusOr<KeyVersion> TreeIndex::Get(std::string_view key, int64_t at_rev) const {
   absl::ReaderMutexLock lock(&mu_);
   auto it = tree_.find(key);

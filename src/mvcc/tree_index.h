@@ -35,6 +35,9 @@ class TreeIndex {
   KeyVersion Put(std::string_view key, Revision rev);
   void Restore(std::string_view key, Revision created, Revision modified, int64_t ver);
   absl::Status Tombstone(std::string_view key, Revision rev);
+  // At restart: a tombstone record of a key that is not live (its puts were
+  // compacted away) becomes a generation of its own (KeyIndex::RestoreTombstone).
+  void RestoreTombstone(std::string_view key, Revision rev);
 
   absl::StatusOr<KeyVersion> Get(std::string_view key, int64_t at_rev) const;
 

@@ -224,6 +224,10 @@ COMPACT = Group("grpc-compact", SETUP + [
     R("count_only at compacted rev", key=b"a", revision=2, count_only=True, expect=[E_COMPACTED]),
     T("txn range at compacted rev", lambda pb: pb.TxnRequest(success=[op_get(pb, b"a", revision=2)]),
       expect=[E_COMPACTED]),
+    Grpc("hashkv at the compact revision", "Maintenance", "HashKV",
+         lambda pb: pb.HashKVRequest(revision=5), expect=[E_COMPACTED]),
+    Grpc("hashkv below the compact revision", "Maintenance", "HashKV",
+         lambda pb: pb.HashKVRequest(revision=4), expect=[E_COMPACTED]),
     Grpc("hashkv after compaction (compact_revision)", "Maintenance", "HashKV",
          lambda pb: pb.HashKVRequest(revision=0)),
 ])
