@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -46,9 +47,10 @@ absl::Status FsyncPath(const std::string& path) {
 
 }  // namespace
 
-absl::Status WriteStateSnapshot(const mvcc::Backend& backend, const std::string& path,
-                                SnapshotEncoding encoding, const mvcc::Backend::ReadView& view) {
-  const std::string tmp = path + ".tmp";
+// Writes `tmp`, then renames it to `path`; may leave `tmp` behind on error.
+static absl::Status WriteThenRename(const mvcc::Backend& backend, const std::string& tmp,
+                                    const std::string& path, SnapshotEncoding encoding,
+                                    const mvcc::Backend::ReadView& view) {
   std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
   if (!out) return absl::InternalError("create " + tmp);
   const bool zstd = encoding == SnapshotEncoding::kZstd;
@@ -101,6 +103,17 @@ absl::Status WriteStateSnapshot(const mvcc::Backend& backend, const std::string&
   return FsyncPath(dir.empty() ? "." : dir);
 }
 
+absl::Status WriteStateSnapshot(const mvcc::Backend& backend, const std::string& path,
+                                SnapshotEncoding encoding, const mvcc::Backend::ReadView& view) {
+  const std::string tmp = path + ".tmp";
+  absl::Status st = WriteThenRename(backend, tmp, path, encoding, view);
+  if (!st.ok()) {
+    std::error_code ec;
+    std::filesystem::remove(tmp, ec);  // a failed write leaves no partial file
+  }
+  return st;
+}
+
 absl::Status RestoreStateSnapshot(mvcc::Backend* backend, const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return absl::NotFoundError("open snapshot " + path);
@@ -135,7 +148,11 @@ absl::Status RestoreStateSnapshot(mvcc::Backend* backend, const std::string& pat
     if (pos >= data.size()) return corrupt("missing trailer");
     const unsigned char tag = static_cast<unsigned char>(data[pos]);
     if (tag == kTrailerTag) break;
-    if (tag >= static_cast<unsigned char>(Cf::kCount) || pos + 5 > data.size()) return corrupt("bad record");
+    // Only the state column families: raft's own (log, hard state) are
+    // never in a snapshot, and are not cleared before the records go in.
+    const bool state_cf = std::any_of(std::begin(kStateCfs), std::end(kStateCfs),
+                                      [tag](Cf cf) { return static_cast<unsigned char>(cf) == tag; });
+    if (!state_cf || pos + 5 > data.size()) return corrupt("bad record");
     const size_t start = pos;
     const uint32_t klen = DecodeFixed32BE(&data[pos + 1]);
     pos += 5;

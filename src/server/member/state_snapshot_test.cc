@@ -9,6 +9,7 @@
 #include <string>
 
 #include "mvcc/temp_store_for_test.h"
+#include "util/crc32c.h"
 
 namespace quorum::server {
 namespace {
@@ -110,6 +111,33 @@ TEST_F(StateSnapshotTest, DamagedCompressedFileIsRefusedUntouched) {
   EXPECT_EQ(st.code(), absl::StatusCode::kDataLoss) << st;
 
   EXPECT_EQ(ReadAll(*target), before);
+}
+
+// A well-formed plain file whose record names raft's own column family
+// (raft_log) is refused: restore clears only the state column families.
+TEST_F(StateSnapshotTest, RecordOutsideTheStateColumnFamiliesIsRefused) {
+  auto be32 = [](uint32_t v) {
+    return std::string{static_cast<char>(v >> 24), static_cast<char>(v >> 16),
+                       static_cast<char>(v >> 8), static_cast<char>(v)};
+  };
+  std::string rec(1, static_cast<char>(Cf::kRaftLog));
+  rec += be32(3) + "key" + be32(5) + "value";
+  std::string count(8, '\0');
+  count[7] = 1;
+  const std::string file = "QSNAP001" + rec + std::string(1, '\xFF') + count +
+                           be32(util::Crc32c(0, rec));
+  const std::string path = dir_ + "/raftlog.snap";
+  WriteFile(path, file);
+  auto target = Target("raftlog");
+  const Contents before = ReadAll(*target);
+  auto st = RestoreStateSnapshot(target.get(), path);
+  EXPECT_EQ(st.code(), absl::StatusCode::kDataLoss) << st;
+  EXPECT_EQ(ReadAll(*target), before);
+  // The same record in the kv column family is accepted: the file is valid.
+  rec[0] = static_cast<char>(Cf::kKv);
+  WriteFile(path, "QSNAP001" + rec + std::string(1, '\xFF') + count + be32(util::Crc32c(0, rec)));
+  ASSERT_TRUE(RestoreStateSnapshot(target.get(), path).ok());
+  EXPECT_EQ((ReadAll(*target)[{static_cast<int>(Cf::kKv), "key"}]), "value");
 }
 
 }  // namespace
