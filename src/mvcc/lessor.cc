@@ -235,6 +235,7 @@ void Lessor::Promote(util::Clock::Duration extend) {
     l.expiry = now + extend + std::chrono::seconds(l.remaining_ttl > 0 ? l.remaining_ttl : l.ttl);
     l.revoke_requested = util::Clock::TimePoint::min();
     l.next_checkpoint = NextCheckpoint(l, now);
+    l.clear_checkpoint = false;
     order.emplace_back(l.expiry, id);
   }
   if (order.size() <= static_cast<size_t>(kTargetExpiresPerSecond)) return;
@@ -270,6 +271,7 @@ void Lessor::Demote() {
     l.expiry = util::Clock::TimePoint::max();
     l.revoke_requested = util::Clock::TimePoint::min();
     l.next_checkpoint = util::Clock::TimePoint::max();
+    l.clear_checkpoint = false;
   }
 }
 
@@ -288,15 +290,23 @@ absl::StatusOr<int64_t> Lessor::Renew(LeaseId id) {
   if (it->second.expiry <= now) return ErrLeaseNotFound();
   Lease& l = it->second;
   l.expiry = now + std::chrono::seconds(l.ttl);
-  // A persisted checkpoint is stale now: replace it at the next pass, or a
-  // new leader would resume from the old remaining TTL.
-  if (l.remaining_ttl > 0) l.next_checkpoint = now;
+  // A persisted checkpoint is stale now: a new leader would resume from the
+  // old remaining TTL and cut the renewed lease short. As etcd's Renew, clear
+  // it (remaining 0 = the full TTL on recovery) rather than checkpoint the
+  // fresh remaining TTL: that one would be > 0 again, so every later renewal
+  // would write another entry. Clearing costs one entry after each periodic
+  // checkpoint: at most two per lease per checkpoint interval.
+  if (l.remaining_ttl > 0 && CheckpointingEnabled()) l.clear_checkpoint = true;
   return l.ttl;
+}
+
+bool Lessor::CheckpointingEnabled() const {
+  return opts_.checkpoint_interval > util::Clock::Duration::zero();
 }
 
 util::Clock::TimePoint Lessor::NextCheckpoint(const Lease& l, util::Clock::TimePoint now) const {
   const auto interval = opts_.checkpoint_interval;
-  if (interval <= util::Clock::Duration::zero() || std::chrono::seconds(l.ttl) <= interval) {
+  if (!CheckpointingEnabled() || std::chrono::seconds(l.ttl) <= interval) {
     return util::Clock::TimePoint::max();
   }
   return now + interval;
@@ -317,7 +327,14 @@ std::vector<std::pair<LeaseId, int64_t>> Lessor::CollectCheckpoints(size_t limit
   const auto now = clock_->Now();
   for (auto& [id, l] : leases_) {
     if (out.size() >= limit) break;
-    if (l.next_checkpoint > now || l.expiry <= now) continue;
+    const bool due = l.next_checkpoint <= now && l.expiry > now;
+    if (!due && !l.clear_checkpoint) continue;
+    // A periodic checkpoint due now also replaces the stale one.
+    l.clear_checkpoint = false;
+    if (!due) {
+      out.emplace_back(id, 0);
+      continue;
+    }
     // Whole seconds, rounded up: a checkpoint never shortens the lease.
     const auto left = std::chrono::ceil<std::chrono::seconds>(l.expiry - now).count();
     out.emplace_back(id, left);

@@ -123,14 +123,19 @@ class Lessor {
   // Stops tracking expiry (leases live until a primary revokes them).
   void Demote();
   bool IsPrimary() const;
-  // Keep-alive: restarts the lease's full TTL and returns it.
+  // Keep-alive: restarts the lease's full TTL and returns it. A lease with a
+  // persisted checkpoint gets it cleared by the next CollectCheckpoints
+  // (etcd: Renew proposes Remaining_TTL 0), so a new leader does not resume
+  // from the stale remaining TTL.
   // ErrLeaseNotFound (unknown or already expired), ErrNotPrimary.
   absl::StatusOr<int64_t> Renew(LeaseId id);
   // Up to `limit` expired leases whose revocation should be proposed. A lease
   // is reported again only after kExpiredRetry (its revoke may be lost).
   std::vector<LeaseId> FindExpired(size_t limit);
   // Up to `limit` (id, remaining seconds) checkpoints due now, for the caller
-  // to propose as one LeaseCheckpoint request.
+  // to propose as one LeaseCheckpoint request: the periodic ones (leases
+  // longer than the interval, every interval) and, with remaining 0, the
+  // clears that Renew asked for.
   std::vector<std::pair<LeaseId, int64_t>> CollectCheckpoints(size_t limit);
 
   static constexpr util::Clock::Duration kExpiredRetry = std::chrono::seconds(3);
@@ -145,6 +150,9 @@ class Lessor {
     util::Clock::TimePoint expiry = util::Clock::TimePoint::max();  // max = not tracked
     util::Clock::TimePoint revoke_requested = util::Clock::TimePoint::min();
     util::Clock::TimePoint next_checkpoint = util::Clock::TimePoint::max();
+    // Primary: renewed since remaining_ttl was persisted; the next
+    // CollectCheckpoints proposes remaining 0 (unset) for it.
+    bool clear_checkpoint = false;
     absl::flat_hash_set<std::string> keys;
   };
 
@@ -154,6 +162,7 @@ class Lessor {
   void DetachLocked(const std::string& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   static std::string EncodeKey(LeaseId id);
   static std::string EncodeValue(LeaseId id, const Lease& l);
+  bool CheckpointingEnabled() const;
   // Primary: when `l` should next be checkpointed (max = never).
   util::Clock::TimePoint NextCheckpoint(const Lease& l, util::Clock::TimePoint now) const;
 

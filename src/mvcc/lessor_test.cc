@@ -90,6 +90,12 @@ class LessorTest : public testing::Test {
     Commit();
     return st;
   }
+  // What the applier does for a LeaseCheckpoint request.
+  void ApplyCheckpoints(const std::vector<std::pair<LeaseId, int64_t>>& cps) {
+    if (cps.empty()) return;
+    for (const auto& [id, remaining] : cps) lessor_->Checkpoint(id, remaining, store_->PendingBatch());
+    Commit();
+  }
   Keys KeysOf(LeaseId id) {
     auto k = lessor_->Keys(id);
     return k.ok() ? *k : Keys{"<" + std::string(k.status().message()) + ">"};
@@ -306,7 +312,7 @@ TEST_F(LessorTest, CheckpointsCarryRemainingTtlAcrossLeaderChangeAndRestart) {
   EXPECT_EQ(lessor_->FindExpired(10), std::vector<LeaseId>{1});
 }
 
-TEST_F(LessorTest, RenewAfterCheckpointSchedulesAFreshOne) {
+TEST_F(LessorTest, RenewAfterCheckpointClearsIt) {
   ASSERT_TRUE(Grant(1, 3600).ok());
   lessor_->Checkpoint(1, 100, store_->PendingBatch());
   Commit();
@@ -314,10 +320,64 @@ TEST_F(LessorTest, RenewAfterCheckpointSchedulesAFreshOne) {
   clock_.Advance(seconds(50));
   EXPECT_TRUE(lessor_->CollectCheckpoints(10).empty());
   EXPECT_EQ(*lessor_->Renew(1), 3600);
-  // The persisted 100 s would shorten the lease after a leader change.
+  // The persisted 100 s would shorten the lease after a leader change: it is
+  // cleared (etcd: Remaining_TTL 0), so a new leader grants the full TTL.
   auto cps = lessor_->CollectCheckpoints(10);
   ASSERT_EQ(cps.size(), 1u);
-  EXPECT_EQ(cps[0], (std::pair<LeaseId, int64_t>{1, 3600}));
+  EXPECT_EQ(cps[0], (std::pair<LeaseId, int64_t>{1, 0}));
+  ApplyCheckpoints(cps);
+  lessor_->Demote();
+  lessor_->Promote(seconds(0));
+  clock_.Advance(seconds(3599));
+  EXPECT_TRUE(lessor_->FindExpired(10).empty());
+  clock_.Advance(seconds(1) + milliseconds(1));
+  EXPECT_EQ(lessor_->FindExpired(10), std::vector<LeaseId>{1});
+}
+
+// A lease renewed every few seconds must not write a checkpoint per renewal:
+// the periodic checkpoint, then one clear, per interval (etcd's bound of two
+// raft entries per lease per checkpoint interval).
+TEST_F(LessorTest, FrequentRenewalsWriteAtMostTwoCheckpointsPerInterval) {
+  ASSERT_TRUE(Grant(1, 3600).ok());
+  lessor_->Promote(seconds(0));
+  int entries = 0, clears = 0;
+  // Keep-alives every 10 s for three checkpoint intervals (5 min) and one
+  // more, each followed by the expiry loop's pass (CollectCheckpoints,
+  // applied at once).
+  for (int tick = 1; tick <= 3 * 30 + 1; ++tick) {
+    clock_.Advance(seconds(10));
+    ASSERT_EQ(*lessor_->Renew(1), 3600);
+    auto cps = lessor_->CollectCheckpoints(10);
+    entries += cps.empty() ? 0 : 1;
+    for (const auto& [id, remaining] : cps) clears += remaining == 0 ? 1 : 0;
+    ApplyCheckpoints(cps);
+  }
+  // Every interval: the periodic checkpoint (remaining > 0), then the clear
+  // after the next renewal.
+  EXPECT_EQ(entries, 6);
+  EXPECT_EQ(clears, 3);
+  EXPECT_EQ(lessor_->Get(1, false)->ttl, 3600);
+}
+
+// Without checkpointing (the default flag), renewals never write one.
+TEST_F(LessorTest, RenewWithoutCheckpointingWritesNothing) {
+  lessor_.reset();
+  LessorOptions lo;
+  lo.min_ttl_s = 2;
+  lo.clock = &clock_;
+  lo.checkpoint_interval = util::Clock::Duration::zero();
+  auto l = Lessor::Open(backend_.get(), lo);
+  ASSERT_TRUE(l.ok()) << l.status();
+  lessor_ = std::move(*l);
+  ASSERT_TRUE(Grant(1, 3600).ok());
+  lessor_->Checkpoint(1, 100, store_->PendingBatch());  // from a leader that had it on
+  Commit();
+  lessor_->Promote(seconds(0));
+  for (int i = 0; i < 40; ++i) {
+    clock_.Advance(seconds(10));
+    ASSERT_EQ(*lessor_->Renew(1), 3600);
+    EXPECT_TRUE(lessor_->CollectCheckpoints(10).empty());
+  }
 }
 
 TEST_F(LessorTest, UncommittedGrantIsNotDurable) {
