@@ -9,7 +9,8 @@
 //    leader's advertised client URL and relays the TTL (etcd forwards too):
 //    all of them over one shared stream (LeaseKeepAliveForwarder).
 //  - LeaseTimeToLive needs the remaining TTL, which only the leader tracks:
-//    answered by the leader, forwarded by followers. Unknown lease: TTL -1.
+//    answered by the leader, forwarded by followers (an async unary call).
+//    Unknown lease: TTL -1.
 //  - LeaseLeases: a linearizable read of the local lessor.
 //  - The expiry loop (Start/Stop) runs every kExpiryCheck on every member
 //    and, while this member's lessor is primary, proposes a LeaseRevoke for
@@ -18,7 +19,10 @@
 //    longer than the checkpoint interval, every 5 min; see Lessor).
 //
 // Thread-safety: gRPC calls handlers concurrently; callbacks must not block,
-// so forwarding runs on a small internal pool. Start/Stop on one thread.
+// so nothing here waits on a thread: forwarding uses gRPC's async calls, and
+// a retry (no leader yet, the leader's stream failed) is re-armed on a timer
+// thread (util::TimerQueue) that only runs non-blocking steps. Start/Stop on
+// one thread.
 #ifndef QUORUM_SERVER_API_LEASE_SERVICE_H_
 #define QUORUM_SERVER_API_LEASE_SERVICE_H_
 
@@ -29,6 +33,7 @@
 #include <string>
 #include <thread>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/functional/any_invocable.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
@@ -36,9 +41,18 @@
 #include "mvcc/lessor.h"
 #include "server/api/lease_service_forward.h"
 #include "server/api/service_deps.h"
-#include "util/thread_pool.h"
+#include "util/timer_queue.h"
 
 namespace quorum::server {
+
+struct LeaseServiceOptions {
+  // How long a keep-alive or time-to-live may take, forwarding and retries
+  // included (etcd's request timeout).
+  std::chrono::milliseconds forward_timeout{5000};
+  // Pause between attempts while there is no leader (or no primary lessor
+  // yet), as etcd's forwarding loop throttles.
+  std::chrono::milliseconds retry_pause{50};
+};
 
 class LeaseService final : public etcdserverpb::Lease::CallbackService {
  public:
@@ -48,10 +62,11 @@ class LeaseService final : public etcdserverpb::Lease::CallbackService {
   static constexpr size_t kCheckpointsPerRequest = 1000;
 
   // `lessor` is not owned and must outlive the service.
-  LeaseService(const ServiceDeps* deps, mvcc::Lessor* lessor);
+  LeaseService(const ServiceDeps* deps, mvcc::Lessor* lessor, LeaseServiceOptions opts = {});
   ~LeaseService() override;
 
-  // Starts / stops the expiry loop. Stop() also drains forwarding work.
+  // Starts / stops the expiry loop. Stop() also answers every pending
+  // keep-alive and time-to-live (ErrStopped) and cancels forwarded calls.
   void Start();
   void Stop();
 
@@ -74,7 +89,8 @@ class LeaseService final : public etcdserverpb::Lease::CallbackService {
   // Renews `id` on the leader (locally when this member is the primary,
   // else forwarded) and calls `done` with the new TTL, 0 for an unknown or
   // expired lease (etcd's keep-alive answer), or an error. `done` may run on
-  // the calling thread or on the pool.
+  // the calling thread, the timer thread or a gRPC / raft / apply thread; it
+  // must not block.
   using TtlDone = absl::AnyInvocable<void(absl::StatusOr<int64_t>) &&>;
   void KeepAliveOnce(int64_t id, TtlDone done);
 
@@ -83,43 +99,65 @@ class LeaseService final : public etcdserverpb::Lease::CallbackService {
  private:
   using Clock = std::chrono::steady_clock;
   class KeepAliveReactor;
+  struct TimeToLiveCall;
 
   int64_t NextLeaseId();
   void ExpiryLoop();
+
+  // --- keep-alive (lease_service_keepalive.cc) ---
   // Renews locally when primary, else forwards; retries (after a pause, on
-  // the pool) until `deadline` while there is no leader or the leader's
+  // the timer) until `deadline` while there is no leader or the leader's
   // stream fails.
   void RenewOrForward(int64_t id, Clock::time_point deadline, TtlDone done);
   // The forwarding half of RenewOrForward: to the leader's lessor.
   void Forward(int64_t id, Clock::time_point deadline, TtlDone done);
   void RetryLater(int64_t id, Clock::time_point deadline, TtlDone done, absl::Status last);
-  // Runs `fn` on the pool; false once Stop has taken the pool away.
-  bool Schedule(absl::AnyInvocable<void() &&> fn);
-  // Pool thread: the leader's answer to a TimeToLive.
-  absl::StatusOr<etcdserverpb::LeaseTimeToLiveResponse> ForwardTimeToLive(
-      const etcdserverpb::LeaseTimeToLiveRequest& req, Clock::time_point deadline);
+
+  // --- time-to-live (lease_service_ttl.cc) ---
   void LocalTimeToLive(const etcdserverpb::LeaseTimeToLiveRequest& req,
                        etcdserverpb::LeaseTimeToLiveResponse* resp) const;
+  // Answers `call` from the leader: locally once this member is primary,
+  // else by asking the leader, again after a pause until the deadline.
+  void ForwardTimeToLive(std::shared_ptr<TimeToLiveCall> call);
+  void AskLeaderTimeToLive(std::shared_ptr<TimeToLiveCall> call,
+                           std::shared_ptr<etcdserverpb::Lease::Stub> stub);
+  void RetryTimeToLive(std::shared_ptr<TimeToLiveCall> call);
+  // Registers / unregisters a forwarded call so Stop can cancel it and wait
+  // for its callback. Register fails once Stop has begun; the callback
+  // unregisters as its last use of the service.
+  bool RegisterCall(const std::shared_ptr<grpc::ClientContext>& ctx);
+  void UnregisterCall(grpc::ClientContext* ctx);
+  // Stop: cancels the registered calls and waits (bounded) for their callbacks.
+  void CancelCalls();
+
+  // Runs `fn` on the timer thread after `delay` (0: soon, off the calling
+  // thread); false once Stop has taken the timer away. `fn` must not block.
+  bool After(Clock::duration delay, util::TimerQueue::Task fn);
   // A stub for the leader's client endpoint (and its target name), or null
   // when there is no (other) leader right now.
   std::shared_ptr<etcdserverpb::Lease::Stub> LeaderStub(std::string* target = nullptr);
 
   const ServiceDeps* deps_;
   mvcc::Lessor* lessor_;
+  const LeaseServiceOptions opts_;
   std::atomic<uint64_t> next_id_suffix_;
 
   absl::Mutex mu_;
   // target -> stub (channels are reused across calls).
   std::map<std::string, std::shared_ptr<etcdserverpb::Lease::Stub>> stubs_ ABSL_GUARDED_BY(mu_);
+  // Forwarded time-to-live calls whose callback has not finished.
+  absl::flat_hash_map<grpc::ClientContext*, std::weak_ptr<grpc::ClientContext>> calls_
+      ABSL_GUARDED_BY(mu_);
+  bool calls_closed_ ABSL_GUARDED_BY(mu_) = false;
 
   LeaseKeepAliveForwarder forwarder_;
   std::atomic<bool> stopped_{false};
   absl::Notification stop_;
   std::thread expiry_thread_;
-  // Must be destroyed (drained) before the members above. Callbacks on raft,
-  // apply and gRPC threads may schedule while Stop takes it: hence the lock.
-  absl::Mutex pool_mu_;
-  std::unique_ptr<util::ThreadPool> pool_ ABSL_GUARDED_BY(pool_mu_);
+  // Callbacks on raft, apply, gRPC and timer threads may arm timers while
+  // Stop takes it (destroying it runs what is pending): hence the lock.
+  absl::Mutex timer_mu_;
+  std::unique_ptr<util::TimerQueue> timer_ ABSL_GUARDED_BY(timer_mu_);
 };
 
 }  // namespace quorum::server

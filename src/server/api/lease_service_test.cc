@@ -1,27 +1,40 @@
-// LeaseService::KeepAliveOnce on the leader when the lease is not (yet)
-// known: the service must wait for this member's apply to catch up before
-// answering TTL 0, and forward when leadership moved during that wait.
-// A scripted Proposer plays the raft member.
+// LeaseService keep-alive and time-to-live paths, with scripted Proposers
+// playing the raft members and, where forwarding matters, two services on
+// real gRPC ports (a follower and its leader).
+//  - On the leader, a lease not (yet) known: wait for this member's apply to
+//    catch up before answering TTL 0; forward when leadership moved meanwhile.
+//  - Retries wait on a timer, not on the threads that serve other requests.
 #include "server/api/lease_service.h"
 
+#include <arpa/inet.h>
+#include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <future>
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "mvcc/temp_store_for_test.h"
+#include "server/errors.h"
 
 namespace quorum::server {
 namespace {
 
 using internalpb::InternalRequest;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using SteadyClock = std::chrono::steady_clock;
 
 // WaitApplied runs `on_wait_applied` (the apply catching up) before
-// answering; nothing else is used by KeepAliveOnce.
+// answering; Propose is not used by these paths.
 class ScriptedProposer final : public Proposer {
  public:
   void Propose(InternalRequest, ProposeDone done) override {
@@ -36,102 +49,269 @@ class ScriptedProposer final : public Proposer {
   uint64_t Term() const override { return 2; }
   uint64_t AppliedIndex() const override { return 0; }
   uint64_t CommittedIndex() const override { return 0; }
-  uint64_t LeaderId() const override { return 0; }  // forwarding finds no other leader
+  uint64_t LeaderId() const override { return leader.load(); }
 
   std::function<void()> on_wait_applied;
-  int waits = 0;
+  std::atomic<int> waits{0};
+  std::atomic<uint64_t> leader{0};  // 0: no leader known
 };
 
-class LeaseServiceTest : public testing::Test {
- protected:
-  void SetUp() override {
+// A port that accepts TCP connections (into the backlog) but never speaks:
+// calls to it hang until their deadline.
+class BlackHole {
+ public:
+  BlackHole() : fd_(socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(a);
+    bind(fd_, reinterpret_cast<sockaddr*>(&a), len);
+    listen(fd_, 64);
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+  }
+  ~BlackHole() { close(fd_); }
+  int port() const { return port_; }
+
+ private:
+  int fd_;
+  int port_ = 0;
+};
+
+// One member: a store, a lessor on a manual clock, a LeaseService served on
+// a loopback gRPC port, and a scripted raft member.
+class Node {
+ public:
+  explicit Node(uint64_t id, LeaseServiceOptions opts = {}) {
     dir_ = mvcc::test_util::MakeTempDir("lease-service-test");
-    ASSERT_FALSE(dir_.empty());
-    ASSERT_TRUE(mvcc::test_util::OpenStore(dir_, &backend_, &store_).ok());
+    EXPECT_FALSE(dir_.empty());
+    EXPECT_TRUE(mvcc::test_util::OpenStore(dir_, &backend_, &store_).ok());
     mvcc::LessorOptions lo;
     lo.min_ttl_s = 2;
+    lo.clock = &clock;
     auto l = mvcc::Lessor::Open(backend_.get(), lo);
-    ASSERT_TRUE(l.ok()) << l.status();
-    lessor_ = std::move(*l);
-    lessor_->Promote(std::chrono::seconds(0));
-    deps_.proposer = &proposer_;
+    EXPECT_TRUE(l.ok()) << l.status();
+    lessor = std::move(*l);
+    membership_ = std::make_unique<Membership>(backend_.get());
+    deps_.config = &config_;
+    deps_.proposer = &proposer;
     deps_.store = store_.get();
     deps_.backend = backend_.get();
-    deps_.self_id = 1;
-    service_ = std::make_unique<LeaseService>(&deps_, lessor_.get());
+    deps_.membership = membership_.get();
+    deps_.self_id = id;
+    service = std::make_unique<LeaseService>(&deps_, lessor.get(), opts);
+    grpc::ServerBuilder b;
+    b.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
+    b.RegisterService(service.get());
+    server_ = b.BuildAndStart();
   }
-  void TearDown() override {
-    service_.reset();
-    lessor_.reset();
+  ~Node() {
+    service->Stop();  // answers whatever is still pending
+    server_->Shutdown(std::chrono::system_clock::now() + seconds(2));
+    server_.reset();
+    service.reset();
+    lessor.reset();
     store_.reset();
     backend_.reset();
     mvcc::test_util::RemoveTempDir(dir_);
   }
-  // What applying a LeaseGrant does on this member.
+
+  std::string Address() const { return "127.0.0.1:" + std::to_string(port_); }
+  void BecomeLeader() {
+    lessor->Promote(seconds(0));
+    proposer.leader = deps_.self_id;
+  }
+  // Knows `leader` as the leader, reachable at `client_urls`.
+  void FollowLeader(uint64_t leader, std::vector<std::string> client_urls) {
+    MemberInfo m;
+    m.id = leader;
+    m.name = "leader";
+    m.client_urls = std::move(client_urls);
+    membership_->Add(m, store_->PendingBatch());
+    Commit();
+    proposer.leader = leader;
+  }
+
+  // What applying LeaseGrant / LeaseRevoke / Put does on this member.
   void ApplyGrant(mvcc::LeaseId id, int64_t ttl) {
-    ASSERT_TRUE(lessor_->Grant(id, ttl, store_->PendingBatch()).ok());
-    ASSERT_TRUE(store_->Commit(++index_, /*term=*/2, /*sync=*/false).ok());
+    ASSERT_TRUE(lessor->Grant(id, ttl, store_->PendingBatch()).ok());
+    Commit();
+  }
+  void ApplyRevoke(mvcc::LeaseId id) {
+    ASSERT_TRUE(lessor->Revoke(id, store_->PendingBatch()).ok());
+    Commit();
+  }
+  void ApplyPut(const std::string& key) {
+    auto txn = store_->Write();
+    txn->Put(key, "v", mvcc::kNoLease);
+    lessor->ApplyChanges(txn->End());
+    Commit();
+  }
+  int64_t Rev() const { return store_->Rev(); }
+
+  // KeepAliveOnce's answer, waited for in the background.
+  std::future<absl::StatusOr<int64_t>> StartKeepAlive(int64_t id) {
+    auto p = std::make_shared<std::promise<absl::StatusOr<int64_t>>>();
+    auto f = p->get_future();
+    service->KeepAliveOnce(id, [p](absl::StatusOr<int64_t> ttl) { p->set_value(std::move(ttl)); });
+    return f;
   }
   absl::StatusOr<int64_t> KeepAlive(int64_t id) {
-    std::promise<absl::StatusOr<int64_t>> p;
-    auto f = p.get_future();
-    service_->KeepAliveOnce(id, [&p](absl::StatusOr<int64_t> ttl) { p.set_value(std::move(ttl)); });
-    if (f.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+    auto f = StartKeepAlive(id);
+    if (f.wait_for(seconds(10)) != std::future_status::ready) {
       return absl::DeadlineExceededError("no answer within 10 s");
     }
     return f.get();
   }
 
+  std::unique_ptr<etcdserverpb::Lease::Stub> Client() const {
+    return etcdserverpb::Lease::NewStub(
+        grpc::CreateChannel(Address(), grpc::InsecureChannelCredentials()));
+  }
+
+  util::ManualClock clock;
+  ScriptedProposer proposer;
+  std::unique_ptr<mvcc::Lessor> lessor;
+  std::unique_ptr<LeaseService> service;
+
+ private:
+  void Commit() { ASSERT_TRUE(store_->Commit(++index_, /*term=*/2, /*sync=*/false).ok()); }
+
   std::string dir_;
   uint64_t index_ = 0;
   std::unique_ptr<mvcc::Backend> backend_;
   std::unique_ptr<mvcc::KvStore> store_;
-  std::unique_ptr<mvcc::Lessor> lessor_;
-  ScriptedProposer proposer_;
+  std::unique_ptr<Membership> membership_;
+  ServerConfig config_;
   ServiceDeps deps_;
-  std::unique_ptr<LeaseService> service_;
+  int port_ = 0;
+  std::unique_ptr<grpc::Server> server_;
 };
 
-TEST_F(LeaseServiceTest, KnownLeaseIsRenewedWithoutWaiting) {
-  ApplyGrant(7, 30);
-  auto ttl = KeepAlive(7);
+bool AnsweredWithin(std::future<absl::StatusOr<int64_t>>& f, SteadyClock::duration d) {
+  return f.wait_for(d) == std::future_status::ready;
+}
+
+TEST(LeaseServiceTest, KnownLeaseIsRenewedWithoutWaiting) {
+  Node n(1);
+  n.BecomeLeader();
+  n.ApplyGrant(7, 30);
+  auto ttl = n.KeepAlive(7);
   ASSERT_TRUE(ttl.ok()) << ttl.status();
   EXPECT_EQ(*ttl, 30);
-  EXPECT_EQ(proposer_.waits, 0);
+  EXPECT_EQ(n.proposer.waits, 0);
 }
 
 // The grant was applied by the follower that answered the client before
 // this leader applied it: renewing at once must not be told "gone".
-TEST_F(LeaseServiceTest, GrantNotYetAppliedHereIsRenewedOnceApplied) {
-  proposer_.on_wait_applied = [this] { ApplyGrant(8, 30); };
-  auto ttl = KeepAlive(8);
+TEST(LeaseServiceTest, GrantNotYetAppliedHereIsRenewedOnceApplied) {
+  Node n(1);
+  n.BecomeLeader();
+  n.proposer.on_wait_applied = [&n] { n.ApplyGrant(8, 30); };
+  auto ttl = n.KeepAlive(8);
   ASSERT_TRUE(ttl.ok()) << ttl.status();
   EXPECT_EQ(*ttl, 30);
-  EXPECT_EQ(proposer_.waits, 1);
+  EXPECT_EQ(n.proposer.waits, 1);
 }
 
-TEST_F(LeaseServiceTest, UnknownLeaseGetsTtlZeroAfterTheWait) {
-  auto ttl = KeepAlive(9);
+TEST(LeaseServiceTest, UnknownLeaseGetsTtlZeroAfterTheWait) {
+  Node n(1);
+  n.BecomeLeader();
+  auto ttl = n.KeepAlive(9);
   ASSERT_TRUE(ttl.ok()) << ttl.status();
   EXPECT_EQ(*ttl, 0);
-  EXPECT_EQ(proposer_.waits, 1);
+  EXPECT_EQ(n.proposer.waits, 1);
 }
 
 // Leadership moved while waiting: the renewal goes to the leader's lessor
 // (here: this member again, once re-elected) instead of failing the stream
 // with "not primary lessor".
-TEST_F(LeaseServiceTest, LeadershipLostDuringTheWaitIsForwarded) {
+TEST(LeaseServiceTest, LeadershipLostDuringTheWaitIsForwarded) {
+  Node n(1);
+  n.BecomeLeader();
   std::thread reelect;
-  proposer_.on_wait_applied = [this, &reelect] {
-    ApplyGrant(10, 30);
-    lessor_->Demote();
-    reelect = std::thread([this] {
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
-      lessor_->Promote(std::chrono::seconds(0));
+  n.proposer.on_wait_applied = [&n, &reelect] {
+    n.ApplyGrant(10, 30);
+    n.lessor->Demote();
+    n.proposer.leader = 0;
+    reelect = std::thread([&n] {
+      std::this_thread::sleep_for(milliseconds(200));
+      n.BecomeLeader();
     });
   };
-  auto ttl = KeepAlive(10);
+  auto ttl = n.KeepAlive(10);
   if (reelect.joinable()) reelect.join();
+  ASSERT_TRUE(ttl.ok()) << ttl.status();
+  EXPECT_EQ(*ttl, 30);
+}
+
+// Stop answers renewals still waiting (no callback outlives the service).
+TEST(LeaseServiceTest, StopAnswersWaitingRenewals) {
+  Node n(1);
+  n.BecomeLeader();
+  n.ApplyGrant(16, 2);
+  n.clock.Advance(seconds(3));
+  auto expired = n.StartKeepAlive(16);
+  n.lessor->Demote();
+  n.proposer.leader = 0;
+  auto leaderless = n.StartKeepAlive(17);
+  EXPECT_FALSE(AnsweredWithin(leaderless, milliseconds(200)));
+  n.service->Stop();
+  ASSERT_TRUE(AnsweredWithin(expired, seconds(1)));
+  ASSERT_TRUE(AnsweredWithin(leaderless, seconds(1)));
+  EXPECT_EQ(leaderless.get().status(), ErrStopped());
+}
+
+// During an election every keep-alive retries until a leader appears. The
+// retries wait on a timer: once the leader is back, all of them are answered
+// at once, not at the pace of a few threads sleeping between attempts.
+TEST(LeaseServiceTest, ManyKeepAlivesRetryingWithoutALeaderAllFinishSoon) {
+  Node n(1);
+  n.ApplyGrant(30, 30);
+  constexpr int kRenewals = 400;
+  std::vector<std::future<absl::StatusOr<int64_t>>> answers;
+  for (int i = 0; i < kRenewals; ++i) answers.push_back(n.StartKeepAlive(30));
+  std::this_thread::sleep_for(milliseconds(300));
+  const auto elected = SteadyClock::now();
+  n.BecomeLeader();
+  int ok = 0;
+  for (auto& f : answers) {
+    if (f.wait_until(elected + seconds(2)) != std::future_status::ready) break;
+    auto ttl = f.get();
+    ok += ttl.ok() && *ttl == 30 ? 1 : 0;
+  }
+  EXPECT_EQ(ok, kRenewals) << "renewals answered within 2 s of the election";
+}
+
+// A follower forwarding time-to-live calls to a leader that does not answer
+// must not stall keep-alives retrying meanwhile.
+TEST(LeaseServiceTest, HungTimeToLiveForwardsDoNotStallKeepAliveRetries) {
+  BlackHole hung;
+  Node n(1);
+  n.ApplyGrant(40, 30);
+  n.FollowLeader(2, {"http://127.0.0.1:" + std::to_string(hung.port())});
+  auto client = n.Client();
+  std::vector<std::thread> calls;
+  for (int i = 0; i < 8; ++i) {
+    calls.emplace_back([&client] {
+      grpc::ClientContext ctx;
+      ctx.set_deadline(std::chrono::system_clock::now() + seconds(10));
+      etcdserverpb::LeaseTimeToLiveRequest req;
+      req.set_id(40);
+      etcdserverpb::LeaseTimeToLiveResponse resp;
+      (void)client->LeaseTimeToLive(&ctx, req, &resp);
+    });
+  }
+  std::this_thread::sleep_for(milliseconds(300));  // the forwards are hanging
+  n.proposer.leader = 0;                           // an election starts
+  auto renewal = n.StartKeepAlive(40);
+  std::this_thread::sleep_for(milliseconds(200));
+  n.BecomeLeader();
+  EXPECT_TRUE(AnsweredWithin(renewal, seconds(1)));
+  n.service->Stop();  // cancels the hanging forwards
+  for (auto& t : calls) t.join();
+  ASSERT_TRUE(AnsweredWithin(renewal, seconds(5)));
+  auto ttl = renewal.get();
   ASSERT_TRUE(ttl.ok()) << ttl.status();
   EXPECT_EQ(*ttl, 30);
 }

@@ -59,7 +59,7 @@ struct ServiceDeps {
   // A learner serves only Status and serializable Range, as etcd's does;
   // everything else gets etcd's error. Returns true after finishing the call.
   bool RejectOnLearner(grpc::ServerUnaryReactor* reactor) const {
-    if (!member->IsLearner()) return false;
+    if (member == nullptr || !member->IsLearner()) return false;
     reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE,
                                  "etcdserver: rpc not supported for learner"));
     return true;
