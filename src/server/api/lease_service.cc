@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "absl/time/clock.h"
@@ -197,15 +198,38 @@ grpc::ServerUnaryReactor* LeaseService::LeaseLeases(grpc::CallbackServerContext*
   return reactor;
 }
 
-std::shared_ptr<etcdserverpb::Lease::Stub> LeaseService::LeaderStub(std::string* target_out) {
+LeaseService::Targets LeaseService::LeaderTargets() {
   const uint64_t leader = deps_->proposer->LeaderId();
   if (leader == 0 || leader == deps_->self_id) return nullptr;
   auto m = deps_->membership->Get(leader);
-  if (!m || m->client_urls.empty()) return nullptr;
-  auto url = ParseUrl(m->client_urls.front());
+  if (!m) return nullptr;
+  std::vector<LeaderTarget> out;
+  for (const auto& u : m->client_urls) {
+    LeaderTarget t;
+    t.stub = StubFor(u, &t.name);
+    if (t.stub != nullptr) out.push_back(std::move(t));
+  }
+  if (out.empty()) return nullptr;
+  // The URL that answered last first: the keep-alive forwarder keeps one
+  // stream per target, and switching targets would cancel it.
+  absl::MutexLock lock(&mu_);
+  auto it = std::find_if(out.begin(), out.end(),
+                         [this](const LeaderTarget& t) { return t.name == answered_target_; });
+  if (it != out.end()) std::rotate(out.begin(), it, it + 1);
+  return std::make_shared<const std::vector<LeaderTarget>>(std::move(out));
+}
+
+void LeaseService::NoteAnswered(const std::string& target) {
+  absl::MutexLock lock(&mu_);
+  answered_target_ = target;
+}
+
+std::shared_ptr<etcdserverpb::Lease::Stub> LeaseService::StubFor(const std::string& client_url,
+                                                                 std::string* target_out) {
+  auto url = ParseUrl(client_url);
   if (!url.ok()) return nullptr;
   const std::string target = (url->tls() ? "tls:" : "") + url->HostPort();
-  if (target_out != nullptr) *target_out = target;
+  *target_out = target;
   absl::MutexLock lock(&mu_);
   auto it = stubs_.find(target);
   if (it != stubs_.end()) return it->second;

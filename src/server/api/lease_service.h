@@ -5,9 +5,10 @@
 //    (etcd's id generator: member id, milliseconds, counter; positive int64),
 //    chosen here, before proposing, so apply stays deterministic.
 //  - LeaseKeepAlive (bidi stream) is answered by the leader's lessor without
-//    a log write. A follower forwards each keep-alive to the leader over the
-//    leader's advertised client URL and relays the TTL (etcd forwards too):
-//    all of them over one shared stream (LeaseKeepAliveForwarder).
+//    a log write. A follower forwards each keep-alive to the leader over one
+//    of the leader's advertised client URLs (each in turn until one answers)
+//    and relays the TTL (etcd forwards too, over each peer URL in turn): all
+//    of them over one shared stream (LeaseKeepAliveForwarder).
 //  - LeaseTimeToLive needs the remaining TTL, which only the leader tracks:
 //    answered by the leader, forwarded by followers (an async unary call).
 //    Unknown lease: TTL -1.
@@ -32,6 +33,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/functional/any_invocable.h"
@@ -100,6 +102,12 @@ class LeaseService final : public etcdserverpb::Lease::CallbackService {
   using Clock = std::chrono::steady_clock;
   class KeepAliveReactor;
   struct TimeToLiveCall;
+  // One advertised client URL of the leader.
+  struct LeaderTarget {
+    std::string name;  // "host:port", "tls:host:port" over TLS
+    std::shared_ptr<etcdserverpb::Lease::Stub> stub;
+  };
+  using Targets = std::shared_ptr<const std::vector<LeaderTarget>>;
 
   int64_t NextLeaseId();
   void ExpiryLoop();
@@ -111,6 +119,8 @@ class LeaseService final : public etcdserverpb::Lease::CallbackService {
   void RenewOrForward(int64_t id, Clock::time_point deadline, TtlDone done);
   // The forwarding half of RenewOrForward: to the leader's lessor.
   void Forward(int64_t id, Clock::time_point deadline, TtlDone done);
+  // Forwards over (*targets)[i], then the next URL on failure.
+  void ForwardTo(Targets targets, size_t i, int64_t id, Clock::time_point deadline, TtlDone done);
   void RetryLater(int64_t id, Clock::time_point deadline, TtlDone done, absl::Status last);
 
   // --- time-to-live (lease_service_ttl.cc) ---
@@ -119,8 +129,8 @@ class LeaseService final : public etcdserverpb::Lease::CallbackService {
   // Answers `call` from the leader: locally once this member is primary,
   // else by asking the leader, again after a pause until the deadline.
   void ForwardTimeToLive(std::shared_ptr<TimeToLiveCall> call);
-  void AskLeaderTimeToLive(std::shared_ptr<TimeToLiveCall> call,
-                           std::shared_ptr<etcdserverpb::Lease::Stub> stub);
+  // Asks the leader over (*targets)[i], then the next URL on failure.
+  void AskLeaderTimeToLive(std::shared_ptr<TimeToLiveCall> call, Targets targets, size_t i);
   void RetryTimeToLive(std::shared_ptr<TimeToLiveCall> call);
   // Registers / unregisters a forwarded call so Stop can cancel it and wait
   // for its callback. Register fails once Stop has begun; the callback
@@ -133,9 +143,15 @@ class LeaseService final : public etcdserverpb::Lease::CallbackService {
   // Runs `fn` on the timer thread after `delay` (0: soon, off the calling
   // thread); false once Stop has taken the timer away. `fn` must not block.
   bool After(Clock::duration delay, util::TimerQueue::Task fn);
-  // A stub for the leader's client endpoint (and its target name), or null
-  // when there is no (other) leader right now.
-  std::shared_ptr<etcdserverpb::Lease::Stub> LeaderStub(std::string* target = nullptr);
+  // Every client URL the leader advertises, the one that answered last
+  // first; null when there is no (other) leader right now. Forwarding tries
+  // them in turn (etcd tries each of the leader's peer URLs) before pausing.
+  Targets LeaderTargets();
+  void NoteAnswered(const std::string& target);
+  // A stub for `client_url` (cached per target) and its target name; null
+  // when the URL is unusable.
+  std::shared_ptr<etcdserverpb::Lease::Stub> StubFor(const std::string& client_url,
+                                                     std::string* target);
 
   const ServiceDeps* deps_;
   mvcc::Lessor* lessor_;
@@ -145,6 +161,8 @@ class LeaseService final : public etcdserverpb::Lease::CallbackService {
   absl::Mutex mu_;
   // target -> stub (channels are reused across calls).
   std::map<std::string, std::shared_ptr<etcdserverpb::Lease::Stub>> stubs_ ABSL_GUARDED_BY(mu_);
+  // The leader target that answered a forwarded request last.
+  std::string answered_target_ ABSL_GUARDED_BY(mu_);
   // Forwarded time-to-live calls whose callback has not finished.
   absl::flat_hash_map<grpc::ClientContext*, std::weak_ptr<grpc::ClientContext>> calls_
       ABSL_GUARDED_BY(mu_);

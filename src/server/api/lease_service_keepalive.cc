@@ -178,12 +178,26 @@ void LeaseService::RenewOrForward(int64_t id, Clock::time_point deadline, TtlDon
 
 void LeaseService::Forward(int64_t id, Clock::time_point deadline, TtlDone done) {
   if (stopped_.load()) return std::move(done)(ErrStopped());
-  std::string target;
-  auto stub = LeaderStub(&target);
-  if (stub == nullptr) return RetryLater(id, deadline, std::move(done), ErrTimeout());
-  forwarder_.Send(target, std::move(stub), id, deadline,
-                  [this, id, deadline, done = std::move(done)](absl::StatusOr<int64_t> ttl) mutable {
-                    if (ttl.ok()) return std::move(done)(*ttl);
+  Targets targets = LeaderTargets();
+  if (targets == nullptr) return RetryLater(id, deadline, std::move(done), ErrTimeout());
+  ForwardTo(std::move(targets), 0, id, deadline, std::move(done));
+}
+
+void LeaseService::ForwardTo(Targets targets, size_t i, int64_t id, Clock::time_point deadline,
+                             TtlDone done) {
+  const LeaderTarget& t = (*targets)[i];
+  forwarder_.Send(t.name, t.stub, id, deadline,
+                  [this, targets, i, id, deadline,
+                   done = std::move(done)](absl::StatusOr<int64_t> ttl) mutable {
+                    if (ttl.ok()) {
+                      NoteAnswered((*targets)[i].name);
+                      return std::move(done)(*ttl);
+                    }
+                    // The leader may be reachable over another URL it
+                    // advertises; after the last one, pause.
+                    if (i + 1 < targets->size() && !stopped_.load()) {
+                      return ForwardTo(targets, i + 1, id, deadline, std::move(done));
+                    }
                     RetryLater(id, deadline, std::move(done), ttl.status());
                   });
 }

@@ -3,6 +3,7 @@
 // real gRPC ports (a follower and its leader).
 //  - On the leader, a lease not (yet) known: wait for this member's apply to
 //    catch up before answering TTL 0; forward when leadership moved meanwhile.
+//  - Forwarding tries every advertised client URL of the leader.
 //  - Retries wait on a timer, not on the threads that serve other requests.
 #include "server/api/lease_service.h"
 
@@ -55,6 +56,19 @@ class ScriptedProposer final : public Proposer {
   std::atomic<int> waits{0};
   std::atomic<uint64_t> leader{0};  // 0: no leader known
 };
+
+// A TCP port nothing listens on (connections are refused).
+int ClosedPort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(a);
+  bind(fd, reinterpret_cast<sockaddr*>(&a), len);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  close(fd);
+  return ntohs(a.sin_port);
+}
 
 // A port that accepts TCP connections (into the backlog) but never speaks:
 // calls to it hang until their deadline.
@@ -260,6 +274,32 @@ TEST(LeaseServiceTest, StopAnswersWaitingRenewals) {
   ASSERT_TRUE(AnsweredWithin(expired, seconds(1)));
   ASSERT_TRUE(AnsweredWithin(leaderless, seconds(1)));
   EXPECT_EQ(leaderless.get().status(), ErrStopped());
+}
+
+// The leader advertises several client URLs and the first one is dead: the
+// follower's keep-alive and time-to-live reach it over the next one.
+TEST(LeaseServiceTest, FollowerForwardsOverAnyOfTheLeadersClientUrls) {
+  Node leader(2);
+  leader.BecomeLeader();
+  leader.ApplyGrant(20, 30);
+  Node follower(1);
+  follower.ApplyGrant(20, 30);
+  follower.FollowLeader(2, {"http://127.0.0.1:" + std::to_string(ClosedPort()),
+                            "http://" + leader.Address()});
+  auto ttl = follower.KeepAlive(20);
+  ASSERT_TRUE(ttl.ok()) << ttl.status();
+  EXPECT_EQ(*ttl, 30);
+
+  auto client = follower.Client();
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + seconds(10));
+  etcdserverpb::LeaseTimeToLiveRequest req;
+  req.set_id(20);
+  etcdserverpb::LeaseTimeToLiveResponse resp;
+  grpc::Status st = client->LeaseTimeToLive(&ctx, req, &resp);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(resp.grantedttl(), 30);
+  EXPECT_EQ(resp.ttl(), 30);
 }
 
 // During an election every keep-alive retries until a leader appears. The

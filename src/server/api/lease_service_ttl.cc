@@ -84,25 +84,34 @@ void LeaseService::ForwardTimeToLive(std::shared_ptr<TimeToLiveCall> call) {
     LocalTimeToLive(*call->req, call->resp);
     return call->Finish(deps_, absl::OkStatus());
   }
-  auto stub = LeaderStub();
-  if (stub == nullptr) return RetryTimeToLive(std::move(call));
-  AskLeaderTimeToLive(std::move(call), std::move(stub));
+  Targets targets = LeaderTargets();
+  if (targets == nullptr) return RetryTimeToLive(std::move(call));
+  AskLeaderTimeToLive(std::move(call), std::move(targets), 0);
 }
 
-void LeaseService::AskLeaderTimeToLive(std::shared_ptr<TimeToLiveCall> call,
-                                       std::shared_ptr<etcdserverpb::Lease::Stub> stub) {
+void LeaseService::AskLeaderTimeToLive(std::shared_ptr<TimeToLiveCall> call, Targets targets,
+                                       size_t i) {
   auto attempt = std::make_shared<Attempt>();
   attempt->ctx->set_deadline(std::chrono::system_clock::now() + (call->deadline - Clock::now()));
   if (!RegisterCall(attempt->ctx)) return call->Finish(deps_, ErrStopped());
-  stub->async()->LeaseTimeToLive(
-      attempt->ctx.get(), call->req, &attempt->resp, [this, call, attempt](grpc::Status st) {
+  const LeaderTarget& t = (*targets)[i];
+  t.stub->async()->LeaseTimeToLive(
+      attempt->ctx.get(), call->req, &attempt->resp,
+      [this, call, attempt, targets, i](grpc::Status st) {
         if (st.ok()) {
+          NoteAnswered((*targets)[i].name);
           *call->resp = std::move(attempt->resp);
           call->resp->clear_header();  // this member answers: its own header
           call->Finish(deps_, absl::OkStatus());
         } else {
           call->last = absl::Status(static_cast<absl::StatusCode>(st.error_code()), st.error_message());
-          RetryTimeToLive(call);
+          // The leader may be reachable over another URL it advertises;
+          // after the last one, pause.
+          if (i + 1 < targets->size()) {
+            AskLeaderTimeToLive(call, targets, i + 1);
+          } else {
+            RetryTimeToLive(call);
+          }
         }
         UnregisterCall(attempt->ctx.get());  // last use of `this`
       });
