@@ -146,7 +146,7 @@ void WatchableStore::OnStateReplaced() {
 }
 
 template <typename OnResult>
-void WatchableStore::DeliverLocked(const std::shared_ptr<const EventGroup>& group,
+void WatchableStore::DeliverLocked(const std::shared_ptr<const EventGroup>& group, bool live,
                                    std::vector<Watcher*>* ws, OnResult on_result) {
   // One sink call per sink: sort by sink, then hand over each run.
   std::sort(ws->begin(), ws->end(),
@@ -160,6 +160,7 @@ void WatchableStore::DeliverLocked(const std::shared_ptr<const EventGroup>& grou
       Delivery& d = deliveries_.emplace_back();
       d.id = w->id;
       d.events.group = group;
+      d.live = live;
       d.events.events = std::move(w->pending);
       w->pending.clear();
     }
@@ -210,7 +211,7 @@ void WatchableStore::OnCommit(std::vector<Change> changes, int64_t rev) {
   }
   if (touched_.empty()) return;
   auto group = std::make_shared<const EventGroup>(std::move(changes), rev, store_);
-  DeliverLocked(group, &touched_, [&](Watcher* w, bool accepted) {
+  DeliverLocked(group, /*live=*/true, &touched_, [&](Watcher* w, bool accepted) {
     if (accepted) {
       w->next_rev = rev + 1;
       return;
@@ -332,7 +333,7 @@ WatchableStore::Pass WatchableStore::ReplayOnce() {
     }
   }
   // A refused delivery leaves the watcher unsynced at the same next_rev.
-  DeliverLocked(group, &touched_, [&](Watcher* w, bool accepted) {
+  DeliverLocked(group, /*live=*/false, &touched_, [&](Watcher* w, bool accepted) {
     if (accepted) advance(w);
   });
   if (unsynced_.empty()) return Pass::kIdle;

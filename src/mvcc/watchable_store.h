@@ -47,6 +47,9 @@ using WatchId = int64_t;
 struct Delivery {
   WatchId id = 0;
   EventRef events;
+  // A synced watcher's events of one commit (as opposed to a catch-up
+  // batch read from storage): etcd answers those once per revision.
+  bool live = false;
   bool accepted = false;  // set by the sink
 };
 
@@ -136,10 +139,11 @@ class WatchableStore final : public CommitObserver {
   void RemoveSyncedLocked(Watcher* w) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Hands every watcher in `ws` its `pending` events of `group`, one sink
   // call per sink, then calls on_result(watcher, accepted) for each. Empties
-  // `ws` and every watcher's `pending`.
+  // `ws` and every watcher's `pending`. `live`: see Delivery::live.
   template <typename OnResult>
-  void DeliverLocked(const std::shared_ptr<const EventGroup>& group, std::vector<Watcher*>* ws,
-                     OnResult on_result) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void DeliverLocked(const std::shared_ptr<const EventGroup>& group, bool live,
+                     std::vector<Watcher*>* ws, OnResult on_result)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ReplayLoop();
   enum class Pass {
     kIdle,     // nothing unsynced

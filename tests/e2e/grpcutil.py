@@ -83,6 +83,7 @@ UNARY = {
 class Client:
     def __init__(self, target):
         import grpc
+        self.target = target
         self.grpc = grpc
         # Client limits above the server's so the server's own limits are what we test.
         self.channel = grpc.insecure_channel(target, options=[

@@ -486,6 +486,46 @@ def g_many_watchers_one_stream(s):
         len(errors)))
 
 
+CONCURRENT_PUTS = 20
+
+
+def g_concurrent_puts(s):
+    """20 clients put one key at once, so several puts commit in one raft batch:
+    a synced watcher still gets one response per revision, headed by that revision
+    (etcd notifies watchers per write txn)"""
+    import grpcutil
+    s.create(b"cp")
+    created = s.take(1)
+    s.lines.append("created: %d" % sum(1 for r in created if not isinstance(r, Exception) and r.created))
+    clients = [grpcutil.Client(s.client.target) for _ in range(CONCURRENT_PUTS)]
+    start = threading.Barrier(CONCURRENT_PUTS)
+    failures = []
+
+    def one(i):
+        try:
+            start.wait(timeout=10)
+            st, r = clients[i].call("KV", "Put", s.pb.PutRequest(key=b"cp", value=b"%d" % i))
+            if st != "OK":
+                failures.append(st)
+        except Exception as e:  # noqa: BLE001
+            failures.append(repr(e))
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(CONCURRENT_PUTS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=20)
+    for c in clients:
+        c.close()
+    got = s.take_events(CONCURRENT_PUTS)
+    ev = [r for r in got if not isinstance(r, Exception) and r.events]
+    one_rev = all(len({e.kv.mod_revision for e in r.events}) == 1 and
+                  r.header.revision == r.events[0].kv.mod_revision for r in ev)
+    s.lines.append("put failures: %d" % len(failures))
+    s.lines.append("events: %d in %d responses; each response one revision, in its header: %s" % (
+        sum(len(r.events) for r in ev), len(ev), one_rev))
+
+
 SLOW_EVENTS = 1500
 SLOW_VALUE = 8192
 
@@ -852,6 +892,8 @@ GROUPS = [
     ], doc="fragment of large responses"),
     Group("watch_grpc_progress", [
         GrpcWatch("progress_notify", g_progress_notify),
+        GrpcWatch("concurrent_puts", g_concurrent_puts,
+                  expect=["events: 20 in 20 responses; each response one revision, in its header: True"]),
     ], doc="progress_notify", extra_args=["--experimental-watch-progress-notify-interval", "500ms"]),
     Group("watch_progress_deferred", [
         _quorum_only(Check("progress_after_replay", progress_after_replay_check,

@@ -230,6 +230,16 @@ void WatchStream::MergeBarrierLocked() {
   if (!queue_.empty()) merge_floor_seq_ = front_seq_ + queue_.size() - 1;
 }
 
+WatchStream::Entry* WatchStream::NewEntryLocked(WatcherInfo* info, int64_t rev) {
+  Entry* e = &queue_.emplace_back();
+  e->stream_id = info->stream_id;
+  e->prev_kv = info->prev_kv;
+  e->fragment = info->fragment;
+  e->rev = rev;
+  info->tail_seq = front_seq_ + queue_.size() - 1;
+  return e;
+}
+
 void WatchStream::Deliver(absl::Span<mvcc::Delivery> deliveries) {
   absl::MutexLock lock(&mu_);
   bool added = false;
@@ -259,6 +269,7 @@ void WatchStream::Deliver(absl::Span<mvcc::Delivery> deliveries) {
     Entry* tail = info.tail_seq >= front_seq_ && info.tail_seq > merge_floor_seq_
                       ? &queue_[info.tail_seq - front_seq_]
                       : nullptr;
+    const auto rev_of = [&g](uint32_t i) { return g.change(i).kv.mod_revision(); };
     Entry* e;
     if (tail != nullptr && service_busy_ && tail->bytes + bytes <= kMaxMergeBytes &&
         (!info.prev_kv || tail->event_count + n <= kMaxMergeEventsWithPrevKv)) {
@@ -267,16 +278,30 @@ void WatchStream::Deliver(absl::Span<mvcc::Delivery> deliveries) {
       e->bytes += bytes;
       e->event_count += n;
       e->events.push_back(std::move(d.events));
+    } else if (d.live && !service_busy_ && rev_of(d.events.events.front()) !=
+                                               rev_of(d.events.events.back())) {
+      // One commit group, several revisions (puts of several clients in
+      // one raft batch): etcd sends a synced watcher one response per
+      // revision, with that revision in the header.
+      e = nullptr;
+      const auto& ids = d.events.events;
+      for (size_t k = 0; k < ids.size();) {
+        const int64_t rev = rev_of(ids[k]);
+        Entry* piece = NewEntryLocked(&info, rev);
+        mvcc::EventRef ref{d.events.group, {}};
+        for (; k < ids.size() && rev_of(ids[k]) == rev; ++k) {
+          ref.events.push_back(ids[k]);
+          piece->bytes += g.ApproxBytes(ids[k], info.prev_kv);
+        }
+        piece->event_count = ref.events.size();
+        piece->events.push_back(std::move(ref));
+        if (e == nullptr) e = piece;
+      }
     } else {
-      e = &queue_.emplace_back();
-      e->stream_id = info.stream_id;
-      e->prev_kv = info.prev_kv;
-      e->fragment = info.fragment;
-      e->rev = g.rev();
+      e = NewEntryLocked(&info, g.rev());
       e->bytes = bytes;
       e->event_count = n;
       e->events.push_back(std::move(d.events));
-      info.tail_seq = front_seq_ + queue_.size() - 1;
     }
     if (first_entry == nullptr) first_entry = e;
     own_bytes += bytes;

@@ -117,6 +117,8 @@ class WatchStream final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc:
     absl::InlinedVector<mvcc::EventRef, 1> events;
   };
 
+  // Appends an event entry for the watcher `info`, with header revision `rev`.
+  Entry* NewEntryLocked(WatcherInfo* info, int64_t rev) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void HandleCreate(const etcdserverpb::WatchCreateRequest& r);
   void HandleCancel(const etcdserverpb::WatchCancelRequest& r);
   void HandleProgress();
