@@ -11,6 +11,7 @@ namespace quorum::mvcc {
 namespace {
 
 constexpr char kNotPrimaryMsg[] = "etcdserver: not primary lessor";
+constexpr char kExpiredMsg[] = "lease expired, its revocation is pending";
 constexpr size_t kRecordSize = 24;
 
 }  // namespace
@@ -25,6 +26,10 @@ absl::Status ErrLeaseTtlTooLarge() { return absl::OutOfRangeError("etcdserver: t
 absl::Status ErrNotPrimary() { return absl::UnavailableError(kNotPrimaryMsg); }
 bool IsNotPrimary(const absl::Status& s) {
   return absl::IsUnavailable(s) && s.message() == kNotPrimaryMsg;
+}
+absl::Status ErrLeaseExpired() { return absl::AbortedError(kExpiredMsg); }
+bool IsLeaseExpired(const absl::Status& s) {
+  return absl::IsAborted(s) && s.message() == kExpiredMsg;
 }
 
 int64_t MinLeaseTtlSeconds(int election_ms, int heartbeat_ms) {
@@ -286,8 +291,9 @@ absl::StatusOr<int64_t> Lessor::Renew(LeaseId id) {
   auto it = leases_.find(id);
   if (it == leases_.end()) return ErrLeaseNotFound();
   const auto now = clock_->Now();
-  // An expired lease is as good as revoked: its revocation is on its way.
-  if (it->second.expiry <= now) return ErrLeaseNotFound();
+  // Its revocation is on its way (FindExpired). Not "not found" yet: the
+  // keys are still there, and a demotion would leave the lease alive.
+  if (it->second.expiry <= now) return ErrLeaseExpired();
   Lease& l = it->second;
   l.expiry = now + std::chrono::seconds(l.ttl);
   // A persisted checkpoint is stale now: a new leader would resume from the

@@ -61,6 +61,10 @@ absl::Status ErrLeaseExists();       // FailedPrecondition "etcdserver: lease al
 absl::Status ErrLeaseTtlTooLarge();  // OutOfRange "etcdserver: too large lease TTL"
 absl::Status ErrNotPrimary();        // Unavailable "etcdserver: not primary lessor"
 bool IsNotPrimary(const absl::Status& s);
+// Renew of an expired lease whose revoke is not applied yet. Not an etcd
+// error and never sent to clients: the keep-alive waits (see Renew).
+absl::Status ErrLeaseExpired();
+bool IsLeaseExpired(const absl::Status& s);
 
 struct LessorOptions {
   // Grants with a smaller TTL get this one (etcd: ceil(1.5 * election timeout)).
@@ -127,7 +131,10 @@ class Lessor {
   // persisted checkpoint gets it cleared by the next CollectCheckpoints
   // (etcd: Renew proposes Remaining_TTL 0), so a new leader does not resume
   // from the stale remaining TTL.
-  // ErrLeaseNotFound (unknown or already expired), ErrNotPrimary.
+  // ErrLeaseNotFound (unknown), ErrNotPrimary, ErrLeaseExpired (expired, not
+  // yet revoked: etcd's Renew then waits until the revoke is applied, and
+  // answers not found, or until the lessor is demoted; the caller renews
+  // again until one of them holds).
   absl::StatusOr<int64_t> Renew(LeaseId id);
   // Up to `limit` expired leases whose revocation should be proposed. A lease
   // is reported again only after kExpiredRetry (its revoke may be lost).

@@ -10,7 +10,7 @@ import re
 import time
 
 import grpcutil
-from framework import Check, Grpc, Group, Restart, Step, _shq
+from framework import Check, Grpc, Group, Py, Restart, Step, _shq
 from harness import etcdctl, norm_json_text, norm_stderr, output_format
 
 # The Lease RPCs beyond LeaseGrant, for Grpc steps.
@@ -223,4 +223,28 @@ LIST_ORDER = Group("lease-list-order", [
     LCtl("list json", ["lease", "list", "-w", "json"], rc=0),
 ], doc="lease list order (by expiry, as etcd)")
 
-GROUPS = [BASICS, LIMITS, EXPIRY, RESTART, LIST_ORDER]
+def _keepalive_just_after_expiry(cli):
+    """grant 2 s leases with a key each; keep-alive each just after it expired, before the
+    leader's next expiry pass (every 500 ms) revoked it: etcd's Renew answers TTL 0 only
+    once the revoke is applied, so the key is gone by then"""
+    rounds, out = 3, []
+    for i in range(rounds):
+        lease = cli.lease(2)
+        granted = time.monotonic()  # the server's expiry is at most this + 2 s
+        key = "ka-expired-%d" % i
+        cli.put(key, "v", lease=lease)
+        time.sleep(max(0.0, granted + 2.05 - time.monotonic()))
+        ttls = [r.TTL for r in cli.refresh_lease(lease.id)]
+        value, _ = cli.get(key)
+        out.append("ttl %s, key %s" % (ttls, "present" if value is not None else "gone"))
+    good = out.count("ttl [0], key gone")
+    return "\n".join(["%d of %d keep-alives: ttl [0], key gone" % (good, rounds)] +
+                     [o for o in out if o != "ttl [0], key gone"])
+
+
+KEEPALIVE_EXPIRED = Group("lease-keepalive-expired", [
+    Py("keep-alive of an expired lease", _keepalive_just_after_expiry,
+       expect=["3 of 3 keep-alives: ttl [0], key gone"]),
+], doc="a keep-alive of an expired, not yet revoked lease is answered after the revoke")
+
+GROUPS = [BASICS, LIMITS, EXPIRY, RESTART, LIST_ORDER, KEEPALIVE_EXPIRED]

@@ -90,7 +90,8 @@ class LeaseService final : public etcdserverpb::Lease::CallbackService {
 
   // Renews `id` on the leader (locally when this member is the primary,
   // else forwarded) and calls `done` with the new TTL, 0 for an unknown or
-  // expired lease (etcd's keep-alive answer), or an error. `done` may run on
+  // revoked lease (etcd's keep-alive answer; an expired lease is answered
+  // once its revoke is applied), or an error. `done` may run on
   // the calling thread, the timer thread or a gRPC / raft / apply thread; it
   // must not block.
   using TtlDone = absl::AnyInvocable<void(absl::StatusOr<int64_t>) &&>;
@@ -117,6 +118,10 @@ class LeaseService final : public etcdserverpb::Lease::CallbackService {
   // the timer) until `deadline` while there is no leader or the leader's
   // stream fails.
   void RenewOrForward(int64_t id, Clock::time_point deadline, TtlDone done);
+  // An expired lease not yet revoked (etcd's Renew waits on revokec /
+  // demotec): answers once the revoke is applied (TTL 0) or forwards once
+  // this member is demoted, else ErrTimeout at the deadline.
+  void AwaitRevoke(int64_t id, Clock::time_point deadline, TtlDone done);
   // The forwarding half of RenewOrForward: to the leader's lessor.
   void Forward(int64_t id, Clock::time_point deadline, TtlDone done);
   // Forwards over (*targets)[i], then the next URL on failure.

@@ -155,18 +155,23 @@ void LeaseService::KeepAliveOnce(int64_t id, TtlDone done) {
 void LeaseService::RenewOrForward(int64_t id, Clock::time_point deadline, TtlDone done) {
   auto r = lessor_->Renew(id);
   if (r.ok()) return std::move(done)(*r);
+  if (mvcc::IsLeaseExpired(r.status())) return AwaitRevoke(id, deadline, std::move(done));
   if (absl::IsNotFound(r.status())) {
     // The grant may be committed but not applied here yet: a client granted
     // by a follower that applied first, renewing at once, would be told its
     // new lease is gone. As etcd's leader does (waitAppliedIndex), apply
     // everything known committed before answering "not found". A local
     // wait: a leader without quorum still answers an unknown lease at once.
+    // (Also after a revoke: "not found" goes out once its deletes are applied.)
     deps_->proposer->WaitApplied(
         [this, id, deadline, done = std::move(done)](absl::Status s) mutable {
           if (!s.ok()) return std::move(done)(s);
           auto again = lessor_->Renew(id);
           if (again.ok()) return std::move(done)(*again);
           if (absl::IsNotFound(again.status())) return std::move(done)(0);
+          if (mvcc::IsLeaseExpired(again.status())) {
+            return AwaitRevoke(id, deadline, std::move(done));
+          }
           // Leadership moved meanwhile: the new leader's lessor answers.
           if (mvcc::IsNotPrimary(again.status())) return Forward(id, deadline, std::move(done));
           std::move(done)(again.status());
@@ -174,6 +179,14 @@ void LeaseService::RenewOrForward(int64_t id, Clock::time_point deadline, TtlDon
     return;
   }
   Forward(id, deadline, std::move(done));
+}
+
+void LeaseService::AwaitRevoke(int64_t id, Clock::time_point deadline, TtlDone done) {
+  // Renewing again every retry pause ends the wait as soon as either holds
+  // (not found -> TTL 0 once applied; not primary -> forwarded), without a
+  // thread or a lessor callback per waiting renewal. If neither happens by
+  // the deadline: etcd's request timeout.
+  RetryLater(id, deadline, std::move(done), ErrTimeout());
 }
 
 void LeaseService::Forward(int64_t id, Clock::time_point deadline, TtlDone done) {

@@ -3,6 +3,8 @@
 // real gRPC ports (a follower and its leader).
 //  - On the leader, a lease not (yet) known: wait for this member's apply to
 //    catch up before answering TTL 0; forward when leadership moved meanwhile.
+//  - An expired lease not yet revoked: answer once the revoke is applied or
+//    once this member is demoted (etcd's Renew), within the deadline.
 //  - Forwarding tries every advertised client URL of the leader.
 //  - Retries wait on a timer, not on the threads that serve other requests.
 #include "server/api/lease_service.h"
@@ -257,6 +259,55 @@ TEST(LeaseServiceTest, LeadershipLostDuringTheWaitIsForwarded) {
   if (reelect.joinable()) reelect.join();
   ASSERT_TRUE(ttl.ok()) << ttl.status();
   EXPECT_EQ(*ttl, 30);
+}
+
+// etcd's Renew of an expired lease waits for its revoke to be applied: a
+// client told TTL 0 must find the lease (and its keys) gone.
+TEST(LeaseServiceTest, ExpiredLeaseIsAnsweredOnceTheRevokeIsApplied) {
+  Node n(1);
+  n.BecomeLeader();
+  n.ApplyGrant(13, 2);
+  n.clock.Advance(seconds(3));  // expired; the revoke is not applied yet
+  auto f = n.StartKeepAlive(13);
+  EXPECT_FALSE(AnsweredWithin(f, milliseconds(300)));
+  n.ApplyRevoke(13);
+  ASSERT_TRUE(AnsweredWithin(f, seconds(2)));
+  auto ttl = f.get();
+  ASSERT_TRUE(ttl.ok()) << ttl.status();
+  EXPECT_EQ(*ttl, 0);
+}
+
+// ... or until the lessor is demoted: the new leader (here this member,
+// re-elected, which extends every lease) answers.
+TEST(LeaseServiceTest, ExpiredLeaseGoesToTheNextLeaderOnDemotion) {
+  Node n(1);
+  n.BecomeLeader();
+  n.ApplyGrant(14, 2);
+  n.clock.Advance(seconds(3));
+  auto f = n.StartKeepAlive(14);
+  EXPECT_FALSE(AnsweredWithin(f, milliseconds(300)));
+  n.lessor->Demote();
+  n.proposer.leader = 0;
+  std::this_thread::sleep_for(milliseconds(200));
+  n.BecomeLeader();
+  ASSERT_TRUE(AnsweredWithin(f, seconds(2)));
+  auto ttl = f.get();
+  ASSERT_TRUE(ttl.ok()) << ttl.status();
+  EXPECT_EQ(*ttl, 2);
+}
+
+// ... bounded by the request deadline: etcd's request timeout error.
+TEST(LeaseServiceTest, ExpiredLeaseNeverRevokedTimesOut) {
+  LeaseServiceOptions opts;
+  opts.forward_timeout = milliseconds(400);
+  Node n(1, opts);
+  n.BecomeLeader();
+  n.ApplyGrant(15, 2);
+  n.clock.Advance(seconds(3));
+  auto f = n.StartKeepAlive(15);
+  ASSERT_TRUE(AnsweredWithin(f, seconds(3)));
+  auto ttl = f.get();
+  EXPECT_EQ(ttl.status(), ErrTimeout());
 }
 
 // Stop answers renewals still waiting (no callback outlives the service).
