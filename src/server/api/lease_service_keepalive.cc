@@ -41,8 +41,14 @@ class LeaseService::KeepAliveReactor final
       if (!stop) ++inflight_;
     }
     if (!stop) {
-      svc_->KeepAliveOnce(id,
-                          [this, id](absl::StatusOr<int64_t> ttl) { Reply(id, std::move(ttl)); });
+      // etcd fills the header before renewing: an answer never shows a
+      // revision written after the renewal (e.g. the lease's own revoke).
+      etcdserverpb::ResponseHeader header;
+      svc_->deps()->Stamp(&header);
+      svc_->KeepAliveOnce(id, [this, id, header = std::move(header)](
+                                  absl::StatusOr<int64_t> ttl) mutable {
+        Reply(id, std::move(header), std::move(ttl));
+      });
       // The renewal may have failed inline and finished the stream: no
       // further read may start after Finish.
       absl::MutexLock lock(&mu_);
@@ -80,14 +86,14 @@ class LeaseService::KeepAliveReactor final
   void OnDone() override { delete this; }
 
  private:
-  void Reply(int64_t id, absl::StatusOr<int64_t> ttl) {
+  void Reply(int64_t id, etcdserverpb::ResponseHeader header, absl::StatusOr<int64_t> ttl) {
     Update([&] {
       --inflight_;
       if (!ttl.ok()) return Fail(ToGrpcStatus(ttl.status()));
       LeaseKeepAliveResponse resp;
+      *resp.mutable_header() = std::move(header);
       resp.set_id(id);
       resp.set_ttl(*ttl);
-      svc_->deps()->Stamp(resp.mutable_header());
       queue_.push_back(std::move(resp));
     });
   }

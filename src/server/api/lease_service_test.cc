@@ -5,6 +5,7 @@
 //    catch up before answering TTL 0; forward when leadership moved meanwhile.
 //  - An expired lease not yet revoked: answer once the revoke is applied or
 //    once this member is demoted (etcd's Renew), within the deadline.
+//  - The keep-alive header is taken before the renewal (etcd).
 //  - Forwarding tries every advertised client URL of the leader.
 //  - Retries wait on a timer, not on the threads that serve other requests.
 #include "server/api/lease_service.h"
@@ -259,6 +260,33 @@ TEST(LeaseServiceTest, LeadershipLostDuringTheWaitIsForwarded) {
   if (reelect.joinable()) reelect.join();
   ASSERT_TRUE(ttl.ok()) << ttl.status();
   EXPECT_EQ(*ttl, 30);
+}
+
+// etcd fills the keep-alive header before renewing: the answer never shows
+// a revision written after the renewal (e.g. the lease's own revoke).
+TEST(LeaseServiceTest, KeepAliveHeaderIsTakenBeforeTheRenewal) {
+  Node n(1);
+  n.BecomeLeader();
+  const int64_t before = n.Rev();
+  // Applied while the renewal waits for the apply to catch up.
+  n.proposer.on_wait_applied = [&n] {
+    n.ApplyGrant(12, 30);
+    n.ApplyPut("written-after-the-request");
+  };
+  auto client = n.Client();
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + seconds(10));
+  auto stream = client->LeaseKeepAlive(&ctx);
+  etcdserverpb::LeaseKeepAliveRequest req;
+  req.set_id(12);
+  ASSERT_TRUE(stream->Write(req));
+  etcdserverpb::LeaseKeepAliveResponse resp;
+  ASSERT_TRUE(stream->Read(&resp));
+  EXPECT_EQ(resp.ttl(), 30);
+  EXPECT_GT(n.Rev(), before);
+  EXPECT_EQ(resp.header().revision(), before);
+  stream->WritesDone();
+  EXPECT_TRUE(stream->Finish().ok());
 }
 
 // etcd's Renew of an expired lease waits for its revoke to be applied: a
