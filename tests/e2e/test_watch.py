@@ -461,6 +461,26 @@ def g_progress_notify(s):
         "none" if not prog else ">=1", ids, sorted(set(r.header.revision for r in prog))))
 
 
+def g_progress_notify_busy_stream(s):
+    """progress_notify is per watcher: a quiet watcher gets progress while another
+    watcher of its stream receives events all the time (puts back to back, 2.5 s)"""
+    s.create(b"hot")
+    s.create(b"quiet", progress_notify=True)
+    s.take(2)
+    got = []
+    deadline = time.monotonic() + 2.5
+    while time.monotonic() < deadline:
+        for _ in range(20):
+            s.put(b"hot", b"x")
+        got.extend(s.drain(quiet=0.001, max_wait=0.01))
+    got.extend(s.drain(quiet=0.3, max_wait=1))
+    ok = [r for r in got if not isinstance(r, Exception)]
+    quiet = [r for r in ok if r.watch_id == 1 and not r.events]
+    hot = [r for r in ok if r.watch_id == 0 and r.events]
+    s.lines.append("hot watcher got events: %s" % ("yes" if hot else "no"))
+    s.lines.append("quiet watcher progress responses: %s" % ("none" if not quiet else ">=1"))
+
+
 MANY_WATCHERS = 100
 MANY_PUTS = 10
 
@@ -892,6 +912,8 @@ GROUPS = [
     ], doc="fragment of large responses"),
     Group("watch_grpc_progress", [
         GrpcWatch("progress_notify", g_progress_notify),
+        GrpcWatch("progress_notify_busy_stream", g_progress_notify_busy_stream,
+                  expect=["hot watcher got events: yes", "quiet watcher progress responses: >=1"]),
         GrpcWatch("concurrent_puts", g_concurrent_puts,
                   expect=["events: 20 in 20 responses; each response one revision, in its header: True"]),
     ], doc="progress_notify", extra_args=["--experimental-watch-progress-notify-interval", "500ms"]),

@@ -304,6 +304,7 @@ void WatchStream::Deliver(absl::Span<mvcc::Delivery> deliveries) {
       e->events.push_back(std::move(d.events));
     }
     if (first_entry == nullptr) first_entry = e;
+    info.events_since_progress = true;
     own_bytes += bytes;
     queued_bytes_ += bytes;
     d.accepted = true;
@@ -343,9 +344,13 @@ void WatchStream::SendProgress() {
   std::vector<mvcc::WatchId> ids;
   {
     absl::MutexLock lock(&mu_);
-    if (closing_ || !queue_.empty()) return;  // only idle streams get progress
-    for (const auto& [sid, info] : by_store_id_) {
-      if (info.progress_notify) ids.push_back(sid);
+    if (closing_) return;
+    // Per watcher, as etcd's: one that got events since the last tick is
+    // skipped, however busy the stream is for other watchers. The store
+    // names a revision all of its events up to which are queued already.
+    for (auto& [sid, info] : by_store_id_) {
+      if (info.progress_notify && !info.events_since_progress) ids.push_back(sid);
+      info.events_since_progress = false;
     }
   }
   // The store answers for the synced ones, at the revision they were given.

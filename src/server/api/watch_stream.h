@@ -100,6 +100,9 @@ class WatchStream final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc:
     bool prev_kv = false;
     bool fragment = false;
     bool progress_notify = false;
+    // Events were queued for it since the last progress tick: it gets no
+    // progress notification this tick (etcd's per-watcher `progress` map).
+    bool events_since_progress = false;
     // Sequence number of this watcher's newest events entry (0: none); it
     // can still take more events while it is in queue_ (>= front_seq_).
     uint64_t tail_seq = 0;
