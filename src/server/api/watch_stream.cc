@@ -108,6 +108,7 @@ void WatchStream::HandleCreate(const WatchCreateRequest& r) {
     info.prev_kv = r.prev_kv();
     info.fragment = r.fragment();
     info.progress_notify = r.progress_notify();
+    info.registering = true;
     by_store_id_[store_id] = info;
     by_stream_id_[stream_id] = store_id;
     created.set_watch_id(stream_id);
@@ -132,7 +133,16 @@ void WatchStream::HandleCreate(const WatchCreateRequest& r) {
   bool orphaned = false;
   {
     absl::MutexLock lock(&mu_);
-    orphaned = !by_store_id_.contains(store_id);  // if compacted, Cancel is a no-op
+    auto it = by_store_id_.find(store_id);
+    orphaned = it == by_store_id_.end();  // if compacted, Cancel is a no-op
+    if (!orphaned) {
+      it->second.registering = false;
+      // A deferred progress skipped while this watcher was unknown to the store.
+      if (progress_deferred_) {
+        progress_retry_ = true;
+        ScheduleWriteLocked();
+      }
+    }
   }
   if (orphaned) watchable_->Cancel(store_id);
 }
@@ -178,6 +188,11 @@ bool WatchStream::TryProgressAll() {
   {
     absl::MutexLock lock(&mu_);
     if (closing_ || !progress_deferred_) return true;
+    // The store counts watchers it does not know as gone: one still being
+    // created would be, and could then replay events below the progress.
+    for (const auto& [sid, info] : by_store_id_) {
+      if (info.registering) return false;
+    }
     ids = StoreIdsLocked();
   }
   return watchable_->ProgressAll(this, ids);  // Progress() clears progress_deferred_

@@ -103,6 +103,9 @@ class WatchStream final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc:
     // Events were queued for it since the last progress tick: it gets no
     // progress notification this tick (etcd's per-watcher `progress` map).
     bool events_since_progress = false;
+    // Between HandleCreate's registration and the store's Watch(): the
+    // store does not know it yet, so a stream-wide progress must wait.
+    bool registering = false;
     // Sequence number of this watcher's newest events entry (0: none); it
     // can still take more events while it is in queue_ (>= front_seq_).
     uint64_t tail_seq = 0;
