@@ -116,13 +116,16 @@ absl::StatusOr<std::vector<mvccpb::KeyValue>> KvStore::Fetch(const std::vector<R
     stored.push_back(revs[i]);
     slots.push_back(i);
   }
-  // Any failure, as a missing value: a concurrent compaction removed it
-  // after the index lookup.
+  // A missing value is ErrCompacted (FetchSerialized); an I/O error or an
+  // undecodable record is reported as what it is, not as a compaction.
   auto values = FetchSerialized(stored);
-  if (!values.ok()) return ErrCompacted();
+  if (!values.ok()) return values.status();
   for (size_t j = 0; j < values->size(); ++j) {
     const std::string_view v = (*values)[j];
-    if (!out[slots[j]].ParseFromArray(v.data(), static_cast<int>(v.size()))) return ErrCompacted();
+    if (!out[slots[j]].ParseFromArray(v.data(), static_cast<int>(v.size()))) {
+      return absl::DataLossError(absl::StrCat("kv record at revision ", revs[slots[j]].main, "_",
+                                              revs[slots[j]].sub, " is undecodable"));
+    }
   }
   return out;
 }
