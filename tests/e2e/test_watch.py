@@ -392,6 +392,21 @@ def g_compacted(s):
     s.log("put")
 
 
+def g_compacted_id_kept(s):
+    """a client-chosen id whose watch was cancelled for compaction: cancel it, reuse it"""
+    for i in range(5):
+        s.put(b"ck", b"%d" % i)
+    s.compact(4)
+    s.create(b"ck", start_revision=2, watch_id=7)
+    s.log("create id 7 from 2 after compact 4")
+    s.create(b"ck", watch_id=7)
+    s.log("create id 7 again")
+    s.cancel(7)
+    s.log("cancel 7")
+    s.create(b"ck", watch_id=7)
+    s.log("create id 7 after the cancel")
+
+
 def g_created_header(s):
     """the created response carries the current revision; events start after it"""
     s.put(b"h", b"1")
@@ -902,6 +917,7 @@ GROUPS = [
         GrpcWatch("prev_kv_history", g_prev_kv_and_history),
         GrpcWatch("progress_request", g_progress_request),
         GrpcWatch("compacted", g_compacted),
+        GrpcWatch("compacted_id_kept", g_compacted_id_kept),
         GrpcWatch("half_close", g_half_close),
         GrpcWatch("created_header", g_created_header),
         GrpcWatch("many_watchers_one_stream", g_many_watchers_one_stream,

@@ -157,7 +157,7 @@ void WatchStream::HandleCancel(const etcdserverpb::WatchCancelRequest& r) {
     by_stream_id_.erase(it);
     by_store_id_.erase(store_id);
   }
-  watchable_->Cancel(store_id);
+  if (store_id != kCompactedWatch) watchable_->Cancel(store_id);
   WatchResponse resp;
   *resp.mutable_header() = Header(deps_->store->Rev());
   resp.set_watch_id(r.watch_id());
@@ -344,7 +344,9 @@ void WatchStream::Compacted(mvcc::WatchId id, int64_t compact_rev) {
   resp.set_watch_id(it->second.stream_id);
   resp.set_canceled(true);
   resp.set_compact_revision(compact_rev);
-  by_stream_id_.erase(it->second.stream_id);
+  // The id stays taken until the client cancels it, as in etcd: a cancel
+  // is answered, and a create reusing it is a duplicate.
+  by_stream_id_[it->second.stream_id] = kCompactedWatch;
   by_store_id_.erase(it);
   EnqueueControlLocked(std::move(resp));
   if (progress_deferred_) progress_retry_ = true;  // it may have been the one behind

@@ -95,6 +95,9 @@ class WatchStream final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc:
   void SendProgress();
 
  private:
+  // by_stream_id_'s value for an id whose watcher the store cancelled for
+  // compaction (never a store id: those start at 1).
+  static constexpr mvcc::WatchId kCompactedWatch = -1;
   struct WatcherInfo {
     int64_t stream_id = 0;
     bool prev_kv = false;
