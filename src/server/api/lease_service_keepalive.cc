@@ -236,4 +236,5 @@ void LeaseService::RetryLater(int64_t id, Clock::time_point deadline, TtlDone do
   });
   if (!armed) std::move(*task)(ErrStopped());
 }
+
 }  // namespace quorum::server
