@@ -71,6 +71,9 @@ void WatchStream::ReadNext() {
 }
 
 void WatchStream::HandleCreate(const WatchCreateRequest& r) {
+  // As etcd: an empty key means "\0", the smallest key (so a plain watch
+  // on "" watches the key "\0", and "" with range_end "\0" every key).
+  const std::string key = r.key().empty() ? std::string(1, '\0') : r.key();
   const std::string& end = r.range_end();
   const bool from_key = end.size() == 1 && end[0] == '\0';
   const int64_t rev = deps_->store->Rev();
@@ -79,7 +82,7 @@ void WatchStream::HandleCreate(const WatchCreateRequest& r) {
   *created.mutable_header() = Header(rev);
   // etcd's checks: a non-empty range must not be empty; ids are unique per
   // stream (0 asks for the next free one).
-  if (!end.empty() && !from_key && r.key() >= end) {
+  if (!end.empty() && !from_key && key >= end) {
     created.set_watch_id(-1);
     created.set_canceled(true);
     created.set_cancel_reason("mvcc: watcher range is empty");
@@ -116,7 +119,7 @@ void WatchStream::HandleCreate(const WatchCreateRequest& r) {
     EnqueueControlLocked(std::move(created));
   }
   mvcc::WatchOptions o;
-  o.key = r.key();
+  o.key = key;
   o.end = end;
   // start_revision 0 means "after the created response's revision": pin it,
   // or a commit between reading `rev` and Watch() would fall in a gap the
