@@ -24,11 +24,12 @@ TEST(TimerQueue, RunsInDeadlineOrderNotInScheduleOrder) {
     order.push_back(3);
     done.Notify();
   });
+  // A new earliest task: wakes the thread, asleep until the 60 ms one.
   q.ScheduleAt(t0 + milliseconds(20), [&] {
     absl::MutexLock lock(&mu);
     order.push_back(1);
   });
-  // A new earliest task wakes the thread before the 20 ms one is due.
+  // Not the earliest (no wake-up): still runs between the other two.
   q.ScheduleAt(t0 + milliseconds(40), [&] {
     absl::MutexLock lock(&mu);
     order.push_back(2);
