@@ -38,33 +38,38 @@ class LeaseService::KeepAliveReactor final
       // A stream already failed (or finished with this read outstanding)
       // starts no renewal: its reply could outlive the reactor.
       stop = failed_ || finished_;
-      if (!stop) ++inflight_;
+      // One for the renewal, one holding Finish off until the next read has
+      // started: the renewal may fail on another thread meanwhile, and no
+      // read may start after Finish.
+      if (!stop) inflight_ += 2;
     }
-    if (!stop) {
-      // etcd fills the header before renewing: an answer never shows a
-      // revision written after the renewal (e.g. the lease's own revoke).
-      etcdserverpb::ResponseHeader header;
-      svc_->deps()->Stamp(&header);
-      svc_->KeepAliveOnce(id, [this, id, header = std::move(header)](
-                                  absl::StatusOr<int64_t> ttl) mutable {
-        Reply(id, std::move(header), std::move(ttl));
-      });
-      // The renewal may have failed inline and finished the stream: no
-      // further read may start after Finish.
+    if (stop) return Update([&] { reads_done_ = true; });
+    // etcd fills the header before renewing: an answer never shows a
+    // revision written after the renewal (e.g. the lease's own revoke).
+    etcdserverpb::ResponseHeader header;
+    svc_->deps()->Stamp(&header);
+    svc_->KeepAliveOnce(id, [this, id, header = std::move(header)](
+                                absl::StatusOr<int64_t> ttl) mutable {
+      Reply(id, std::move(header), std::move(ttl));
+    });
+    bool read = false;
+    {
       absl::MutexLock lock(&mu_);
-      stop = failed_ || finished_;
       // A client that sends without reading its answers: stop reading until
-      // they drain (OnWriteDone), so the queue stays bounded.
-      if (!stop && queue_.size() + inflight_ >= kMaxPending) {
+      // they drain (OnWriteDone), so the queue stays bounded. (The hold is
+      // not an answer: - 1.)
+      if (failed_) {
+      } else if (queue_.size() + inflight_ - 1 >= kMaxPending) {
         read_paused_ = true;
-        return;
+      } else {
+        read = true;
       }
     }
-    if (stop) {
-      Update([&] { reads_done_ = true; });
-    } else {
-      StartRead(&req_);
-    }
+    if (read) StartRead(&req_);
+    Update([&] {
+      --inflight_;
+      if (!read && !read_paused_) reads_done_ = true;
+    });
   }
 
   void OnWriteDone(bool ok) override {
