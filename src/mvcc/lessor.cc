@@ -105,15 +105,20 @@ absl::Status Lessor::LoadLocked() {
 }
 
 absl::Status Lessor::Reload() {
-  absl::MutexLock lock(&mu_);
-  if (auto st = LoadLocked(); !st.ok()) return st;
-  if (primary_) {
-    const auto now = clock_->Now();
-    for (auto& [id, l] : leases_) {
-      l.expiry = now + std::chrono::seconds(l.remaining_ttl > 0 ? l.remaining_ttl : l.ttl);
-      l.next_checkpoint = NextCheckpoint(l, now);
+  {
+    absl::MutexLock lock(&mu_);
+    if (auto st = LoadLocked(); !st.ok()) return st;
+    if (primary_) {
+      const auto now = clock_->Now();
+      for (auto& [id, l] : leases_) {
+        l.expiry = now + std::chrono::seconds(l.remaining_ttl > 0 ? l.remaining_ttl : l.ttl);
+        l.next_checkpoint = NextCheckpoint(l, now);
+      }
     }
   }
+  // Leases may be gone or extended: renewals waiting on them look again.
+  absl::MutexLock observer(&observer_mu_);
+  if (observer_ != nullptr) observer_->AllLeasesChanged();
   return absl::OkStatus();
 }
 
@@ -136,12 +141,16 @@ absl::StatusOr<int64_t> Lessor::Grant(LeaseId id, int64_t ttl, Batch* batch) {
 }
 
 absl::Status Lessor::Revoke(LeaseId id, Batch* batch) {
-  absl::MutexLock lock(&mu_);
-  auto it = leases_.find(id);
-  if (it == leases_.end()) return ErrLeaseNotFound();
-  for (const auto& k : it->second.keys) items_.erase(k);
-  leases_.erase(it);
-  batch->Delete(Cf::kLease, EncodeKey(id));
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = leases_.find(id);
+    if (it == leases_.end()) return ErrLeaseNotFound();
+    for (const auto& k : it->second.keys) items_.erase(k);
+    leases_.erase(it);
+    batch->Delete(Cf::kLease, EncodeKey(id));
+  }
+  absl::MutexLock observer(&observer_mu_);
+  if (observer_ != nullptr) observer_->LeaseRevoked(id);
   return absl::OkStatus();
 }
 
@@ -270,14 +279,23 @@ void Lessor::Promote(util::Clock::Duration extend) {
 }
 
 void Lessor::Demote() {
-  absl::MutexLock lock(&mu_);
-  primary_ = false;
-  for (auto& [id, l] : leases_) {
-    l.expiry = util::Clock::TimePoint::max();
-    l.revoke_requested = util::Clock::TimePoint::min();
-    l.next_checkpoint = util::Clock::TimePoint::max();
-    l.clear_checkpoint = false;
+  {
+    absl::MutexLock lock(&mu_);
+    primary_ = false;
+    for (auto& [id, l] : leases_) {
+      l.expiry = util::Clock::TimePoint::max();
+      l.revoke_requested = util::Clock::TimePoint::min();
+      l.next_checkpoint = util::Clock::TimePoint::max();
+      l.clear_checkpoint = false;
+    }
   }
+  absl::MutexLock observer(&observer_mu_);
+  if (observer_ != nullptr) observer_->AllLeasesChanged();
+}
+
+void Lessor::SetRevokeObserver(RevokeObserver* observer) {
+  absl::MutexLock lock(&observer_mu_);
+  observer_ = observer;
 }
 
 bool Lessor::IsPrimary() const {

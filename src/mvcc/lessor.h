@@ -90,6 +90,17 @@ struct LeaseInfo {
   std::vector<std::string> keys;  // sorted; filled only when asked for
 };
 
+// Told when a renewal waiting on an expired lease may end (etcd's revokec /
+// demotec): the lease was revoked, or every lease may have changed (demoted,
+// reloaded). Called on the apply / raft thread, after the change, with no
+// lessor lock held; must not block.
+class RevokeObserver {
+ public:
+  virtual ~RevokeObserver() = default;
+  virtual void LeaseRevoked(LeaseId id) = 0;
+  virtual void AllLeasesChanged() = 0;
+};
+
 class Lessor {
  public:
   // Loads leases and (from the kv column family) attachments from `backend`
@@ -144,6 +155,10 @@ class Lessor {
   // longer than the interval, every interval) and, with remaining 0, the
   // clears that Renew asked for.
   std::vector<std::pair<LeaseId, int64_t>> CollectCheckpoints(size_t limit);
+  // Sets (null: clears) the observer of revokes, demotion and reloads.
+  // Clearing waits for a notification in progress, so the observer may be
+  // destroyed afterwards.
+  void SetRevokeObserver(RevokeObserver* observer);
 
   static constexpr util::Clock::Duration kExpiredRetry = std::chrono::seconds(3);
   // Promote spreads expiries so that at most this many fall in one second
@@ -184,6 +199,10 @@ class Lessor {
   // exists and lists the key.
   absl::flat_hash_map<std::string, LeaseId> items_ ABSL_GUARDED_BY(mu_);
   bool primary_ ABSL_GUARDED_BY(mu_) = false;
+  // Held while notifying (never together with mu_), so clearing the
+  // observer waits for a notification in progress.
+  absl::Mutex observer_mu_;
+  RevokeObserver* observer_ ABSL_GUARDED_BY(observer_mu_) = nullptr;
 };
 
 }  // namespace quorum::mvcc

@@ -48,6 +48,7 @@ LeaseService::LeaseService(const ServiceDeps* deps, mvcc::Lessor* lessor, LeaseS
   // successive starts do not collide.
   const auto ms = static_cast<uint64_t>(absl::ToUnixMillis(absl::Now()));
   next_id_suffix_ = (ms & ((uint64_t{1} << 40) - 1)) << 8;
+  lessor_->SetRevokeObserver(this);
 }
 
 LeaseService::~LeaseService() { Stop(); }
@@ -60,6 +61,8 @@ void LeaseService::Stop() {
   stopped_ = true;
   if (!stop_.HasBeenNotified()) stop_.Notify();
   if (expiry_thread_.joinable()) expiry_thread_.join();
+  lessor_->SetRevokeObserver(nullptr);  // waits for a notification in progress
+  CloseParking();                       // renewals waiting on a revoke: ErrStopped
   forwarder_.Shutdown();  // pending forwards fail; their retries see stopped_
   CancelCalls();          // forwarded time-to-live calls: answered ErrStopped
   std::unique_ptr<util::TimerQueue> timer;

@@ -29,6 +29,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -56,7 +57,8 @@ struct LeaseServiceOptions {
   std::chrono::milliseconds retry_pause{50};
 };
 
-class LeaseService final : public etcdserverpb::Lease::CallbackService {
+class LeaseService final : public etcdserverpb::Lease::CallbackService,
+                           private mvcc::RevokeObserver {
  public:
   static constexpr std::chrono::milliseconds kExpiryCheck{500};
   static constexpr size_t kRevokesPerCheck = 500;
@@ -95,7 +97,12 @@ class LeaseService final : public etcdserverpb::Lease::CallbackService {
   // the calling thread, the timer thread or a gRPC / raft / apply thread; it
   // must not block.
   using TtlDone = absl::AnyInvocable<void(absl::StatusOr<int64_t>) &&>;
-  void KeepAliveOnce(int64_t id, TtlDone done);
+  // Told (maybe more than once) when the renewal starts waiting for an
+  // expired lease's revoke: a keep-alive stream does not count such waits
+  // toward its read-pause limit (a follower's forwarder stream carries every
+  // client of that follower). Must not block.
+  using OnPark = std::function<void()>;
+  void KeepAliveOnce(int64_t id, TtlDone done, OnPark on_park = nullptr);
 
   const ServiceDeps* deps() const { return deps_; }
 
@@ -117,16 +124,38 @@ class LeaseService final : public etcdserverpb::Lease::CallbackService {
   // Renews locally when primary, else forwards; retries (after a pause, on
   // the timer) until `deadline` while there is no leader or the leader's
   // stream fails.
-  void RenewOrForward(int64_t id, Clock::time_point deadline, TtlDone done);
+  void RenewOrForward(int64_t id, Clock::time_point deadline, TtlDone done, const OnPark& on_park);
   // An expired lease not yet revoked (etcd's Renew waits on revokec /
-  // demotec): answers once the revoke is applied (TTL 0) or forwards once
-  // this member is demoted, else ErrTimeout at the deadline.
-  void AwaitRevoke(int64_t id, Clock::time_point deadline, TtlDone done);
+  // demotec): parks the renewal until the lessor reports the revoke applied
+  // (TTL 0), a demotion (forwarded) or a reload, else ErrTimeout at the
+  // deadline. No polling: one wake-up per change, one deadline timer each.
+  void AwaitRevoke(int64_t id, Clock::time_point deadline, TtlDone done, const OnPark& on_park);
   // The forwarding half of RenewOrForward: to the leader's lessor.
-  void Forward(int64_t id, Clock::time_point deadline, TtlDone done);
+  void Forward(int64_t id, Clock::time_point deadline, TtlDone done, const OnPark& on_park);
   // Forwards over (*targets)[i], then the next URL on failure.
-  void ForwardTo(Targets targets, size_t i, int64_t id, Clock::time_point deadline, TtlDone done);
-  void RetryLater(int64_t id, Clock::time_point deadline, TtlDone done, absl::Status last);
+  void ForwardTo(Targets targets, size_t i, int64_t id, Clock::time_point deadline, TtlDone done,
+                 const OnPark& on_park);
+  void RetryLater(int64_t id, Clock::time_point deadline, TtlDone done, absl::Status last,
+                  const OnPark& on_park);
+
+  // --- parked renewals (lease_service_keepalive.cc) ---
+  struct ParkedRenewal {
+    int64_t id;
+    Clock::time_point deadline;
+    OnPark on_park;
+    TtlDone done;  // empty once taken (woken, timed out or stopped)
+  };
+  using Parked = std::shared_ptr<ParkedRenewal>;
+  // mvcc::RevokeObserver, on the apply / raft thread: wakes the renewals
+  // parked on `id` / on any lease; they renew again on the timer thread.
+  void LeaseRevoked(mvcc::LeaseId id) override;
+  void AllLeasesChanged() override;
+  void Wake(std::vector<Parked> parked);
+  // Removes `p` from the parked set and returns its callback (empty if
+  // already taken).
+  TtlDone Unpark(const Parked& p);
+  // Stop: answers every parked renewal with ErrStopped; later ones too.
+  void CloseParking();
 
   // --- time-to-live (lease_service_ttl.cc) ---
   void LocalTimeToLive(const etcdserverpb::LeaseTimeToLiveRequest& req,
@@ -172,6 +201,10 @@ class LeaseService final : public etcdserverpb::Lease::CallbackService {
   absl::flat_hash_map<grpc::ClientContext*, std::weak_ptr<grpc::ClientContext>> calls_
       ABSL_GUARDED_BY(mu_);
   bool calls_closed_ ABSL_GUARDED_BY(mu_) = false;
+
+  absl::Mutex park_mu_;  // never held while calling out
+  absl::flat_hash_map<int64_t, std::vector<Parked>> parked_ ABSL_GUARDED_BY(park_mu_);
+  bool parking_closed_ ABSL_GUARDED_BY(park_mu_) = false;
 
   LeaseKeepAliveForwarder forwarder_;
   std::atomic<bool> stopped_{false};

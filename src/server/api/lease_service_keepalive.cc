@@ -48,10 +48,13 @@ class LeaseService::KeepAliveReactor final
     // revision written after the renewal (e.g. the lease's own revoke).
     etcdserverpb::ResponseHeader header;
     svc_->deps()->Stamp(&header);
-    svc_->KeepAliveOnce(id, [this, id, header = std::move(header)](
-                                absl::StatusOr<int64_t> ttl) mutable {
-      Reply(id, std::move(header), std::move(ttl));
-    });
+    auto parked = std::make_shared<bool>(false);  // guarded by mu_
+    svc_->KeepAliveOnce(
+        id,
+        [this, id, parked, header = std::move(header)](absl::StatusOr<int64_t> ttl) mutable {
+          Reply(id, std::move(header), std::move(ttl), *parked);
+        },
+        [this, parked] { Park(*parked); });
     bool read = false;
     {
       absl::MutexLock lock(&mu_);
@@ -59,7 +62,7 @@ class LeaseService::KeepAliveReactor final
       // they drain (OnWriteDone), so the queue stays bounded. (The hold is
       // not an answer: - 1.)
       if (failed_) {
-      } else if (queue_.size() + inflight_ - 1 >= kMaxPending) {
+      } else if (PendingLocked() - 1 >= kMaxPending || parked_ >= kMaxParked) {
         read_paused_ = true;
       } else {
         read = true;
@@ -77,11 +80,7 @@ class LeaseService::KeepAliveReactor final
     Update([&] {
       writing_ = false;
       if (!ok) Fail(grpc::Status(grpc::StatusCode::CANCELLED, "stream closed"));
-      if (read_paused_ && !failed_ && queue_.size() + inflight_ < kMaxPending / 2) {
-        read_paused_ = false;
-        resume = true;
-        ++inflight_;  // holds Finish off until the read has started
-      }
+      resume = MaybeResumeLocked();
     });
     if (!resume) return;
     StartRead(&req_);
@@ -91,9 +90,43 @@ class LeaseService::KeepAliveReactor final
   void OnDone() override { delete this; }
 
  private:
-  void Reply(int64_t id, etcdserverpb::ResponseHeader header, absl::StatusOr<int64_t> ttl) {
+  // Renewals waiting for their lease's revoke (up to the 5 s deadline) are
+  // not counted toward kMaxPending: on the leader one follower's forwarder
+  // stream carries every client of that follower, and a mass expiry would
+  // otherwise stop the reading of every live lease's keep-alive behind them.
+  size_t PendingLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return queue_.size() + static_cast<size_t>(inflight_ - parked_);
+  }
+  // True when a paused stream may read again; then holds Finish off until
+  // the caller has started the read (and drops the hold after).
+  bool MaybeResumeLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (!read_paused_ || failed_ || PendingLocked() >= kMaxPending / 2 ||
+        parked_ >= kMaxParked / 2) {
+      return false;
+    }
+    read_paused_ = false;
+    ++inflight_;
+    return true;
+  }
+
+  void Park(bool& parked) {
+    bool resume = false;
+    Update([&] {
+      if (parked) return;  // parked again after a wake-up
+      parked = true;
+      ++parked_;
+      resume = MaybeResumeLocked();
+    });
+    if (!resume) return;
+    StartRead(&req_);
+    Update([&] { --inflight_; });
+  }
+
+  void Reply(int64_t id, etcdserverpb::ResponseHeader header, absl::StatusOr<int64_t> ttl,
+             bool& parked) {
     Update([&] {
       --inflight_;
+      if (parked) --parked_;
       if (!ttl.ok()) return Fail(ToGrpcStatus(ttl.status()));
       LeaseKeepAliveResponse resp;
       *resp.mutable_header() = std::move(header);
@@ -140,9 +173,13 @@ class LeaseService::KeepAliveReactor final
   absl::Mutex mu_;
   std::deque<LeaseKeepAliveResponse> queue_ ABSL_GUARDED_BY(mu_);
   int inflight_ ABSL_GUARDED_BY(mu_) = 0;
+  int parked_ ABSL_GUARDED_BY(mu_) = 0;  // of inflight_: waiting for a revoke
   bool read_paused_ ABSL_GUARDED_BY(mu_) = false;
-  // Answers queued or being renewed past which requests are not read.
+  // Answers queued or being renewed (parked ones aside) past which requests
+  // are not read.
   static constexpr size_t kMaxPending = 1024;
+  // Parked renewals hold memory until their deadline: a separate, larger bound.
+  static constexpr int kMaxParked = 64 * 1024;
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool reads_done_ ABSL_GUARDED_BY(mu_) = false;
   bool failed_ ABSL_GUARDED_BY(mu_) = false;
@@ -159,14 +196,15 @@ LeaseService::LeaseKeepAlive(grpc::CallbackServerContext* ctx) {
   return new KeepAliveReactor(this);
 }
 
-void LeaseService::KeepAliveOnce(int64_t id, TtlDone done) {
-  RenewOrForward(id, Clock::now() + opts_.forward_timeout, std::move(done));
+void LeaseService::KeepAliveOnce(int64_t id, TtlDone done, OnPark on_park) {
+  RenewOrForward(id, Clock::now() + opts_.forward_timeout, std::move(done), on_park);
 }
 
-void LeaseService::RenewOrForward(int64_t id, Clock::time_point deadline, TtlDone done) {
+void LeaseService::RenewOrForward(int64_t id, Clock::time_point deadline, TtlDone done,
+                                  const OnPark& on_park) {
   auto r = lessor_->Renew(id);
   if (r.ok()) return std::move(done)(*r);
-  if (mvcc::IsLeaseExpired(r.status())) return AwaitRevoke(id, deadline, std::move(done));
+  if (mvcc::IsLeaseExpired(r.status())) return AwaitRevoke(id, deadline, std::move(done), on_park);
   if (absl::IsNotFound(r.status())) {
     // The grant may be committed but not applied here yet: a client granted
     // by a follower that applied first, renewing at once, would be told its
@@ -175,43 +213,134 @@ void LeaseService::RenewOrForward(int64_t id, Clock::time_point deadline, TtlDon
     // wait: a leader without quorum still answers an unknown lease at once.
     // (Also after a revoke: "not found" goes out once its deletes are applied.)
     deps_->proposer->WaitApplied(
-        [this, id, deadline, done = std::move(done)](absl::Status s) mutable {
+        [this, id, deadline, on_park, done = std::move(done)](absl::Status s) mutable {
           if (!s.ok()) return std::move(done)(s);
           auto again = lessor_->Renew(id);
           if (again.ok()) return std::move(done)(*again);
           if (absl::IsNotFound(again.status())) return std::move(done)(0);
           if (mvcc::IsLeaseExpired(again.status())) {
-            return AwaitRevoke(id, deadline, std::move(done));
+            return AwaitRevoke(id, deadline, std::move(done), on_park);
           }
           // Leadership moved meanwhile: the new leader's lessor answers.
-          if (mvcc::IsNotPrimary(again.status())) return Forward(id, deadline, std::move(done));
+          if (mvcc::IsNotPrimary(again.status())) {
+            return Forward(id, deadline, std::move(done), on_park);
+          }
           std::move(done)(again.status());
         });
     return;
   }
-  Forward(id, deadline, std::move(done));
+  Forward(id, deadline, std::move(done), on_park);
 }
 
-void LeaseService::AwaitRevoke(int64_t id, Clock::time_point deadline, TtlDone done) {
-  // Renewing again every retry pause ends the wait as soon as either holds
-  // (not found -> TTL 0 once applied; not primary -> forwarded), without a
-  // thread or a lessor callback per waiting renewal. If neither happens by
-  // the deadline: etcd's request timeout.
-  RetryLater(id, deadline, std::move(done), ErrTimeout());
+void LeaseService::AwaitRevoke(int64_t id, Clock::time_point deadline, TtlDone done,
+                               const OnPark& on_park) {
+  if (on_park) on_park();
+  auto p = std::make_shared<ParkedRenewal>(ParkedRenewal{id, deadline, on_park, std::move(done)});
+  bool closed;
+  {
+    absl::MutexLock lock(&park_mu_);
+    closed = parking_closed_;
+    if (!closed) parked_[id].push_back(p);
+  }
+  if (closed) return std::move(p->done)(ErrStopped());
+  // etcd's request timeout bounds the wait.
+  const bool armed = After(deadline - Clock::now(), [this, p] {
+    if (TtlDone d = Unpark(p)) std::move(d)(stopped_.load() ? ErrStopped() : ErrTimeout());
+  });
+  if (!armed) {
+    if (TtlDone d = Unpark(p)) std::move(d)(ErrStopped());
+    return;
+  }
+  // Revoked, demoted or reloaded between the Renew and the parking: that
+  // notification came too early to see this renewal.
+  if (!mvcc::IsLeaseExpired(lessor_->Renew(id).status())) LeaseRevoked(id);
 }
 
-void LeaseService::Forward(int64_t id, Clock::time_point deadline, TtlDone done) {
+void LeaseService::LeaseRevoked(mvcc::LeaseId id) {
+  std::vector<Parked> woken;
+  {
+    absl::MutexLock lock(&park_mu_);
+    auto it = parked_.find(id);
+    if (it == parked_.end()) return;
+    woken = std::move(it->second);
+    parked_.erase(it);
+  }
+  Wake(std::move(woken));
+}
+
+void LeaseService::AllLeasesChanged() {
+  std::vector<Parked> woken;
+  {
+    absl::MutexLock lock(&park_mu_);
+    for (auto& [id, ps] : parked_) woken.insert(woken.end(), ps.begin(), ps.end());
+    parked_.clear();
+  }
+  if (!woken.empty()) Wake(std::move(woken));
+}
+
+void LeaseService::Wake(std::vector<Parked> parked) {
+  // Off the apply / raft thread (a renewal may wait for the apply): one
+  // timer task renews them all again. A parked renewal is answered once:
+  // its deadline task finds its callback taken.
+  auto woken = std::make_shared<std::vector<Parked>>(std::move(parked));
+  const bool armed = After(Clock::duration::zero(), [this, woken] {
+    for (auto& p : *woken) {
+      TtlDone d = Unpark(p);
+      if (!d) continue;
+      if (stopped_.load()) {
+        std::move(d)(ErrStopped());
+      } else {
+        RenewOrForward(p->id, p->deadline, std::move(d), p->on_park);
+      }
+    }
+  });
+  if (armed) return;
+  for (auto& p : *woken) {
+    if (TtlDone d = Unpark(p)) std::move(d)(ErrStopped());
+  }
+}
+
+LeaseService::TtlDone LeaseService::Unpark(const Parked& p) {
+  absl::MutexLock lock(&park_mu_);
+  if (!p->done) return nullptr;
+  auto it = parked_.find(p->id);
+  if (it != parked_.end()) {
+    std::erase(it->second, p);
+    if (it->second.empty()) parked_.erase(it);
+  }
+  TtlDone d = std::move(p->done);
+  p->done = nullptr;
+  return d;
+}
+
+void LeaseService::CloseParking() {
+  std::vector<Parked> all;
+  {
+    absl::MutexLock lock(&park_mu_);
+    parking_closed_ = true;
+    for (auto& [id, ps] : parked_) all.insert(all.end(), ps.begin(), ps.end());
+    parked_.clear();
+  }
+  for (auto& p : all) {
+    if (TtlDone d = Unpark(p)) std::move(d)(ErrStopped());
+  }
+}
+
+void LeaseService::Forward(int64_t id, Clock::time_point deadline, TtlDone done,
+                           const OnPark& on_park) {
   if (stopped_.load()) return std::move(done)(ErrStopped());
   Targets targets = LeaderTargets();
-  if (targets == nullptr) return RetryLater(id, deadline, std::move(done), ErrTimeout());
-  ForwardTo(std::move(targets), 0, id, deadline, std::move(done));
+  if (targets == nullptr) {
+    return RetryLater(id, deadline, std::move(done), ErrTimeout(), on_park);
+  }
+  ForwardTo(std::move(targets), 0, id, deadline, std::move(done), on_park);
 }
 
 void LeaseService::ForwardTo(Targets targets, size_t i, int64_t id, Clock::time_point deadline,
-                             TtlDone done) {
+                             TtlDone done, const OnPark& on_park) {
   const LeaderTarget& t = (*targets)[i];
   forwarder_.Send(t.name, t.stub, id, deadline,
-                  [this, targets, i, id, deadline,
+                  [this, targets, i, id, deadline, on_park,
                    done = std::move(done)](absl::StatusOr<int64_t> ttl) mutable {
                     if (ttl.ok()) {
                       NoteAnswered((*targets)[i].name);
@@ -220,14 +349,14 @@ void LeaseService::ForwardTo(Targets targets, size_t i, int64_t id, Clock::time_
                     // The leader may be reachable over another URL it
                     // advertises; after the last one, pause.
                     if (i + 1 < targets->size() && !stopped_.load()) {
-                      return ForwardTo(targets, i + 1, id, deadline, std::move(done));
+                      return ForwardTo(targets, i + 1, id, deadline, std::move(done), on_park);
                     }
-                    RetryLater(id, deadline, std::move(done), ttl.status());
+                    RetryLater(id, deadline, std::move(done), ttl.status(), on_park);
                   });
 }
 
 void LeaseService::RetryLater(int64_t id, Clock::time_point deadline, TtlDone done,
-                              absl::Status last) {
+                              absl::Status last, const OnPark& on_park) {
   if (stopped_.load() || Clock::now() + opts_.retry_pause >= deadline) {
     return std::move(done)(stopped_.load() ? ErrStopped() : last);
   }
@@ -235,9 +364,9 @@ void LeaseService::RetryLater(int64_t id, Clock::time_point deadline, TtlDone do
   // keep-alive of every client retries here at once. The task owns `done`
   // until it runs; if the timer is gone it is answered here.
   auto task = std::make_shared<TtlDone>(std::move(done));
-  const bool armed = After(opts_.retry_pause, [this, id, deadline, task] {
+  const bool armed = After(opts_.retry_pause, [this, id, deadline, task, on_park] {
     if (stopped_.load()) return std::move(*task)(ErrStopped());
-    RenewOrForward(id, deadline, std::move(*task));
+    RenewOrForward(id, deadline, std::move(*task), on_park);
   });
   if (!armed) std::move(*task)(ErrStopped());
 }

@@ -338,6 +338,41 @@ TEST(LeaseServiceTest, ExpiredLeaseNeverRevokedTimesOut) {
   EXPECT_EQ(ttl.status(), ErrTimeout());
 }
 
+// A follower's forwarder is one stream carrying all its clients: renewals
+// waiting for an expired lease's revoke must not stop the stream from
+// reading the keep-alives of live leases behind them.
+TEST(LeaseServiceTest, WaitingRenewalsDoNotStallTheStream) {
+  Node n(1);
+  n.BecomeLeader();
+  n.ApplyGrant(50, 2);
+  n.ApplyGrant(51, 30);
+  n.clock.Advance(seconds(3));  // 50 expired, its revoke not applied yet
+  auto client = n.Client();
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + seconds(20));
+  auto stream = client->LeaseKeepAlive(&ctx);
+  constexpr int kWaiting = 1100;  // past the stream's read-pause limit
+  etcdserverpb::LeaseKeepAliveRequest req;
+  req.set_id(50);
+  for (int i = 0; i < kWaiting; ++i) ASSERT_TRUE(stream->Write(req));
+  req.set_id(51);
+  ASSERT_TRUE(stream->Write(req));
+  const auto t0 = SteadyClock::now();
+  etcdserverpb::LeaseKeepAliveResponse resp;
+  ASSERT_TRUE(stream->Read(&resp));
+  EXPECT_LT(SteadyClock::now() - t0, seconds(2));
+  EXPECT_EQ(resp.id(), 51);
+  EXPECT_EQ(resp.ttl(), 30);
+  n.ApplyRevoke(50);  // wakes every waiting renewal: TTL 0
+  for (int i = 0; i < kWaiting; ++i) {
+    ASSERT_TRUE(stream->Read(&resp)) << i;
+    EXPECT_EQ(resp.id(), 50);
+    EXPECT_EQ(resp.ttl(), 0);
+  }
+  stream->WritesDone();
+  EXPECT_TRUE(stream->Finish().ok());
+}
+
 // Stop answers renewals still waiting (no callback outlives the service).
 TEST(LeaseServiceTest, StopAnswersWaitingRenewals) {
   Node n(1);
