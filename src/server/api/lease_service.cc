@@ -53,6 +53,10 @@ LeaseService::LeaseService(const ServiceDeps* deps, mvcc::Lessor* lessor, LeaseS
 
 LeaseService::~LeaseService() { Stop(); }
 
+absl::Status LeaseService::ErrNoLeader() {
+  return absl::UnavailableError("etcdserver: no leader");
+}
+
 void LeaseService::Start() {
   expiry_thread_ = std::thread([this] { ExpiryLoop(); });
 }

@@ -105,6 +105,7 @@ class LeaseService final : public etcdserverpb::Lease::CallbackService,
   void KeepAliveOnce(int64_t id, TtlDone done, OnPark on_park = nullptr);
 
   const ServiceDeps* deps() const { return deps_; }
+  static absl::Status ErrNoLeaderForTesting() { return ErrNoLeader(); }
 
  private:
   using Clock = std::chrono::steady_clock;
@@ -119,6 +120,10 @@ class LeaseService final : public etcdserverpb::Lease::CallbackService,
 
   int64_t NextLeaseId();
   void ExpiryLoop();
+  // etcd's ErrNoLeader: a forwarded request's answer when no leader was
+  // known at its deadline (waitLeader); ErrTimeout when one was known but
+  // did not answer.
+  static absl::Status ErrNoLeader();
 
   // --- keep-alive (lease_service_keepalive.cc) ---
   // Renews locally when primary, else forwards; retries (after a pause, on

@@ -331,7 +331,7 @@ void LeaseService::Forward(int64_t id, Clock::time_point deadline, TtlDone done,
   if (stopped_.load()) return std::move(done)(ErrStopped());
   Targets targets = LeaderTargets();
   if (targets == nullptr) {
-    return RetryLater(id, deadline, std::move(done), ErrTimeout(), on_park);
+    return RetryLater(id, deadline, std::move(done), ErrNoLeader(), on_park);
   }
   ForwardTo(std::move(targets), 0, id, deadline, std::move(done), on_park);
 }
@@ -351,7 +351,9 @@ void LeaseService::ForwardTo(Targets targets, size_t i, int64_t id, Clock::time_
                     if (i + 1 < targets->size() && !stopped_.load()) {
                       return ForwardTo(targets, i + 1, id, deadline, std::move(done), on_park);
                     }
-                    RetryLater(id, deadline, std::move(done), ttl.status(), on_park);
+                    // etcd's LeaseRenew answers ErrTimeout, not the
+                    // forwarding error, when the deadline ends its retries.
+                    RetryLater(id, deadline, std::move(done), ErrTimeout(), on_park);
                   });
 }
 

@@ -424,6 +424,35 @@ TEST(LeaseServiceTest, FollowerForwardsOverAnyOfTheLeadersClientUrls) {
   EXPECT_EQ(resp.ttl(), 30);
 }
 
+// etcd's texts at the deadline: "no leader" when none was known (its
+// waitLeader), "request timed out" when the leader did not answer, not the
+// last forwarding error.
+TEST(LeaseServiceTest, ForwardingAnswersEtcdsErrorsAtTheDeadline) {
+  LeaseServiceOptions opts;
+  opts.forward_timeout = milliseconds(400);
+  Node n(1, opts);
+  n.ApplyGrant(21, 30);
+  EXPECT_EQ(n.KeepAlive(21).status(), LeaseService::ErrNoLeaderForTesting());
+  auto ttl_call = [&n] {
+    auto client = n.Client();
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + seconds(10));
+    etcdserverpb::LeaseTimeToLiveRequest req;
+    req.set_id(21);
+    etcdserverpb::LeaseTimeToLiveResponse resp;
+    return client->LeaseTimeToLive(&ctx, req, &resp);
+  };
+  grpc::Status st = ttl_call();
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(st.error_message(), "etcdserver: no leader");
+
+  n.FollowLeader(2, {"http://127.0.0.1:" + std::to_string(ClosedPort())});
+  EXPECT_EQ(n.KeepAlive(21).status(), ErrTimeout());
+  st = ttl_call();
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(st.error_message(), "etcdserver: request timed out");
+}
+
 // During an election every keep-alive retries until a leader appears. The
 // retries wait on a timer: once the leader is back, all of them are answered
 // at once, not at the pace of a few threads sleeping between attempts.

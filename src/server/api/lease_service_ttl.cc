@@ -17,7 +17,9 @@ struct LeaseService::TimeToLiveCall {
   const etcdserverpb::LeaseTimeToLiveRequest* req;  // gRPC's, alive until Finish
   etcdserverpb::LeaseTimeToLiveResponse* resp;      // likewise
   Clock::time_point deadline;
-  absl::Status last = ErrTimeout();  // the last attempt's error: the answer at the deadline
+  // The answer at the deadline: ErrTimeout, or ErrNoLeader when none was
+  // known at the last attempt (etcd's LeaseTimeToLive).
+  absl::Status last = ErrTimeout();
 
   void Finish(const ServiceDeps* deps, const absl::Status& s) {
     if (!s.ok()) return reactor->Finish(ToGrpcStatus(s));
@@ -85,7 +87,10 @@ void LeaseService::ForwardTimeToLive(std::shared_ptr<TimeToLiveCall> call) {
     return call->Finish(deps_, absl::OkStatus());
   }
   Targets targets = LeaderTargets();
-  if (targets == nullptr) return RetryTimeToLive(std::move(call));
+  if (targets == nullptr) {
+    call->last = ErrNoLeader();  // etcd's waitLeader at the deadline
+    return RetryTimeToLive(std::move(call));
+  }
   AskLeaderTimeToLive(std::move(call), std::move(targets), 0);
 }
 
@@ -104,7 +109,8 @@ void LeaseService::AskLeaderTimeToLive(std::shared_ptr<TimeToLiveCall> call, Tar
           call->resp->clear_header();  // this member answers: its own header
           call->Finish(deps_, absl::OkStatus());
         } else {
-          call->last = absl::Status(static_cast<absl::StatusCode>(st.error_code()), st.error_message());
+          // etcd answers ErrTimeout at the deadline, not the last error.
+          call->last = ErrTimeout();
           // The leader may be reachable over another URL it advertises;
           // after the last one, pause.
           if (i + 1 < targets->size()) {
