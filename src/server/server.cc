@@ -605,8 +605,12 @@ void Server::Shutdown() {
   if (s.member) s.member->Stop();
   // Nothing applies now: physical compactions still waiting are answered.
   if (s.store) s.store->StopCompactor();
-  if (s.client_server) s.client_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  // Before the client listener: its shutdown waits for open streams, and a
+  // keep-alive waiting on an expired lease's revoke would hold its stream
+  // until its 5 s deadline. Stop answers those (server stopped) at once;
+  // requests arriving meanwhile are answered the same way.
   if (s.lease) s.lease->Stop();
+  if (s.client_server) s.client_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   for (auto& l : s.peer_listeners) l->Stop();
   if (s.transport) s.transport->Stop();
   if (s.peer_server) s.peer_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
