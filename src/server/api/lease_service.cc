@@ -213,17 +213,22 @@ LeaseService::Targets LeaseService::LeaderTargets() {
   std::vector<LeaderTarget> out;
   for (const auto& u : m->client_urls) {
     LeaderTarget t;
+    t.leader = leader;
     t.stub = StubFor(u, &t.name);
     if (t.stub != nullptr) out.push_back(std::move(t));
   }
   if (out.empty()) return nullptr;
-  // The URL that answered last first: the keep-alive forwarder keeps one
-  // stream per target, and switching targets would cancel it.
+  // The URL that answered last first: it is known to work (and the
+  // keep-alive forwarder has a stream open to it).
   absl::MutexLock lock(&mu_);
   auto it = std::find_if(out.begin(), out.end(),
                          [this](const LeaderTarget& t) { return t.name == answered_target_; });
   if (it != out.end()) std::rotate(out.begin(), it, it + 1);
   return std::make_shared<const std::vector<LeaderTarget>>(std::move(out));
+}
+
+bool LeaseService::LeaderMoved(const Targets& targets) const {
+  return deps_->proposer->LeaderId() != targets->front().leader;
 }
 
 void LeaseService::NoteAnswered(const std::string& target) {

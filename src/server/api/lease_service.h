@@ -106,6 +106,7 @@ class LeaseService final : public etcdserverpb::Lease::CallbackService,
 
   const ServiceDeps* deps() const { return deps_; }
   static absl::Status ErrNoLeaderForTesting() { return ErrNoLeader(); }
+  size_t ForwardStreamsOpenedForTesting() { return forwarder_.StreamsOpenedForTesting(); }
 
  private:
   using Clock = std::chrono::steady_clock;
@@ -113,7 +114,8 @@ class LeaseService final : public etcdserverpb::Lease::CallbackService,
   struct TimeToLiveCall;
   // One advertised client URL of the leader.
   struct LeaderTarget {
-    std::string name;  // "host:port", "tls:host:port" over TLS
+    uint64_t leader = 0;  // the member id: a failed request re-resolves once it changed
+    std::string name;     // "host:port", "tls:host:port" over TLS
     std::shared_ptr<etcdserverpb::Lease::Stub> stub;
   };
   using Targets = std::shared_ptr<const std::vector<LeaderTarget>>;
@@ -186,6 +188,9 @@ class LeaseService final : public etcdserverpb::Lease::CallbackService,
   // first; null when there is no (other) leader right now. Forwarding tries
   // them in turn (etcd tries each of the leader's peer URLs) before pausing.
   Targets LeaderTargets();
+  // True when the leader is no longer the one `targets` lead to: a failed
+  // request then starts over from LeaderTargets, not from the old list.
+  bool LeaderMoved(const Targets& targets) const;
   void NoteAnswered(const std::string& target);
   // A stub for `client_url` (cached per target) and its target name; null
   // when the URL is unusable.

@@ -174,26 +174,35 @@ class LeaseKeepAliveForwarder::Stream final
   bool released_ ABSL_GUARDED_BY(mu_) = false;
 };
 
-void LeaseKeepAliveForwarder::Send(const std::string& target,
+void LeaseKeepAliveForwarder::Send(uint64_t leader, const std::string& target,
                                    std::shared_ptr<etcdserverpb::Lease::Stub> stub, int64_t id,
                                    Clock::time_point deadline, TtlDone done) {
   for (int attempt = 0; attempt < 2; ++attempt) {
-    std::shared_ptr<Stream> stream, replaced;
+    std::vector<std::shared_ptr<Stream>> replaced;
+    std::shared_ptr<Stream> stream;
     bool fresh = false;
     {
       absl::MutexLock lock(&mu_);
       if (shutdown_) break;
-      if (current_ == nullptr || current_target_ != target || attempt > 0) {
-        replaced = std::move(current_);
-        current_ = std::make_shared<Stream>(this, stub);
-        current_->Bind(current_);
-        current_target_ = target;
-        live_[current_.get()] = current_;
+      if (leader != leader_) {
+        // The leader moved: its streams' requests fail and are retried
+        // toward the new one.
+        for (auto& [t, s] : streams_) replaced.push_back(std::move(s));
+        streams_.clear();
+        leader_ = leader;
+      }
+      std::shared_ptr<Stream>& cur = streams_[target];
+      // attempt > 0: the stream was broken; it is finishing on its own.
+      if (cur == nullptr || attempt > 0) {
+        cur = std::make_shared<Stream>(this, stub);
+        cur->Bind(cur);
+        live_[cur.get()] = cur;
+        ++opened_;
         fresh = true;
       }
-      stream = current_;
+      stream = cur;
     }
-    if (replaced) replaced->Cancel();  // the leader moved: its requests are retried
+    for (auto& r : replaced) r->Cancel();
     if (fresh) stream->Start();
     if (stream->Send(id, deadline, done)) return;
   }
@@ -219,7 +228,7 @@ void LeaseKeepAliveForwarder::Shutdown() {
   {
     absl::MutexLock lock(&mu_);
     shutdown_ = true;
-    current_.reset();
+    streams_.clear();
     for (auto& [raw, weak] : live_) {
       if (auto s = weak.lock()) streams.push_back(std::move(s));
     }

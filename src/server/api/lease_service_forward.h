@@ -1,9 +1,11 @@
 // LeaseKeepAliveForwarder: how a follower relays keep-alives to the leader.
 // One long-lived LeaseKeepAlive stream per leader client endpoint carries the
 // keep-alives of every client stream on this member; answers are matched to
-// requests by lease id (FIFO per id). When the leader changes, the stream to
-// the old one is cancelled and its pending requests fail with Unavailable (the
-// caller retries toward the new leader). Requests unanswered after their
+// requests by lease id (FIFO per id). Streams to different URLs of the same
+// leader live side by side (a request moving to the next URL cancels
+// nothing). When the leader changes, the streams to the old one are
+// cancelled and their pending requests fail with Unavailable (the caller
+// retries toward the new leader). Requests unanswered after their
 // deadline are failed by Sweep(), which cancels their stream.
 //
 // Thread-safety: all methods are thread-safe. `done` callbacks run on gRPC
@@ -15,6 +17,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/functional/any_invocable.h"
@@ -34,21 +37,29 @@ class LeaseKeepAliveForwarder {
 
   // Sends a keep-alive for `id` to the leader at `target` (served by `stub`).
   // `done` gets the leader's TTL (0: unknown or expired lease), or an error.
-  void Send(const std::string& target, std::shared_ptr<etcdserverpb::Lease::Stub> stub,
-            int64_t id, Clock::time_point deadline, TtlDone done);
+  // `leader` is the member id behind `target`.
+  void Send(uint64_t leader, const std::string& target,
+            std::shared_ptr<etcdserverpb::Lease::Stub> stub, int64_t id,
+            Clock::time_point deadline, TtlDone done);
   // Cancels a stream holding a request past its deadline. Call periodically.
   void Sweep();
   // Cancels every stream and waits (bounded) until they are done; later
   // Sends fail with Unavailable.
   void Shutdown();
+  size_t StreamsOpenedForTesting() {
+    absl::MutexLock lock(&mu_);
+    return opened_;
+  }
 
  private:
   class Stream;
   void StreamDone(Stream* s);
 
   absl::Mutex mu_;
-  std::shared_ptr<Stream> current_ ABSL_GUARDED_BY(mu_);
-  std::string current_target_ ABSL_GUARDED_BY(mu_);
+  uint64_t leader_ ABSL_GUARDED_BY(mu_) = 0;
+  // target -> the stream to it (all to leader_).
+  absl::flat_hash_map<std::string, std::shared_ptr<Stream>> streams_ ABSL_GUARDED_BY(mu_);
+  size_t opened_ ABSL_GUARDED_BY(mu_) = 0;
   // Every stream not yet done (the current one and replaced ones finishing).
   absl::flat_hash_map<Stream*, std::weak_ptr<Stream>> live_ ABSL_GUARDED_BY(mu_);
   bool shutdown_ ABSL_GUARDED_BY(mu_) = false;

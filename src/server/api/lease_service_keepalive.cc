@@ -339,16 +339,22 @@ void LeaseService::Forward(int64_t id, Clock::time_point deadline, TtlDone done,
 void LeaseService::ForwardTo(Targets targets, size_t i, int64_t id, Clock::time_point deadline,
                              TtlDone done, const OnPark& on_park) {
   const LeaderTarget& t = (*targets)[i];
-  forwarder_.Send(t.name, t.stub, id, deadline,
+  forwarder_.Send(t.leader, t.name, t.stub, id, deadline,
                   [this, targets, i, id, deadline, on_park,
                    done = std::move(done)](absl::StatusOr<int64_t> ttl) mutable {
                     if (ttl.ok()) {
                       NoteAnswered((*targets)[i].name);
                       return std::move(done)(*ttl);
                     }
+                    if (stopped_.load()) return std::move(done)(ErrStopped());
+                    // A new leader: its URLs, not the old leader's next one
+                    // (whose stream would replace the new leader's).
+                    if (LeaderMoved(targets)) {
+                      return Forward(id, deadline, std::move(done), on_park);
+                    }
                     // The leader may be reachable over another URL it
                     // advertises; after the last one, pause.
-                    if (i + 1 < targets->size() && !stopped_.load()) {
+                    if (i + 1 < targets->size()) {
                       return ForwardTo(targets, i + 1, id, deadline, std::move(done), on_park);
                     }
                     // etcd's LeaseRenew answers ErrTimeout, not the

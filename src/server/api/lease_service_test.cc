@@ -453,6 +453,32 @@ TEST(LeaseServiceTest, ForwardingAnswersEtcdsErrorsAtTheDeadline) {
   EXPECT_EQ(st.error_message(), "etcdserver: request timed out");
 }
 
+// Renewals pending on the old leader fail when the leader changes: they go
+// to the new leader's URLs, not to the old leader's next URL, whose stream
+// would replace (cancel) the new leader's, back and forth.
+TEST(LeaseServiceTest, RetriesAfterALeaderChangeGoToTheNewLeader) {
+  BlackHole old1, old2;
+  Node leader(3);
+  leader.BecomeLeader();
+  leader.ApplyGrant(22, 30);
+  Node n(1);
+  n.ApplyGrant(22, 30);
+  n.FollowLeader(2, {"http://127.0.0.1:" + std::to_string(old1.port()),
+                     "http://127.0.0.1:" + std::to_string(old2.port())});
+  std::vector<std::future<absl::StatusOr<int64_t>>> answers;
+  for (int i = 0; i < 20; ++i) answers.push_back(n.StartKeepAlive(22));
+  std::this_thread::sleep_for(milliseconds(200));  // hanging on the old leader
+  n.FollowLeader(3, {"http://" + leader.Address()});
+  answers.push_back(n.StartKeepAlive(22));
+  for (auto& f : answers) {
+    ASSERT_TRUE(AnsweredWithin(f, seconds(3)));
+    auto ttl = f.get();
+    ASSERT_TRUE(ttl.ok()) << ttl.status();
+    EXPECT_EQ(*ttl, 30);
+  }
+  EXPECT_EQ(n.service->ForwardStreamsOpenedForTesting(), 2u) << "one to each leader";
+}
+
 // During an election every keep-alive retries until a leader appears. The
 // retries wait on a timer: once the leader is back, all of them are answered
 // at once, not at the pace of a few threads sleeping between attempts.

@@ -112,8 +112,10 @@ void LeaseService::AskLeaderTimeToLive(std::shared_ptr<TimeToLiveCall> call, Tar
           // etcd answers ErrTimeout at the deadline, not the last error.
           call->last = ErrTimeout();
           // The leader may be reachable over another URL it advertises;
-          // after the last one, pause.
-          if (i + 1 < targets->size()) {
+          // after the last one, pause. A new leader: its URLs instead.
+          if (LeaderMoved(targets)) {
+            ForwardTimeToLive(call);  // the new leader's URLs
+          } else if (i + 1 < targets->size()) {
             AskLeaderTimeToLive(call, targets, i + 1);
           } else {
             RetryTimeToLive(call);
