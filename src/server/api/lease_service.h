@@ -37,6 +37,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/functional/any_invocable.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
@@ -213,7 +214,8 @@ class LeaseService final : public etcdserverpb::Lease::CallbackService,
   bool calls_closed_ ABSL_GUARDED_BY(mu_) = false;
 
   absl::Mutex park_mu_;  // never held while calling out
-  absl::flat_hash_map<int64_t, std::vector<Parked>> parked_ ABSL_GUARDED_BY(park_mu_);
+  // A set: a deadline unparks one renewal of possibly thousands on one id.
+  absl::flat_hash_map<int64_t, absl::flat_hash_set<Parked>> parked_ ABSL_GUARDED_BY(park_mu_);
   bool parking_closed_ ABSL_GUARDED_BY(park_mu_) = false;
 
   LeaseKeepAliveForwarder forwarder_;

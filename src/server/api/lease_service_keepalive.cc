@@ -61,7 +61,11 @@ class LeaseService::KeepAliveReactor final
       // A client that sends without reading its answers: stop reading until
       // they drain (OnWriteDone), so the queue stays bounded. (The hold is
       // not an answer: - 1.)
+      // Decided here, under the lock: once it is released another thread
+      // may resume reading, and a later look at read_paused_ would take
+      // that read for the end of the requests.
       if (failed_) {
+        reads_done_ = true;
       } else if (PendingLocked() - 1 >= kMaxPending || parked_ >= kMaxParked) {
         read_paused_ = true;
       } else {
@@ -69,10 +73,7 @@ class LeaseService::KeepAliveReactor final
       }
     }
     if (read) StartRead(&req_);
-    Update([&] {
-      --inflight_;
-      if (!read && !read_paused_) reads_done_ = true;
-    });
+    Update([&] { --inflight_; });
   }
 
   void OnWriteDone(bool ok) override {
@@ -240,7 +241,7 @@ void LeaseService::AwaitRevoke(int64_t id, Clock::time_point deadline, TtlDone d
   {
     absl::MutexLock lock(&park_mu_);
     closed = parking_closed_;
-    if (!closed) parked_[id].push_back(p);
+    if (!closed) parked_[id].insert(p);
   }
   if (closed) return std::move(p->done)(ErrStopped());
   // etcd's request timeout bounds the wait.
@@ -262,7 +263,7 @@ void LeaseService::LeaseRevoked(mvcc::LeaseId id) {
     absl::MutexLock lock(&park_mu_);
     auto it = parked_.find(id);
     if (it == parked_.end()) return;
-    woken = std::move(it->second);
+    woken.assign(it->second.begin(), it->second.end());
     parked_.erase(it);
   }
   Wake(std::move(woken));
@@ -305,7 +306,7 @@ LeaseService::TtlDone LeaseService::Unpark(const Parked& p) {
   if (!p->done) return nullptr;
   auto it = parked_.find(p->id);
   if (it != parked_.end()) {
-    std::erase(it->second, p);
+    it->second.erase(p);
     if (it->second.empty()) parked_.erase(it);
   }
   TtlDone d = std::move(p->done);
@@ -329,6 +330,10 @@ void LeaseService::CloseParking() {
 void LeaseService::Forward(int64_t id, Clock::time_point deadline, TtlDone done,
                            const OnPark& on_park) {
   if (stopped_.load()) return std::move(done)(ErrStopped());
+  // Past its deadline (woken late, or after a leader move): answered here.
+  // Sent on, it would make the follower's Sweep cancel the stream that
+  // carries every client's keep-alives to that leader.
+  if (Clock::now() >= deadline) return std::move(done)(ErrTimeout());
   Targets targets = LeaderTargets();
   if (targets == nullptr) {
     return RetryLater(id, deadline, std::move(done), ErrNoLeader(), on_park);
