@@ -78,14 +78,21 @@ class LeaseKeepAliveForwarder::Stream final
     if (release) RemoveHold();
   }
 
-  bool HasExpired(Clock::time_point now) {
+  // Takes the callbacks of requests past their deadline (their answers,
+  // when they come, are dropped in turn). True when a request has gone
+  // unanswered for `grace` past its deadline: the leader is stuck.
+  bool TakeExpired(Clock::time_point now, Clock::duration grace, std::vector<TtlDone>* out) {
     absl::MutexLock lock(&mu_);
-    for (const auto& [id, q] : pending_) {
-      for (const auto& p : q) {
-        if (p.deadline <= now) return true;
+    bool stuck = false;
+    for (auto& [id, q] : pending_) {
+      for (auto& p : q) {
+        if (p.deadline > now) continue;
+        if (p.done) out->push_back(std::move(p.done));
+        p.done = nullptr;
+        if (p.deadline + grace <= now) stuck = true;
       }
     }
-    return false;
+    return stuck;
   }
 
   void OnWriteDone(bool ok) override {
@@ -119,7 +126,7 @@ class LeaseKeepAliveForwarder::Stream final
     }
     const int64_t id = in_.id();
     const int64_t ttl = in_.ttl();
-    TtlDone done;
+    TtlDone done;  // stays empty for a request that expired here
     {
       absl::MutexLock lock(&mu_);
       auto it = pending_.find(id);
@@ -144,7 +151,9 @@ class LeaseKeepAliveForwarder::Stream final
         "etcdserver: lease keep-alive forwarding to the leader failed: " +
         (s.ok() ? std::string("stream closed") : s.error_message()));
     for (auto& [id, q] : pending) {
-      for (auto& p : q) std::move(p.done)(err);
+      for (auto& p : q) {
+        if (p.done) std::move(p.done)(err);
+      }
     }
     owner_->StreamDone(this);
     self_.reset();  // may delete this: last
@@ -218,8 +227,14 @@ void LeaseKeepAliveForwarder::Sweep() {
     }
   }
   const auto now = Clock::now();
+  std::vector<TtlDone> expired;
   for (auto& s : streams) {
-    if (s->HasExpired(now)) s->Cancel();  // its requests fail; callers give up or retry
+    // Only a stream whose leader stopped answering is cancelled: the
+    // others carry every client's keep-alives and stay up.
+    if (s->TakeExpired(now, kUnansweredGrace, &expired)) s->Cancel();
+  }
+  for (auto& done : expired) {
+    std::move(done)(absl::DeadlineExceededError("etcdserver: request timed out"));
   }
 }
 

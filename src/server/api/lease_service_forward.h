@@ -5,8 +5,11 @@
 // leader live side by side (a request moving to the next URL cancels
 // nothing). When the leader changes, the streams to the old one are
 // cancelled and their pending requests fail with Unavailable (the caller
-// retries toward the new leader). Requests unanswered after their
-// deadline are failed by Sweep(), which cancels their stream.
+// retries toward the new leader). Sweep() fails requests past their
+// deadline one by one (the leader may hold a renewal of an expired lease
+// until its revoke); their late answers are dropped, in FIFO order per id.
+// Only a stream with a request unanswered kUnansweredGrace past its deadline
+// is cancelled.
 //
 // Thread-safety: all methods are thread-safe. `done` callbacks run on gRPC
 // callback threads (or the caller's) and must not block.
@@ -32,6 +35,9 @@ class LeaseKeepAliveForwarder {
   using Clock = std::chrono::steady_clock;
   using TtlDone = absl::AnyInvocable<void(absl::StatusOr<int64_t>) &&>;
 
+  // Longer than the leader holds a renewal (its forward timeout, 5 s).
+  static constexpr Clock::duration kUnansweredGrace = std::chrono::seconds(10);
+
   LeaseKeepAliveForwarder() = default;
   ~LeaseKeepAliveForwarder() { Shutdown(); }
 
@@ -41,7 +47,8 @@ class LeaseKeepAliveForwarder {
   void Send(uint64_t leader, const std::string& target,
             std::shared_ptr<etcdserverpb::Lease::Stub> stub, int64_t id,
             Clock::time_point deadline, TtlDone done);
-  // Cancels a stream holding a request past its deadline. Call periodically.
+  // Fails requests past their deadline; cancels a stream whose leader has
+  // not answered one for kUnansweredGrace after it. Call periodically.
   void Sweep();
   // Cancels every stream and waits (bounded) until they are done; later
   // Sends fail with Unavailable.

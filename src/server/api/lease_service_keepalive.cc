@@ -330,9 +330,8 @@ void LeaseService::CloseParking() {
 void LeaseService::Forward(int64_t id, Clock::time_point deadline, TtlDone done,
                            const OnPark& on_park) {
   if (stopped_.load()) return std::move(done)(ErrStopped());
-  // Past its deadline (woken late, or after a leader move): answered here.
-  // Sent on, it would make the follower's Sweep cancel the stream that
-  // carries every client's keep-alives to that leader.
+  // Past its deadline (woken late, or after a leader move): answered here,
+  // not sent to a leader whose answer would come too late.
   if (Clock::now() >= deadline) return std::move(done)(ErrTimeout());
   Targets targets = LeaderTargets();
   if (targets == nullptr) {
@@ -352,6 +351,8 @@ void LeaseService::ForwardTo(Targets targets, size_t i, int64_t id, Clock::time_
                       return std::move(done)(*ttl);
                     }
                     if (stopped_.load()) return std::move(done)(ErrStopped());
+                    // Failed at its deadline (Sweep): not sent on.
+                    if (Clock::now() >= deadline) return std::move(done)(ErrTimeout());
                     // A new leader: its URLs, not the old leader's next one
                     // (whose stream would replace the new leader's).
                     if (LeaderMoved(targets)) {

@@ -533,5 +533,43 @@ TEST(LeaseServiceTest, HungTimeToLiveForwardsDoNotStallKeepAliveRetries) {
   EXPECT_EQ(*ttl, 30);
 }
 
+// The leader holds a renewal of an expired lease until its revoke, past the
+// follower's deadline. The follower answers that one request "timed out"
+// and keeps the stream that carries every other client's keep-alives; the
+// leader's late answer is dropped, and later renewals of the lease get
+// their own answers.
+TEST(LeaseServiceTest, ARenewalPastItsDeadlineFailsAloneOnTheForwardingStream) {
+  Node leader(2);
+  leader.BecomeLeader();
+  leader.ApplyGrant(30, 2);
+  leader.ApplyGrant(31, 30);
+  leader.clock.Advance(seconds(3));  // 30 expired, its revoke not applied yet
+  LeaseServiceOptions opts;
+  opts.forward_timeout = milliseconds(600);
+  Node n(1, opts);
+  n.ApplyGrant(30, 30);
+  n.ApplyGrant(31, 30);
+  n.FollowLeader(2, {"http://" + leader.Address()});
+  n.service->Start();  // the expiry loop sweeps the forwarder
+  auto live = n.KeepAlive(31);
+  ASSERT_TRUE(live.ok()) << live.status();
+  auto held = n.StartKeepAlive(30);
+  ASSERT_TRUE(AnsweredWithin(held, seconds(3)));
+  EXPECT_EQ(held.get().status(), ErrTimeout());
+  std::this_thread::sleep_for(milliseconds(600));  // a sweep after the answer
+  live = n.KeepAlive(31);
+  ASSERT_TRUE(live.ok()) << live.status();
+  EXPECT_EQ(*live, 30);
+  EXPECT_EQ(n.service->ForwardStreamsOpenedForTesting(), 1u) << "the stream was cancelled";
+  leader.ApplyRevoke(30);  // the leader answers the held renewal now: dropped
+  auto gone = n.KeepAlive(30);
+  ASSERT_TRUE(gone.ok()) << gone.status();
+  EXPECT_EQ(*gone, 0);
+  live = n.KeepAlive(31);
+  ASSERT_TRUE(live.ok()) << live.status();
+  EXPECT_EQ(*live, 30);
+  EXPECT_EQ(n.service->ForwardStreamsOpenedForTesting(), 1u);
+}
+
 }  // namespace
 }  // namespace quorum::server
