@@ -256,8 +256,19 @@ absl::Status Backend::Scan(
 }
 
 Backend::ReadView Backend::TakeReadView() const {
+  absl::ReaderMutexLock gate(&view_gate_);
   rocksdb::DB* db = db_.get();
   return ReadView(db->GetSnapshot(), [db](const rocksdb::Snapshot* s) { db->ReleaseSnapshot(s); });
+}
+
+absl::StatusOr<std::string> Backend::LastKey(Cf cf) const {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), Handle(cf)));
+  it->SeekToLast();
+  if (!it->Valid()) {
+    if (!it->status().ok()) return ToStatus(it->status(), "last key");
+    return absl::NotFoundError("empty column family");
+  }
+  return it->key().ToString();
 }
 
 absl::Status Backend::ScanConsistent(

@@ -22,6 +22,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 
 namespace rocksdb {
 class Cache;
@@ -152,6 +153,13 @@ class Backend {
   // go before the Backend does.
   using ReadView = std::shared_ptr<const rocksdb::Snapshot>;
   ReadView TakeReadView() const;
+  // Held (exclusively) by whoever replaces the state in several batches (a
+  // snapshot restore): views taken meanwhile (TakeReadView, ScanConsistent
+  // without one) wait for it, so none holds half of the old state and half
+  // of the new.
+  absl::Mutex& ViewGate() const ABSL_LOCK_RETURNED(view_gate_) { return view_gate_; }
+  // The greatest key of `cf`; NotFound when it is empty.
+  absl::StatusOr<std::string> LastKey(Cf cf) const;
   // Visits every key of each of `cfs` (in order, each in key order) as of
   // `view`, or of a RocksDB snapshot taken on entry when null: a consistent
   // point-in-time view however many batches commit meanwhile, without
@@ -194,6 +202,7 @@ class Backend {
   std::shared_ptr<rocksdb::Cache> cache_;
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // owned; released in ~Backend
+  mutable absl::Mutex view_gate_;
 };
 
 }  // namespace quorum::mvcc

@@ -8,7 +8,8 @@
 //   record  := cf:u8 key_len:be32 key value_len:be32 value
 //   trailer := 0xFF count:be64 crc32c:be32      -- crc over every record byte
 // Restore validates the whole file before touching the database, then
-// replaces the state column families in one synced WriteBatch.
+// replaces the state column families batch by batch (crash-safe: see
+// RestoreStateSnapshot).
 #ifndef QUORUM_SERVER_MEMBER_STATE_SNAPSHOT_H_
 #define QUORUM_SERVER_MEMBER_STATE_SNAPSHOT_H_
 
@@ -34,9 +35,19 @@ absl::Status WriteStateSnapshot(const mvcc::Backend& backend, const std::string&
                                 SnapshotEncoding encoding = SnapshotEncoding::kPlain,
                                 const mvcc::Backend::ReadView& view = nullptr);
 
+struct RestoreOptions {
+  size_t batch_bytes = 8 << 20;  // key+value bytes per unsynced batch
+  // Tests: return after this many record batches, as a crash would.
+  int fail_after_batches = -1;
+};
+
 // Replaces the state column families with the file's content (either
-// encoding; the magic tells).
-absl::Status RestoreStateSnapshot(mvcc::Backend* backend, const std::string& path);
+// encoding; the magic tells). The file is streamed twice: checked whole,
+// then written in batches (memory stays at one batch, whatever the size of
+// the state). Until the last, synced batch, the consistent index reads 0,
+// so a restore cut short by a crash is redone at start.
+absl::Status RestoreStateSnapshot(mvcc::Backend* backend, const std::string& path,
+                                  const RestoreOptions& opts = {});
 
 }  // namespace quorum::server
 

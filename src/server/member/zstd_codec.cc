@@ -44,30 +44,37 @@ absl::Status ZstdWriter::Finish() {
   return status_;
 }
 
-absl::StatusOr<std::string> ZstdDecompress(std::string_view in) {
-  ZSTD_DCtx* ctx = ZSTD_createDCtx();
-  if (ctx == nullptr) return absl::ResourceExhaustedError("zstd: no decompression context");
-  std::string result;
-  std::string buf(ZSTD_DStreamOutSize(), '\0');
-  ZSTD_inBuffer src{in.data(), in.size(), 0};
-  size_t last = 0;
-  absl::Status status;
-  for (;;) {
-    ZSTD_outBuffer out{buf.data(), buf.size(), 0};
-    last = ZSTD_decompressStream(ctx, &out, &src);
-    if (ZSTD_isError(last)) {
-      status = absl::DataLossError(absl::StrCat("zstd: ", ZSTD_getErrorName(last)));
-      break;
+ZstdReader::ZstdReader(std::istream* in) : in_(in), ctx_(ZSTD_createDCtx()) {}
+
+ZstdReader::~ZstdReader() { ZSTD_freeDCtx(ctx_); }
+
+absl::StatusOr<size_t> ZstdReader::Read(char* dst, size_t n) {
+  if (ctx_ == nullptr) return absl::ResourceExhaustedError("zstd: no decompression context");
+  ZSTD_outBuffer out{dst, n, 0};
+  while (out.pos == 0 && n > 0) {
+    if (in_pos_ == in_buf_.size() && !eof_) {
+      in_buf_.resize(ZSTD_DStreamInSize());
+      in_->read(in_buf_.data(), static_cast<std::streamsize>(in_buf_.size()));
+      in_buf_.resize(static_cast<size_t>(in_->gcount()));
+      in_pos_ = 0;
+      if (in_buf_.empty()) {
+        if (in_->bad()) return absl::DataLossError("zstd: read error");
+        eof_ = true;
+      }
     }
-    result.append(buf.data(), out.pos);
-    // Done when the input is consumed and zstd had no more output to give
-    // (a full output buffer may mean more is buffered inside).
-    if (src.pos == src.size && out.pos < out.size) break;
+    const bool drained = eof_ && in_pos_ == in_buf_.size();
+    if (drained && frame_left_ == 0) break;  // the end, after whole frames
+    ZSTD_inBuffer src{in_buf_.data(), in_buf_.size(), in_pos_};
+    const size_t rc = ZSTD_decompressStream(ctx_, &out, &src);
+    if (ZSTD_isError(rc)) return absl::DataLossError(absl::StrCat("zstd: ", ZSTD_getErrorName(rc)));
+    const bool progress = src.pos != in_pos_ || out.pos > 0;
+    in_pos_ = src.pos;
+    // zstd's hint: 0 once a frame is complete (a call without input would
+    // report the next frame's header size instead).
+    if (progress) frame_left_ = rc;
+    if (!progress && drained) return absl::DataLossError("zstd: input ends inside a frame");
   }
-  ZSTD_freeDCtx(ctx);
-  if (!status.ok()) return status;
-  if (last != 0) return absl::DataLossError("zstd: input ends inside a frame");
-  return result;
+  return out.pos;
 }
 
 }  // namespace quorum::server

@@ -1,5 +1,5 @@
-// Streaming zstd compression into an std::ostream, and whole-buffer
-// decompression: the codec of compressed state snapshot files
+// Streaming zstd compression into an std::ostream and decompression from an
+// std::istream: the codec of compressed state snapshot files
 // (state_snapshot.h, "QSNAP002").
 //
 // Why zstd at level 1: a state file is every revision of every key; values
@@ -17,6 +17,7 @@
 #include "absl/status/statusor.h"
 
 typedef struct ZSTD_CCtx_s ZSTD_CCtx;
+typedef struct ZSTD_DCtx_s ZSTD_DCtx;
 
 namespace quorum::server {
 
@@ -42,9 +43,28 @@ class ZstdWriter {
   absl::Status status_;
 };
 
-// Decompresses a buffer holding one or more whole zstd frames. DataLoss when
-// the input is not valid zstd or ends inside a frame.
-absl::StatusOr<std::string> ZstdDecompress(std::string_view in);
+// Decompresses one or more whole zstd frames read from `in`, a piece at a
+// time (memory stays at zstd's window and two staging buffers, whatever the
+// size of the file). Not thread-safe.
+class ZstdReader {
+ public:
+  explicit ZstdReader(std::istream* in);
+  ~ZstdReader();
+  ZstdReader(const ZstdReader&) = delete;
+  ZstdReader& operator=(const ZstdReader&) = delete;
+
+  // Up to `n` decompressed bytes into `dst`; 0 only at the end of the input.
+  // DataLoss when the input is not valid zstd or ends inside a frame.
+  absl::StatusOr<size_t> Read(char* dst, size_t n);
+
+ private:
+  std::istream* in_;
+  ZSTD_DCtx* ctx_;
+  std::string in_buf_;   // compressed bytes read from in_
+  size_t in_pos_ = 0;    // consumed part of in_buf_
+  size_t frame_left_ = 0;  // zstd's last hint: nonzero inside a frame
+  bool eof_ = false;
+};
 
 }  // namespace quorum::server
 
