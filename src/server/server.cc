@@ -37,6 +37,7 @@
 #include "server/member/membership.h"
 #include "server/member/raft_member.h"
 #include "server/member/raft_storage.h"
+#include "server/transport/snapshot_file_writer.h"
 #include "server/snapshot_restore.h"
 #include "server/tls.h"
 #include "server/transport/peer_listener.h"
@@ -211,6 +212,17 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerConfig config) {
   auto backend = mvcc::Backend::Open((member_dir / "db").string(), bo);
   if (!backend.ok()) return backend.status();
   impl->backend = std::move(*backend);
+  // What a crash took from RocksDB's unsynced writes comes back first:
+  // everything below reads the raft state (the restore seed decides from
+  // it whether this member is initialised). Without fsync there is nothing
+  // for the journal to save; a journal left by an earlier run with fsync is
+  // replayed once and removed.
+  const std::string journal = (member_dir / "wal" / "journal").string();
+  if (auto st = cfg.unsafe_no_fsync ? LogJournal::RecoverAndRemove(journal, impl->backend.get())
+                                    : LogJournal::Recover(journal, impl->backend.get());
+      !st.ok()) {
+    return st;
+  }
   if (!cfg.restore_snapshot.empty()) {
     if (auto st = SeedFromClientSnapshot(impl->backend.get(), cfg.restore_snapshot,
                                          (member_dir / "snap").string());
@@ -235,12 +247,6 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerConfig config) {
   impl->watchable = std::make_unique<mvcc::WatchableStore>(impl->store.get());
   impl->membership = std::make_unique<Membership>(impl->backend.get());
   if (auto st = impl->membership->Load(); !st.ok()) return st;
-  // Without fsync there is nothing for the journal to save; a journal left
-  // by an earlier run with fsync is replayed once and removed.
-  const std::string journal = (member_dir / "wal" / "journal").string();
-  if (cfg.unsafe_no_fsync) {
-    if (auto st = LogJournal::RecoverAndRemove(journal, impl->backend.get()); !st.ok()) return st;
-  }
   auto storage =
       RaftStorage::Open(impl->backend.get(), cfg.unsafe_no_fsync ? std::string() : journal);
   if (!storage.ok()) return storage.status();
@@ -338,6 +344,13 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerConfig config) {
   mo.snapshot_count = cfg.snapshot_count;
   mo.strict_reconfig_check = cfg.strict_reconfig_check;
   mo.snapshot_dir = (member_dir / "snap").string();
+  // Leftovers of a crash: a snapshot being written (<term>-<index>.snap.tmp)
+  // and files being streamed to clients; no later run reads either.
+  transport::SnapshotFileWriter::RemoveStaleTempFiles(mo.snapshot_dir);
+  {
+    std::error_code ec;
+    std::filesystem::remove_all(member_dir / "snap" / "client", ec);
+  }
   mo.request_timeout_ms = 5000 + 2 * cfg.election_timeout_ms;
   mo.peer_faults = cfg.peer_faults_for_testing;
   mo.before_snapshot_write = cfg.before_snapshot_write_for_testing;

@@ -125,6 +125,12 @@ absl::Status LogJournal::RecoverAndRemove(const std::string& path, mvcc::Backend
   return absl::OkStatus();
 }
 
+absl::Status LogJournal::Recover(const std::string& path, mvcc::Backend* backend) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return absl::OkStatus();
+  return Open(path, backend).status();  // replays, then a synced new-epoch mark
+}
+
 LogJournal::~LogJournal() {
   if (fd_ >= 0) ::close(fd_);
 }

@@ -58,6 +58,9 @@ class LogJournal {
   // back what an earlier run journaled, then deletes the journal, so that it
   // is never replayed over the newer state this run writes.
   static absl::Status RecoverAndRemove(const std::string& path, mvcc::Backend* backend);
+  // Brings back what the journal at `path` (if any) holds that `backend`
+  // lost, before anything reads the raft state; the journal is kept.
+  static absl::Status Recover(const std::string& path, mvcc::Backend* backend);
   ~LogJournal();
   LogJournal(const LogJournal&) = delete;
   LogJournal& operator=(const LogJournal&) = delete;
