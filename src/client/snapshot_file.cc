@@ -92,19 +92,26 @@ absl::StatusOr<SnapshotFileStatus> ReadSnapshotFile(const std::string& path) {
   uint64_t count = 0;
   int last_cf = -1;
   std::string rec, key, value;
+  auto left = [&] { return file_size > r.pos() ? file_size - r.pos() : 0; };
   for (;;) {
     if (!r.Read(1, &buf)) return corrupt("missing trailer");
     const unsigned char tag = static_cast<unsigned char>(buf[0]);
     if (tag == kTrailerTag) break;
     if (tag >= kCfCount) return corrupt(absl::StrCat("bad column family ", int(tag)));
     rec.assign(buf);
+    // A length is checked against the bytes left before anything is
+    // allocated for it: a corrupt one must not ask for up to 4 GiB.
     if (!r.Read(4, &buf)) return corrupt("truncated record");
     rec += buf;
-    if (!r.Read(Be32(buf.data()), &key)) return corrupt("truncated key");
+    if (Be32(buf.data()) > left() || !r.Read(Be32(buf.data()), &key)) {
+      return corrupt("truncated key");
+    }
     rec += key;
     if (!r.Read(4, &buf)) return corrupt("truncated record");
     rec += buf;
-    if (!r.Read(Be32(buf.data()), &value)) return corrupt("truncated value");
+    if (Be32(buf.data()) > left() || !r.Read(Be32(buf.data()), &value)) {
+      return corrupt("truncated value");
+    }
     rec += value;
     crc = util::Crc32c(crc, rec);
     ++count;
