@@ -79,13 +79,16 @@ absl::StatusOr<etcdserverpb::TxnResponse> RunStm(Client& client,
   for (int attempt = 0; attempt < opts.max_attempts; ++attempt) {
     if (absl::Status s = opts.wait.Check(); !s.ok()) return s;
     stm.Reset();
-    if (absl::Status s = apply(stm); !s.ok()) return s;
+    const absl::Status applied = apply(stm);
+    // A failed read comes first: apply saw "" for the key and its own error
+    // follows from that (Go's STM aborts apply at the failed read).
     if (!stm.read_error_.ok()) {
       if (!Retryable(stm.read_error_)) return stm.read_error_;
       last = stm.read_error_;
       stm.prefetched_.clear();
       continue;
     }
+    if (!applied.ok()) return applied;
     std::vector<Cmp> cmps;
     if (opts.isolation != Isolation::kReadCommitted) {
       for (const auto& [k, r] : stm.rset_) {

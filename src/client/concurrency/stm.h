@@ -4,9 +4,10 @@
 // write set; at the end it commits one txn that applies the writes only if
 // the reads are still valid, and re-runs `apply` on conflict (the failed
 // txn's else branch prefetches the read keys, saving a round trip).
-// Read errors that may pass (unavailable, timeout) re-run apply; a failed
-// commit is returned as it is: it may have applied, and re-running would
-// apply the writes twice.
+// A failed read takes precedence over apply's own result (apply saw "" for
+// the key): if it may pass (unavailable, timeout) apply is re-run, otherwise
+// the read error is returned. A failed commit is returned as it is: it may
+// have applied, and re-running would apply the writes twice.
 //
 // Isolation (as etcd):
 //   kSerializableSnapshot (default): reads at the revision of the first read;
@@ -83,7 +84,8 @@ class Stm {
 };
 
 // Runs `apply` until its txn commits without conflict; returns the committed
-// txn's response. A non-OK status from apply aborts (returned as is).
+// txn's response. A non-OK status from apply aborts (returned as is) unless
+// a read of that attempt failed: then the read error decides (see above).
 absl::StatusOr<etcdserverpb::TxnResponse> RunStm(Client& client,
                                                 const std::function<absl::Status(Stm&)>& apply,
                                                 const StmOptions& opts = {});
