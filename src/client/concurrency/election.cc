@@ -85,8 +85,11 @@ absl::Status Election::Proclaim(std::string_view value, const Wait& wait) {
   t.If({Cmp::CreateRevision(leader_key_).Equal(leader_rev_)})
       .Then({Op::Put(leader_key_, value, po)});
   KvClient kv(client_);
-  absl::StatusOr<etcdserverpb::TxnResponse> r =
-      Retry<etcdserverpb::TxnResponse>(wait, [&]() { return kv.Commit(t); });
+  if (absl::Status w = wait.Check(); !w.ok()) return w;
+  // Sent once, as clientv3's Proclaim: after an ambiguous failure the put
+  // may have applied, and a second one would show observers the value twice.
+  CallDeadlineScope bound(wait.deadline);
+  absl::StatusOr<etcdserverpb::TxnResponse> r = kv.Commit(t);
   if (!r.ok()) return r.status();
   if (!r->succeeded()) {
     leader_key_.clear();

@@ -60,6 +60,8 @@ class Election {
   // candidacy is withdrawn when cancelled).
   absl::Status Campaign(std::string_view value, const Wait& wait = {});
   // Sets a new value while leading; Unknown kElectionNotLeaderMessage if not.
+  // Sent once, never retried (a put that failed ambiguously may have
+  // applied): a transient failure is returned for the caller to judge.
   absl::Status Proclaim(std::string_view value, const Wait& wait = Wait::For(absl::Seconds(10)));
   // Gives up leadership (deletes the key if still ours). No-op if not leading.
   absl::Status Resign(const Wait& wait = Wait::For(absl::Seconds(10)));

@@ -4,6 +4,7 @@
 
 #include "client/concurrency/key.h"
 #include "client/kv.h"
+#include "client/txn.h"
 
 namespace quorum::client::concurrency {
 
@@ -69,8 +70,23 @@ absl::Status Mutex::TryLock(const Wait& wait) {
 absl::Status Mutex::Unlock(const Wait& wait) {
   if (my_key_.empty()) return absl::OkStatus();
   KvClient kv(client_);
-  absl::StatusOr<etcdserverpb::DeleteRangeResponse> r =
-      Retry<etcdserverpb::DeleteRangeResponse>(wait, [&]() { return kv.Delete(my_key_); });
+  if (my_rev_ <= 0) {
+    // The acquire failed: which key generation is ours is unknown, so one
+    // plain delete (clientv3's Unlock), never re-sent.
+    CallDeadlineScope bound(wait.deadline);
+    absl::StatusOr<etcdserverpb::DeleteRangeResponse> d = kv.Delete(my_key_);
+    if (!d.ok()) return d.status();
+    header_ = d->header();
+    my_key_.clear();
+    return absl::OkStatus();
+  }
+  // Deletes this tenure's key only: a retry after an ambiguous attempt, or
+  // that attempt applied late, must not delete the key of a later Lock of
+  // the same session (same name), so re-sending is safe.
+  Txn t;
+  t.If({IsOwner()}).Then({Op::Delete(my_key_)});
+  absl::StatusOr<etcdserverpb::TxnResponse> r =
+      Retry<etcdserverpb::TxnResponse>(wait, [&]() { return kv.Commit(t); });
   if (!r.ok()) return r.status();
   header_ = r->header();
   my_key_.clear();

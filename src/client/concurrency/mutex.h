@@ -51,7 +51,8 @@ class Mutex {
   absl::Status Lock(const Wait& wait = {});
   // Takes the lock only if free; FailedPrecondition kLockedMessage otherwise.
   absl::Status TryLock(const Wait& wait = Wait::For(absl::Seconds(10)));
-  // Deletes myKey.
+  // Deletes myKey if its create revision is still Revision() (a txn, so
+  // retrying after an ambiguous failure cannot delete a later tenure's key).
   absl::Status Unlock(const Wait& wait = Wait::For(absl::Seconds(10)));
 
   // Valid after a successful Lock.
