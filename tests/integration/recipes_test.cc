@@ -323,6 +323,70 @@ TEST_F(RecipesTest, ElectionCampaignProclaimResignObserve) {
   EXPECT_EQ(next(), "c");
 }
 
+// A leader that took over and resigned before the observer re-read after
+// its predecessor's delete is still reported (read as of that delete).
+TEST_F(RecipesTest, ObserverReportsALeaderThatCameAndWentBeforeItLooked) {
+  auto cli = NewClient();
+  ASSERT_OK_AND_ASSIGN(s1, cc::Session::Create(*cli, {.ttl_s = 10}));
+  ASSERT_OK_AND_ASSIGN(s2, cc::Session::Create(*cli, {.ttl_s = 10}));
+  cc::Election e1(*s1, "brief"), e2(*s2, "brief"), watcher(*s1, "brief");
+  ASSERT_OK(e1.Campaign("a", Wait::For(absl::Seconds(5))));
+  auto obs = watcher.Observe();
+  ASSERT_OK_AND_ASSIGN(first, obs->Next(Wait::For(absl::Seconds(10))));
+  EXPECT_EQ(first.kv.value(), "a");
+  absl::Status e2_result = absl::UnknownError("not finished");
+  std::thread t([&] { e2_result = e2.Campaign("b", Wait::For(absl::Seconds(15))); });
+  absl::SleepFor(absl::Milliseconds(300));
+  ASSERT_OK(e1.Resign());
+  t.join();
+  ASSERT_OK(e2_result);
+  ASSERT_OK(e2.Resign());
+  // Only now does the observer look: "b" led between the two resigns.
+  auto ev = obs->Next(Wait::For(absl::Seconds(10)));
+  ASSERT_TRUE(ev.ok()) << ev.status();
+  EXPECT_EQ(ev->kv.value(), "b");
+  auto none = obs->Next(Wait::For(absl::Seconds(1)));
+  EXPECT_EQ(none.status().code(), absl::StatusCode::kDeadlineExceeded) << none.status();
+}
+
+// An observer whose watch resumes below the compaction revision ends with
+// OutOfRange (as Go's observe channel closes) instead of starting over,
+// which skipped the proclaims in the compacted gap.
+TEST_F(RecipesTest, ObserverEndsWhenItsWatchIsCompacted) {
+  auto cli = NewClient({1, 2});
+  auto obs_cli = NewClient();  // pinned to member 0
+  ASSERT_OK_AND_ASSIGN(s1, cc::Session::Create(*cli, {.ttl_s = 10}));
+  cc::Election e1(*s1, "gap");
+  ASSERT_OK(e1.Campaign("a", Wait::For(absl::Seconds(5))));
+  cc::Election watcher(*obs_cli, 0, "gap");
+  auto obs = watcher.Observe();
+  ASSERT_OK_AND_ASSIGN(first, obs->Next(Wait::For(absl::Seconds(10))));
+  EXPECT_EQ(first.kv.value(), "a");
+  // Member 0 (the observer's) stops hearing from the others; "b" and "c"
+  // are proclaimed elsewhere and compacted away.
+  cluster_->Isolate(0);
+  ASSERT_TRUE(cluster_->WaitForLeader(std::vector<int>{1, 2}).ok());
+  for (const char* v : {"b", "c"}) {
+    absl::Status s;
+    for (int i = 0; i < 20; ++i) {
+      s = e1.Proclaim(v);
+      if (s.ok() || s.code() != absl::StatusCode::kUnavailable) break;
+      absl::SleepFor(absl::Milliseconds(200));
+    }
+    ASSERT_OK(s);
+  }
+  client::KvClient kv(*cli);
+  ASSERT_OK(kv.Compact(e1.Header().revision()).status());
+  ASSERT_OK(cluster_->WaitConverged(std::vector<int>{1, 2}));
+  // The observer's watch resumes on member 1 or 2, below the compaction.
+  ASSERT_OK(cluster_->Stop(0));
+  auto ev = obs->Next(Wait::For(absl::Seconds(20)));
+  ASSERT_FALSE(ev.ok()) << "observer went on with " << ev->kv.value();
+  EXPECT_EQ(ev.status().code(), absl::StatusCode::kOutOfRange) << ev.status();
+  EXPECT_EQ(obs->Next(Wait::For(absl::Seconds(1))).status().code(),
+            absl::StatusCode::kOutOfRange);
+}
+
 // A candidate whose lease ends while it waits must not be told it leads:
 // its key is gone, so a later candidate would lead at the same time.
 TEST_F(RecipesTest, CampaignFailsWhenItsSessionEndsWhileWaiting) {

@@ -136,22 +136,34 @@ absl::StatusOr<LeaderEvent> LeaderObserver::Next(const Wait& wait) {
       pending_.pop_front();
       return e;
     }
+    if (!end_.ok()) return end_;
     if (absl::Status s = wait.Check(); !s.ok()) return s;
     if (phase_ == Phase::kRead) {
+      // At the revision of the last leader's delete (0: now), so a leader
+      // that took over and went before this read is still reported.
+      GetOptions go = FirstCreate();
+      go.revision = read_rev_;
       KvClient kv(client_);
       absl::StatusOr<etcdserverpb::RangeResponse> r = Retry<etcdserverpb::RangeResponse>(
-          wait, [&]() { return kv.Get(prefix_, FirstCreate()); });
-      if (!r.ok()) return r.status();
+          wait, [&]() { return kv.Get(prefix_, go); });
+      if (!r.ok()) {
+        // Compacted (or a final error): the observation ends, as Go's.
+        if (r.status().code() == absl::StatusCode::kOutOfRange) end_ = r.status();
+        return r.status();
+      }
+      const int64_t at = read_rev_ > 0 ? read_rev_ : r->header().revision();
       WatchOptions wo;
       if (r->kvs_size() == 0) {
         // Wait for the first put under the prefix.
         wo.prefix = true;
-        wo.start_revision = r->header().revision();
+        wo.start_revision = read_rev_ > 0 ? at + 1 : at;
         watcher_ = Watcher::Open(client_, prefix_, wo);
         phase_ = Phase::kWaitPut;
       } else {
-        pending_.push_back(LeaderEvent{r->header(), r->kvs(0)});
-        wo.start_revision = r->header().revision() + 1;
+        LeaderEvent e{r->header(), r->kvs(0)};
+        e.header.set_revision(at);
+        pending_.push_back(std::move(e));
+        wo.start_revision = at + 1;
         watcher_ = Watcher::Open(client_, r->kvs(0).key(), wo);
         phase_ = Phase::kWatchLeader;
       }
@@ -159,11 +171,11 @@ absl::StatusOr<LeaderEvent> LeaderObserver::Next(const Wait& wait) {
     }
     absl::StatusOr<std::optional<etcdserverpb::WatchResponse>> w = watcher_->Next(wait.Slice());
     if (!w.ok()) {
-      // Compacted or ended: start over from a fresh read.
+      // Compacted or ended: the observation ends (starting over would skip
+      // the changes in the compacted gap or report a leader twice).
       watcher_.reset();
-      phase_ = Phase::kRead;
-      if (w.status().code() == absl::StatusCode::kOutOfRange) continue;
-      return w.status();
+      end_ = w.status();
+      return end_;
     }
     if (!w->has_value()) continue;
     const etcdserverpb::WatchResponse& resp = **w;
@@ -185,6 +197,7 @@ absl::StatusOr<LeaderEvent> LeaderObserver::Next(const Wait& wait) {
       if (ev.type() == mvccpb::Event::DELETE) {
         watcher_.reset();
         phase_ = Phase::kRead;
+        read_rev_ = ev.kv().mod_revision();
         break;
       }
       pending_.push_back(LeaderEvent{resp.header(), ev.kv()});

@@ -10,7 +10,10 @@
 //
 // LeaderObserver yields the leader's (header, kv) on every change: the
 // current leader, each value it proclaims, then the next leader after its
-// key is deleted -- in revision order.
+// key is deleted (read as of the delete's revision, so a leader that came
+// and went meanwhile is reported too) -- in revision order. If its watch or
+// read is compacted, the observation ends with OutOfRange (as Go's observe
+// channel closes): restarting would skip the changes in the gap.
 //
 // Thread-safety: thread-compatible. The Client (and Session) must outlive
 // the Election and its observers.
@@ -89,7 +92,9 @@ class Election {
 class LeaderObserver {
  public:
   LeaderObserver(Client& client, std::string prefix_slash);
-  // The next leadership change, or the wait's end / a read failure.
+  // The next leadership change, or the wait's end / a read failure. Once
+  // the observation has ended (compacted, watch ended), every call returns
+  // that error.
   absl::StatusOr<LeaderEvent> Next(const Wait& wait);
 
  private:
@@ -100,6 +105,9 @@ class LeaderObserver {
   Phase phase_ = Phase::kRead;
   std::unique_ptr<Watcher> watcher_;
   std::deque<LeaderEvent> pending_;
+  // kRead reads as of this revision (the last leader's delete); 0: now.
+  int64_t read_rev_ = 0;
+  absl::Status end_;  // non-OK once the observation has ended
 };
 
 }  // namespace quorum::client::concurrency

@@ -155,7 +155,9 @@ grpc::ServerWriteReactor<v3electionpb::LeaderResponse>* ElectionService::Observe
     for (;;) {
       absl::StatusOr<LeaderEvent> ev = obs->Next(wait);
       if (!ev.ok()) {
-        end = ev.status();
+        // Compacted: the observer has ended. etcd's Observe then returns nil
+        // (clientv3's observe channel closed), ending the stream with OK.
+        end = ev.status().code() == absl::StatusCode::kOutOfRange ? absl::OkStatus() : ev.status();
         break;
       }
       v3electionpb::LeaderResponse r;
