@@ -174,8 +174,12 @@ absl::Status Client::InvokeErased(Idempotency idempotency, int only_index,
     absl::MutexLock l(&mu_);
     start = only_index >= 0 ? static_cast<size_t>(only_index) : pinned_;
   }
+  CallCanceller* const canceller = CallCancelScope::Current();
   for (size_t tries = 0;; ++tries) {
     const absl::Time now = absl::Now();
+    if (canceller != nullptr && canceller->Cancelled()) {
+      return absl::CancelledError(kCallCancelledMessage);
+    }
     if (now >= deadline) return absl::DeadlineExceededError(kDeadlineExceededMessage);
     const size_t i = only_index >= 0 ? start : (start + tries) % n;
     std::shared_ptr<grpc::Channel> ch = Channel(i);
@@ -189,14 +193,20 @@ absl::Status Client::InvokeErased(Idempotency idempotency, int only_index,
     }
     // Not connected within the dial timeout: the request was never sent, so
     // moving on to the next endpoint is safe for every call.
-    if (!ch->WaitForConnected(
-            absl::ToChronoTime(std::min(deadline, now + options_.dial_timeout)))) {
+    if (!WaitConnected(*ch, std::min(deadline, now + options_.dial_timeout), canceller)) {
       continue;
     }
     grpc::ClientContext ctx;
     ctx.set_deadline(absl::ToChronoTime(deadline));
     if (!token_.empty()) ctx.AddMetadata("token", token_);
+    if (canceller != nullptr && !canceller->Attach(&ctx)) {
+      return absl::CancelledError(kCallCancelledMessage);
+    }
     grpc::Status s = attempt(ch, &ctx);
+    if (canceller != nullptr) {
+      canceller->Detach();
+      if (!s.ok() && canceller->Cancelled()) return absl::CancelledError(kCallCancelledMessage);
+    }
     if (s.ok()) {
       absl::MutexLock l(&mu_);
       pinned_ = i;
@@ -218,6 +228,27 @@ absl::Status Client::InvokeErased(Idempotency idempotency, int only_index,
       continue;
     }
     return FromGrpcStatus(s);
+  }
+}
+
+bool Client::WaitConnected(grpc::Channel& ch, absl::Time until, const CallCanceller* canceller) {
+  if (canceller == nullptr) return ch.WaitForConnected(absl::ToChronoTime(until));
+  // In slices, so a cancel is noticed while an endpoint does not answer.
+  for (;;) {
+    const absl::Time step = std::min(until, absl::Now() + CallCanceller::kPollInterval);
+    if (ch.WaitForConnected(absl::ToChronoTime(step))) return true;
+    if (canceller->Cancelled() || absl::Now() >= until) return false;
+  }
+}
+
+void Client::AbandonChannel(const std::shared_ptr<grpc::Channel>& channel) {
+  if (channel == nullptr) return;
+  absl::MutexLock l(&mu_);
+  for (size_t i = 0; i < channels_.size(); ++i) {
+    if (channels_[i] != channel) continue;
+    channels_[i].reset();
+    if (pinned_ == i) pinned_ = (i + 1) % channels_.size();
+    return;
   }
 }
 

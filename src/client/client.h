@@ -19,6 +19,9 @@
 //     as clientv3's retry interceptor does for "repeatable" RPCs;
 //   * any other failure is returned as is (see errors.h for the mapping).
 // InvokeOn() targets one given endpoint (per-member Maintenance calls).
+// A CallCancelScope on the calling thread lets another thread end the call
+// (call_canceller.h); AbandonChannel() drops the connection to a member that
+// stopped answering while its connection still looks up.
 //
 // Thread-safety: all methods are thread-safe; channels are created under mu_.
 #ifndef QUORUM_CLIENT_CLIENT_H_
@@ -37,6 +40,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "client/call_canceller.h"
 
 namespace quorum::client {
 
@@ -136,6 +140,14 @@ class Client {
     return resp;
   }
 
+  // The endpoint behind `channel` left a call or stream unanswered past its
+  // deadline although its connection may look READY (a paused or hung
+  // member keeps its TCP connection open, and gRPC keeps routing to it):
+  // the next call to it opens a new connection (which must pass the dial
+  // timeout), and the pin moves to the next endpoint. No-op for a channel
+  // that has been replaced already.
+  void AbandonChannel(const std::shared_ptr<grpc::Channel>& channel) ABSL_LOCKS_EXCLUDED(mu_);
+
   // Index of `endpoint` in endpoints(), or -1.
   int EndpointIndex(const std::string& endpoint) const;
 
@@ -156,6 +168,9 @@ class Client {
   absl::Status Init();
   absl::Status Authenticate();
   std::shared_ptr<grpc::Channel> Channel(size_t index) ABSL_LOCKS_EXCLUDED(mu_);
+  // WaitForConnected until `until`, giving up early once `canceller` (if
+  // any) is cancelled.
+  static bool WaitConnected(grpc::Channel& ch, absl::Time until, const CallCanceller* canceller);
   std::shared_ptr<grpc::ChannelCredentials> Credentials(bool tls);
 
   const ClientOptions options_;

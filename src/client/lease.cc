@@ -98,6 +98,7 @@ void LeaseKeepAlive::Stop() {
     stopping_ = true;
     if (lost_.ok()) lost_ = absl::CancelledError("lease keep-alive stopped");
   }
+  canceller_.Cancel();  // a renewal in flight ends now, not at its deadline
   if (thread_.get_id() == std::this_thread::get_id()) return;  // on_lost_ stopping us
   std::call_once(join_once_, [this] {
     if (thread_.joinable()) thread_.join();
@@ -122,6 +123,7 @@ bool LeaseKeepAlive::WaitLost(absl::Duration timeout) const {
 }
 
 void LeaseKeepAlive::Run() {
+  CallCancelScope cancellable(&canceller_);
   LeaseClient leases(client_);
   // When the lease runs out unless renewed: send time of the last successful
   // renewal + its TTL (the server starts counting later).

@@ -31,6 +31,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "client/call_canceller.h"
 #include "client/client.h"
 #include "etcdserverpb/rpc.pb.h"
 
@@ -59,7 +60,7 @@ class LeaseKeepAlive {
   static constexpr absl::Duration kRetryInterval = absl::Milliseconds(300);
   static constexpr absl::Duration kMinInterval = absl::Milliseconds(200);
 
-  // Starts renewing lease `id`, granted with `ttl_s` seconds (the first
+  // Starts renewing lease `id`, which has `ttl_s` seconds left (the first
   // renewal is sent at once, which also checks that the lease exists).
   // `on_lost`, if set, runs once on the renewal thread when the lease is lost.
   static std::unique_ptr<LeaseKeepAlive> Start(Client& client, int64_t id, int64_t ttl_s,
@@ -72,7 +73,8 @@ class LeaseKeepAlive {
   int64_t id() const { return id_; }
   // Stops renewing (the lease is left to expire or to be revoked); Lost()
   // reports Cancelled from then on, as clientv3 closes a session's Done
-  // channel on Orphan/Close. Idempotent; safe from several threads at once.
+  // channel on Orphan/Close. A renewal in flight is cancelled, so this
+  // returns at once. Idempotent; safe from several threads at once.
   void Stop() ABSL_LOCKS_EXCLUDED(mu_);
   // OK while the lease is believed alive; the reason once it is lost (the
   // server said so, or renewals failed until the TTL of the last granted one
@@ -97,6 +99,8 @@ class LeaseKeepAlive {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   absl::Status lost_ ABSL_GUARDED_BY(mu_);
   int64_t ttl_s_ ABSL_GUARDED_BY(mu_);
+  // Ends the renewal in flight on Stop().
+  CallCanceller canceller_;
   std::once_flag join_once_;
   std::thread thread_;
 };

@@ -4,10 +4,15 @@
 //
 // Handlers that block must poll ServerContext::IsCancelled(): the destructor
 // cancels every call still running (Shutdown with a 1 s deadline).
+// BlackHole: a port that accepts connections and never answers.
 #ifndef QUORUM_CLIENT_TEST_SERVER_H_
 #define QUORUM_CLIENT_TEST_SERVER_H_
 
+#include <arpa/inet.h>
 #include <grpcpp/grpcpp.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <memory>
@@ -36,6 +41,32 @@ class TestServer {
  private:
   int port_ = 0;
   std::unique_ptr<grpc::Server> server_;
+};
+
+// A 127.0.0.1 port that accepts TCP connections (into the backlog) but
+// never speaks: a gRPC channel to it never becomes READY, as with a member
+// that is paused or whose network drops everything.
+class BlackHole {
+ public:
+  BlackHole() : fd_(socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(a);
+    if (bind(fd_, reinterpret_cast<sockaddr*>(&a), len) == 0 && listen(fd_, 64) == 0 &&
+        getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) == 0) {
+      port_ = ntohs(a.sin_port);
+    }
+  }
+  ~BlackHole() { close(fd_); }
+  BlackHole(const BlackHole&) = delete;
+  BlackHole& operator=(const BlackHole&) = delete;
+  bool ok() const { return port_ > 0; }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  int fd_;
+  int port_ = 0;
 };
 
 }  // namespace quorum::client

@@ -29,6 +29,7 @@ void Watcher::Close() {
     if (ctx_ != nullptr) ctx_->TryCancel();
     if (end_.ok()) end_ = absl::CancelledError("watch closed");
   }
+  canceller_.Cancel();  // the reader may be inside Invoke, picking an endpoint
   std::call_once(join_once_, [this] {
     if (thread_.joinable()) thread_.join();
   });
@@ -76,6 +77,7 @@ void Watcher::Push(etcdserverpb::WatchResponse resp) {
 }
 
 void Watcher::Run() {
+  CallCancelScope cancellable(&canceller_);
   for (;;) {
     {
       absl::MutexLock l(&mu_);

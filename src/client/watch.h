@@ -33,6 +33,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "client/call_canceller.h"
 #include "client/client.h"
 #include "etcdserverpb/rpc.pb.h"
 
@@ -66,7 +67,8 @@ class Watcher {
   // `timeout`: nullopt on timeout; an error once the watch has ended for good.
   absl::StatusOr<std::optional<etcdserverpb::WatchResponse>> Next(absl::Duration timeout)
       ABSL_LOCKS_EXCLUDED(mu_);
-  // Ends the watch; Next() then reports Cancelled "watch closed". Idempotent.
+  // Ends the watch; Next() then reports Cancelled "watch closed". Returns at
+  // once (the reader's call in flight is cancelled). Idempotent.
   void Close() ABSL_LOCKS_EXCLUDED(mu_);
   // The server's final response (compact_revision or canceled set) once the
   // watch ended that way; nullopt otherwise. For callers that print it.
@@ -107,6 +109,8 @@ class Watcher {
   // Invariant: every event below next_rev_ has been queued exactly once.
   int64_t next_rev_ ABSL_GUARDED_BY(mu_) = 0;
   int reconnects_ ABSL_GUARDED_BY(mu_) = 0;
+  // Ends the reader's Invoke (picking an endpoint) on Close().
+  CallCanceller canceller_;
   std::once_flag join_once_;
   std::thread thread_;
 };

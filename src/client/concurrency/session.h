@@ -25,7 +25,9 @@ namespace quorum::client::concurrency {
 struct SessionOptions {
   // TTL of the lease granted for the session (etcd's default: 60 s).
   int64_t ttl_s = 60;
-  // Use this existing lease instead of granting one (0: grant).
+  // Use this existing lease instead of granting one (0: grant). Its TTL is
+  // asked from the server (ttl_s is ignored); Create fails with NotFound
+  // "etcdserver: requested lease not found" when it does not exist.
   int64_t lease = 0;
 };
 
