@@ -55,24 +55,34 @@ absl::StatusOr<etcdserverpb::LeaseLeasesResponse> LeaseClient::Leases() {
       });
 }
 
-absl::StatusOr<etcdserverpb::LeaseKeepAliveResponse> LeaseClient::KeepAliveOnce(int64_t id) {
+namespace {
+
+// One keep-alive on its own short stream: send, read one answer, close.
+grpc::Status KeepAliveAttempt(const std::shared_ptr<grpc::Channel>& ch, grpc::ClientContext* ctx,
+                              int64_t id, etcdserverpb::LeaseKeepAliveResponse* resp) {
   etcdserverpb::LeaseKeepAliveRequest req;
   req.set_id(id);
+  auto stream = Lease::NewStub(ch)->LeaseKeepAlive(ctx);
+  if (!stream->Write(req)) return stream->Finish();
+  stream->WritesDone();
+  if (!stream->Read(resp)) {
+    grpc::Status s = stream->Finish();
+    if (s.ok()) s = grpc::Status(grpc::StatusCode::UNAVAILABLE, "keep-alive stream closed");
+    return s;
+  }
+  ctx->TryCancel();  // nothing more to read; do not wait for the server's close
+  stream->Finish();
+  return grpc::Status::OK;
+}
+
+}  // namespace
+
+absl::StatusOr<etcdserverpb::LeaseKeepAliveResponse> LeaseClient::KeepAliveOnce(int64_t id) {
   return client_.Invoke<etcdserverpb::LeaseKeepAliveResponse>(
       Idempotency::kIdempotent,
       [&](const std::shared_ptr<grpc::Channel>& ch, grpc::ClientContext* ctx,
           etcdserverpb::LeaseKeepAliveResponse* resp) {
-        auto stream = Lease::NewStub(ch)->LeaseKeepAlive(ctx);
-        if (!stream->Write(req)) return stream->Finish();
-        stream->WritesDone();
-        if (!stream->Read(resp)) {
-          grpc::Status s = stream->Finish();
-          if (s.ok()) s = grpc::Status(grpc::StatusCode::UNAVAILABLE, "keep-alive stream closed");
-          return s;
-        }
-        ctx->TryCancel();  // nothing more to read; do not wait for the server's close
-        stream->Finish();
-        return grpc::Status::OK;
+        return KeepAliveAttempt(ch, ctx, id, resp);
       });
 }
 
@@ -122,15 +132,38 @@ bool LeaseKeepAlive::WaitLost(absl::Duration timeout) const {
   return !lost_.ok();
 }
 
+absl::StatusOr<etcdserverpb::LeaseKeepAliveResponse> LeaseKeepAlive::Renew(absl::Time deadline) {
+  std::shared_ptr<grpc::Channel> hung;  // the endpoint that let the attempt time out
+  absl::StatusOr<etcdserverpb::LeaseKeepAliveResponse> r;
+  {
+    CallDeadlineScope bound(deadline);
+    r = client_.Invoke<etcdserverpb::LeaseKeepAliveResponse>(
+        Idempotency::kIdempotent,
+        [&](const std::shared_ptr<grpc::Channel>& ch, grpc::ClientContext* ctx,
+            etcdserverpb::LeaseKeepAliveResponse* resp) {
+          grpc::Status s = KeepAliveAttempt(ch, ctx, id_, resp);
+          hung = s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED ? ch : nullptr;
+          return s;
+        });
+  }
+  // A member that took the request and never answered may be paused or cut
+  // off with its connection still up: the next try must go elsewhere.
+  if (!r.ok() && r.status().code() == absl::StatusCode::kDeadlineExceeded && hung) {
+    client_.AbandonChannel(hung);
+  }
+  return r;
+}
+
 void LeaseKeepAlive::Run() {
   CallCancelScope cancellable(&canceller_);
-  LeaseClient leases(client_);
   // When the lease runs out unless renewed: send time of the last successful
   // renewal + its TTL (the server starts counting later).
   absl::Time expires;
+  int64_t ttl_s;
   {
     absl::MutexLock l(&mu_);
-    expires = absl::Now() + absl::Seconds(ttl_s_);
+    ttl_s = ttl_s_;
+    expires = absl::Now() + absl::Seconds(ttl_s);
   }
   absl::Time next = absl::Now();
   for (;;) {
@@ -141,24 +174,37 @@ void LeaseKeepAlive::Run() {
       if (stopping_) return;
     }
     const absl::Time sent = absl::Now();
-    absl::StatusOr<etcdserverpb::LeaseKeepAliveResponse> r = leases.KeepAliveOnce(id_);
     absl::Status lost;
-    if (r.ok() && r->ttl() > 0) {
-      expires = sent + absl::Seconds(r->ttl());
-      absl::MutexLock l(&mu_);
-      ttl_s_ = r->ttl();
-      next = sent + std::max(kMinInterval, absl::Seconds(r->ttl()) / 3);
-      continue;
-    } else if (r.ok()) {
-      lost = absl::NotFoundError(kLeaseNotFoundMessage);
-    } else if (r.status().code() == absl::StatusCode::kNotFound) {
-      lost = r.status();
-    } else if (absl::Now() >= expires) {
-      lost = absl::DeadlineExceededError("lease keep-alive timed out");
-    } else {
-      next = absl::Now() + kRetryInterval;
-      continue;
+    if (sent < expires) {
+      // No renewal outlives the lease: past `expires` the leader may have
+      // expired it and another session may hold what this one held, so the
+      // loss is reported then, not when a hung call gives up (clientv3's
+      // deadline loop). Each try also gets a third of the TTL at most, so a
+      // member that hangs is abandoned while the lease still lives.
+      const absl::Time deadline =
+          std::min(expires, sent + std::max(kMinAttempt, absl::Seconds(ttl_s) / 3));
+      absl::StatusOr<etcdserverpb::LeaseKeepAliveResponse> r = Renew(deadline);
+      if (r.ok() && r->ttl() > 0) {
+        ttl_s = r->ttl();
+        expires = sent + absl::Seconds(ttl_s);
+        absl::MutexLock l(&mu_);
+        ttl_s_ = ttl_s;
+        next = sent + std::max(kMinInterval, absl::Seconds(ttl_s) / 3);
+        continue;
+      }
+      if (r.ok()) {
+        lost = absl::NotFoundError(kLeaseNotFoundMessage);
+      } else if (r.status().code() == absl::StatusCode::kNotFound) {
+        lost = r.status();
+      } else if (absl::Now() < expires) {
+        // A timed-out try already waited its share: the next goes at once.
+        next = r.status().code() == absl::StatusCode::kDeadlineExceeded
+                   ? absl::Now()
+                   : std::min(expires, absl::Now() + kRetryInterval);
+        continue;
+      }
     }
+    if (lost.ok()) lost = absl::DeadlineExceededError("lease keep-alive timed out");
     {
       absl::MutexLock l(&mu_);
       if (stopping_) return;

@@ -7,13 +7,17 @@
 //
 // Keep-alive design: every renewal is one short LeaseKeepAlive stream (send
 // one request, read one response, close) run through Client::Invoke, so it
-// gets the Client's failover and command deadline for free; keep-alives are
-// idempotent, so a renewal that failed after it was sent is simply retried.
-// Renewals run every TTL/3; after a failure, every kRetryInterval. The lease
-// is declared lost when the server answers TTL <= 0 (revoked or expired:
-// NotFound "etcdserver: requested lease not found") or when no renewal has
-// succeeded by the time the lease would have expired (DeadlineExceeded
-// "lease keep-alive timed out").
+// gets the Client's failover for free; keep-alives are idempotent, so a
+// renewal that failed after it was sent is simply retried. Renewals run
+// every TTL/3; after a failure, every kRetryInterval. Each try ends by the
+// lease's expiry and after TTL/3 at most (kMinAttempt at least); a member
+// that leaves a try unanswered that long is abandoned
+// (Client::AbandonChannel), so the next try, sent at once, reaches another.
+// The lease is declared lost when the server answers TTL <= 0 (revoked or
+// expired: NotFound "etcdserver: requested lease not found") or when no
+// renewal has succeeded by the time the lease would have expired
+// (DeadlineExceeded "lease keep-alive timed out") -- at that time, even
+// with a renewal in flight, as clientv3's keep-alive deadline.
 //
 // Thread-safety: LeaseClient is as thread-safe as its Client; LeaseKeepAlive
 // methods are thread-safe. The Client must outlive both.
@@ -59,6 +63,8 @@ class LeaseKeepAlive {
  public:
   static constexpr absl::Duration kRetryInterval = absl::Milliseconds(300);
   static constexpr absl::Duration kMinInterval = absl::Milliseconds(200);
+  // The shortest time one renewal try gets before the next is sent.
+  static constexpr absl::Duration kMinAttempt = absl::Milliseconds(500);
 
   // Starts renewing lease `id`, which has `ttl_s` seconds left (the first
   // renewal is sent at once, which also checks that the lease exists).
@@ -77,10 +83,9 @@ class LeaseKeepAlive {
   // returns at once. Idempotent; safe from several threads at once.
   void Stop() ABSL_LOCKS_EXCLUDED(mu_);
   // OK while the lease is believed alive; the reason once it is lost (the
-  // server said so, or renewals failed until the TTL of the last granted one
-  // ran out). A renewal still in flight past that TTL does not count as lost
-  // yet: after a leader change the server extends leases, and such a late
-  // renewal usually succeeds (clientv3 gives up at the deadline instead).
+  // server said so, or no renewal succeeded before the TTL of the last
+  // granted one ran out: reported then, a renewal still in flight being
+  // abandoned, since the leader may have expired the lease by that time).
   absl::Status Lost() const ABSL_LOCKS_EXCLUDED(mu_);
   // Blocks until the lease is lost or `timeout` passes; true when lost.
   bool WaitLost(absl::Duration timeout) const ABSL_LOCKS_EXCLUDED(mu_);
@@ -91,6 +96,9 @@ class LeaseKeepAlive {
   LeaseKeepAlive(Client& client, int64_t id, int64_t ttl_s,
                  std::function<void(const absl::Status&)> on_lost);
   void Run();
+  // One renewal try ending by `deadline`; abandons an endpoint that let it
+  // time out.
+  absl::StatusOr<etcdserverpb::LeaseKeepAliveResponse> Renew(absl::Time deadline);
 
   Client& client_;
   const int64_t id_;

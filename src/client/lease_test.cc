@@ -58,5 +58,44 @@ TEST(LeaseKeepAlive, StopCancelsAWaitForAConnection) {
   EXPECT_LT(absl::Now() - start, absl::Seconds(2));
 }
 
+// The first renewal grants 2 s, every later one hangs: the loss is
+// reported when those 2 s run out, not when the hung call gives up at the
+// command timeout (10 s here) -- by then another session could have taken a
+// lock this lease held.
+TEST(LeaseKeepAlive, LossIsReportedAtTheExpiryWhileARenewalHangs) {
+  FakeLease lease(/*ttl=*/2, /*answered=*/1);
+  TestServer server({&lease});
+  ASSERT_TRUE(server.ok());
+  std::unique_ptr<Client> c = NewClient(server.address(), absl::Seconds(10));
+  ASSERT_NE(c, nullptr);
+  const absl::Time start = absl::Now();
+  std::unique_ptr<LeaseKeepAlive> k = LeaseKeepAlive::Start(*c, 1, 2);
+  ASSERT_TRUE(k->WaitLost(absl::Seconds(8))) << "loss not reported";
+  const absl::Duration took = absl::Now() - start;
+  EXPECT_LT(took, absl::Milliseconds(2600));
+  EXPECT_GE(took, absl::Milliseconds(1900)) << "reported before the lease could expire";
+  EXPECT_EQ(k->Lost().code(), absl::StatusCode::kDeadlineExceeded) << k->Lost();
+}
+
+// A member that stops answering (its connection still up) is abandoned
+// while the lease lives: the next renewal goes to another endpoint, and the
+// lease is not lost.
+TEST(LeaseKeepAlive, HungMemberIsLeftForAnotherEndpoint) {
+  FakeLease hangs(/*ttl=*/2, /*answered=*/1), answers(/*ttl=*/2, /*answered=*/1000);
+  TestServer s0({&hangs}), s1({&answers});
+  ASSERT_TRUE(s0.ok() && s1.ok());
+  ClientOptions o;
+  o.endpoints = {s0.address(), s1.address()};
+  o.command_timeout = absl::Seconds(4);
+  absl::StatusOr<std::unique_ptr<Client>> c = Client::Create(o);
+  ASSERT_TRUE(c.ok()) << c.status();
+  std::unique_ptr<LeaseKeepAlive> k = LeaseKeepAlive::Start(**c, 1, 2);
+  // Past the command timeout: a renewal left hanging on the first member
+  // would have lost the lease by then.
+  EXPECT_FALSE(k->WaitLost(absl::Seconds(6))) << k->Lost();
+  EXPECT_GE(hangs.Hung(), 1);
+  EXPECT_EQ(k->LastTtl(), 2);
+}
+
 }  // namespace
 }  // namespace quorum::client

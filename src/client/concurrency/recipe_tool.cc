@@ -7,7 +7,9 @@
 //     revision, what etcdctl lock exports as ETCD_LOCK_REV), Unlock.
 //     Prints "inc <count> <fence>" per increment; exit 1 on any failure,
 //     including a CAS that finds the counter moved while holding the lock
-//     (another holder overlapped: "overlap ...").
+//     (another holder overlapped: "overlap ..."). A session reported lost
+//     is replaced by a new one (at most kMaxLostSessions times) and the
+//     round done again.
 //   quorum-recipe incr --endpoints=... [--fence=F]
 //     One such increment with the fence from ETCD_LOCK_REV (run as the
 //     command of `etcdctl lock NAME -- quorum-recipe incr ...`).
@@ -18,6 +20,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,6 +45,7 @@ namespace {
 constexpr absl::Duration kLockWait = absl::Seconds(120);
 constexpr absl::Duration kCampaignWait = absl::Seconds(300);
 constexpr absl::Duration kOpWait = absl::Seconds(30);
+constexpr int kMaxLostSessions = 5;
 
 std::map<std::string, std::string> ParseFlags(int argc, char** argv) {
   std::map<std::string, std::string> f;
@@ -119,40 +123,69 @@ absl::Status Increment(qc::KvClient& kv, int64_t fence, int64_t* count) {
   }
 }
 
-int Counter(qc::Client& client, const std::map<std::string, std::string>& f) {
-  int64_t rounds = 10, ttl = 5;
-  if (f.count("rounds")) (void)absl::SimpleAtoi(f.at("rounds"), &rounds);
-  if (f.count("ttl")) (void)absl::SimpleAtoi(f.at("ttl"), &ttl);
+absl::StatusOr<std::unique_ptr<cc::Session>> NewSession(qc::Client& client, int64_t ttl) {
   absl::StatusOr<std::unique_ptr<cc::Session>> s;
   for (int i = 0; i < 50; ++i) {
     s = cc::Session::Create(client, {.ttl_s = ttl});
     if (s.ok()) break;
     absl::SleepFor(absl::Milliseconds(200));
   }
-  if (!s.ok()) return Fail("session: " + s.status().ToString());
-  cc::Mutex m(**s, f.count("name") ? f.at("name") : "lock");
+  return s;
+}
+
+int Counter(qc::Client& client, const std::map<std::string, std::string>& f) {
+  int64_t rounds = 10, ttl = 5;
+  if (f.count("rounds")) (void)absl::SimpleAtoi(f.at("rounds"), &rounds);
+  if (f.count("ttl")) (void)absl::SimpleAtoi(f.at("ttl"), &ttl);
+  const std::string name = f.count("name") ? f.at("name") : "lock";
+  std::unique_ptr<cc::Session> s;
+  std::optional<cc::Mutex> m;
+  // A session reported lost (no renewal answered before its TTL ran out,
+  // e.g. across a leader kill with a short TTL) is replaced, as an
+  // application would; a bounded number of times.
+  int lost_sessions = 0;
   qc::KvClient kv(client);
   for (int64_t r = 0; r < rounds; ++r) {
-    absl::Status ls = m.Lock(cc::Wait::For(kLockWait));
+    if (s == nullptr || s->Done()) {
+      if (s != nullptr && ++lost_sessions > kMaxLostSessions) {
+        return Fail("session lost too often: " + s->Lost().ToString());
+      }
+      absl::StatusOr<std::unique_ptr<cc::Session>> fresh = NewSession(client, ttl);
+      if (!fresh.ok()) return Fail("session: " + fresh.status().ToString());
+      m.reset();
+      s = *std::move(fresh);
+      m.emplace(*s, name);
+    }
+    absl::Status ls = m->Lock(cc::Wait::For(kLockWait));
+    if (!ls.ok() && s->Done()) {
+      --r;  // the round again, under a new session
+      continue;
+    }
     if (!ls.ok()) {
       // What the session and its lease looked like: tells a lease that
       // expired (keep-alive lost) from a key deleted by someone else.
-      auto left = qc::LeaseClient(client).TimeToLive((*s)->Lease(), /*keys=*/true);
+      auto left = qc::LeaseClient(client).TimeToLive(s->Lease(), /*keys=*/true);
       return Fail(absl::StrFormat("lock: %s (session %s; lease %x ttl %s)", ls.ToString(),
-                                  (*s)->Lost().ToString(), static_cast<uint64_t>((*s)->Lease()),
+                                  s->Lost().ToString(), static_cast<uint64_t>(s->Lease()),
                                   left.ok() ? absl::StrCat(left->ttl(), " keys ", left->keys_size())
                                             : left.status().ToString()));
     }
-    const int64_t fence = m.Header().revision();
+    if (s->Done()) {
+      // Lost while acquiring: the lock may be someone else's by now.
+      (void)m->Unlock(cc::Wait::For(kOpWait));
+      --r;
+      continue;
+    }
+    const int64_t fence = m->Header().revision();
     int64_t count = 0;
     absl::Status is = Increment(kv, fence, &count);
-    absl::Status us = m.Unlock(cc::Wait::For(kOpWait));
+    absl::Status us = m->Unlock(cc::Wait::For(kOpWait));
     if (!is.ok()) return Fail(is.ToString());
     if (!us.ok()) return Fail("unlock: " + us.ToString());
     std::printf("inc %lld %lld\n", static_cast<long long>(count), static_cast<long long>(fence));
     std::fflush(stdout);
   }
-  (void)(*s)->Close();
+  (void)s->Close();
   return 0;
 }
 
