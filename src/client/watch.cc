@@ -12,11 +12,22 @@ namespace quorum::client {
 std::unique_ptr<Watcher> Watcher::Open(Client& client, std::string key, WatchOptions opts) {
   std::unique_ptr<Watcher> w(new Watcher(client, std::move(key), std::move(opts)));
   w->thread_ = std::thread([p = w.get()] { p->Run(); });
+  w->probe_thread_ = std::thread([p = w.get()] { p->Probe(); });
   return w;
 }
 
+absl::Duration Watcher::ProbeAfter(const ClientOptions& o) {
+  // Not more often than etcd's --grpc-keepalive-min-time default allows
+  // pings: a probe costs the server about as much.
+  return std::max(o.keepalive_time, absl::Seconds(5));
+}
+
 Watcher::Watcher(Client& client, std::string key, WatchOptions opts)
-    : client_(client), key_(std::move(key)), opts_(std::move(opts)) {
+    : client_(client),
+      key_(std::move(key)),
+      opts_(std::move(opts)),
+      probe_after_(ProbeAfter(client.options())) {
+  probe_timeout_ = client.options().keepalive_timeout;
   next_rev_ = std::max<int64_t>(0, opts_.start_revision);
 }
 
@@ -32,6 +43,7 @@ void Watcher::Close() {
   canceller_.Cancel();  // the reader may be inside Invoke, picking an endpoint
   std::call_once(join_once_, [this] {
     if (thread_.joinable()) thread_.join();
+    if (probe_thread_.joinable()) probe_thread_.join();
   });
 }
 
@@ -51,11 +63,25 @@ std::optional<etcdserverpb::WatchResponse> Watcher::EndResponse() const {
 }
 
 absl::Status Watcher::RequestProgress() {
-  absl::MutexLock l(&mu_);
+  {
+    absl::MutexLock l(&mu_);
+    user_progress_ = true;
+  }
+  absl::MutexLock w(&write_mu_);
   etcdserverpb::WatchRequest req;
   req.mutable_progress_request();
-  if (stream_ == nullptr || !stream_->Write(req)) progress_pending_ = true;
+  if (stream_ == nullptr || !stream_->Write(req)) {
+    absl::MutexLock l(&mu_);
+    progress_pending_ = true;
+  }
   return absl::OkStatus();
+}
+
+bool Watcher::WriteProgress() {
+  absl::MutexLock w(&write_mu_);
+  etcdserverpb::WatchRequest req;
+  req.mutable_progress_request();
+  return stream_ != nullptr && stream_->Write(req);
 }
 
 absl::StatusOr<std::optional<etcdserverpb::WatchResponse>> Watcher::Next(absl::Duration timeout) {
@@ -134,61 +160,39 @@ absl::Status Watcher::RunStream() {
     ctx_ = &ctx;
   }
   auto stub = etcdserverpb::Watch::NewStub(channel);
-  std::unique_ptr<grpc::ClientReaderWriter<etcdserverpb::WatchRequest, etcdserverpb::WatchResponse>>
-      stream = stub->Watch(&ctx);
+  std::unique_ptr<Stream> stream = stub->Watch(&ctx);
   absl::Status end;
-  bool written;
-  {
-    absl::MutexLock l(&mu_);
-    written = stream->Write(req);
-    if (written) stream_ = stream.get();
-    if (written && progress_pending_) {
-      etcdserverpb::WatchRequest progress;
-      progress.mutable_progress_request();
-      progress_pending_ = !stream->Write(progress);
-    }
-  }
-  if (written) {
+  if (StartStream(stream.get(), req)) {
     etcdserverpb::WatchResponse resp;
     while (stream->Read(&resp)) {
-      if (resp.compact_revision() > 0 || resp.canceled()) {
-        end = resp.compact_revision() > 0
-                  ? absl::OutOfRangeError("mvcc: required revision has been compacted")
-                  : absl::CancelledError(resp.cancel_reason().empty()
-                                             ? "watch canceled by the server"
-                                             : resp.cancel_reason());
-        absl::MutexLock l(&mu_);
-        end_resp_ = resp;
-        break;
-      }
-      const bool has_events = resp.events_size() > 0;
-      {
-        absl::MutexLock l(&mu_);
-        if (has_events) {
-          next_rev_ = resp.events(resp.events_size() - 1).kv().mod_revision() + 1;
-        } else if (resp.created() ? next_rev_ == 0 : !resp.fragment()) {
-          // Created "from now", or a progress notification: every event up
-          // to the header revision has been delivered.
-          next_rev_ = std::max(next_rev_, resp.header().revision() + 1);
-        }
-      }
-      if (resp.created()) continue;
-      if (has_events || (resp.events_size() == 0 && !resp.fragment())) Push(resp);
+      if (!HandleResponse(resp, &end)) break;
     }
   }
+  {
+    absl::MutexLock w(&write_mu_);
+    stream_ = nullptr;
+  }
+  bool hung;
   {
     absl::MutexLock l(&mu_);
     ctx_ = nullptr;
-    stream_ = nullptr;
+    live_ = false;
+    hung = hung_;
+    hung_ = false;
   }
   if (!end.ok()) {
     ctx.TryCancel();
     stream->Finish();
     return end;
   }
+  grpc::Status fs = stream->Finish();
+  // The probe found the member unresponsive: resume elsewhere.
+  if (hung) {
+    client_.AbandonChannel(channel);
+    return absl::OkStatus();
+  }
   // The server (or the connection) ended the stream: a broken connection is
   // retried, a refusal that no retry can change is reported.
-  grpc::Status fs = stream->Finish();
   switch (fs.error_code()) {
     case grpc::StatusCode::UNIMPLEMENTED:
     case grpc::StatusCode::UNAUTHENTICATED:
@@ -197,6 +201,111 @@ absl::Status Watcher::RunStream() {
       return FromGrpcStatus(fs);
     default:
       return absl::OkStatus();
+  }
+}
+
+bool Watcher::StartStream(Stream* stream, const etcdserverpb::WatchRequest& create) {
+  absl::MutexLock w(&write_mu_);
+  if (!stream->Write(create)) return false;
+  stream_ = stream;
+  absl::MutexLock l(&mu_);
+  if (progress_pending_) {
+    etcdserverpb::WatchRequest progress;
+    progress.mutable_progress_request();
+    progress_pending_ = !stream->Write(progress);
+  }
+  ++stream_gen_;
+  live_ = true;
+  last_recv_ = absl::Now();
+  probe_sent_ = absl::InfiniteFuture();
+  return true;
+}
+
+bool Watcher::HandleResponse(const etcdserverpb::WatchResponse& resp, absl::Status* end) {
+  if (resp.compact_revision() > 0 || resp.canceled()) {
+    *end = resp.compact_revision() > 0
+               ? absl::OutOfRangeError("mvcc: required revision has been compacted")
+               : absl::CancelledError(resp.cancel_reason().empty() ? "watch canceled by the server"
+                                                                   : resp.cancel_reason());
+    absl::MutexLock l(&mu_);
+    end_resp_ = resp;
+    return false;
+  }
+  const bool has_events = resp.events_size() > 0;
+  // The answer to a ProgressRequest (etcd sends it with watch_id -1): the
+  // caller's if it asked, else the probe's (proof of life only: etcd 3.4
+  // answers it ahead of events still being replayed, so it moves nothing).
+  const bool progress_all = !has_events && !resp.created() && resp.watch_id() == -1;
+  bool push = false;
+  {
+    absl::MutexLock l(&mu_);
+    last_recv_ = absl::Now();
+    if (progress_all && !user_progress_) return true;
+    if (progress_all) user_progress_ = false;
+    if (has_events) {
+      next_rev_ = resp.events(resp.events_size() - 1).kv().mod_revision() + 1;
+    } else if (resp.created() ? next_rev_ == 0 : !resp.fragment()) {
+      // Created "from now", or a progress notification: every event up
+      // to the header revision has been delivered.
+      next_rev_ = std::max(next_rev_, resp.header().revision() + 1);
+    }
+    push = !resp.created() && (has_events || !resp.fragment());
+  }
+  if (push) Push(resp);
+  return true;
+}
+
+void Watcher::Probe() {
+  absl::MutexLock l(&mu_);
+  for (;;) {
+    if (closing_) return;
+    const int64_t gen = stream_gen_;
+    auto changed = [this, gen]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return closing_ || stream_gen_ != gen || !live_;
+    };
+    if (!live_) {
+      auto up = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return closing_ || live_; };
+      mu_.Await(absl::Condition(&up));
+      continue;
+    }
+    const absl::Time now = absl::Now();
+    if (probe_sent_ == absl::InfiniteFuture()) {
+      const absl::Time due = last_recv_ + probe_after_;
+      if (now < due) {
+        mu_.AwaitWithDeadline(absl::Condition(&changed), due);
+        continue;
+      }
+      probe_sent_ = now;
+      mu_.Unlock();  // write_mu_ comes first; a write must not hold mu_
+      const bool sent = WriteProgress();
+      mu_.Lock();
+      if (!sent && stream_gen_ == gen) probe_sent_ = absl::InfiniteFuture();
+      if (!sent) mu_.AwaitWithTimeout(absl::Condition(&changed), probe_after_);
+      continue;
+    }
+    if (last_recv_ >= probe_sent_) {  // answered (or anything else came)
+      probe_sent_ = absl::InfiniteFuture();
+      probe_timeout_ = client_.options().keepalive_timeout;
+      continue;
+    }
+    const absl::Time give_up = probe_sent_ + probe_timeout_;
+    if (now < give_up) {
+      const absl::Time sent_at = probe_sent_;
+      auto answered = [this, gen, sent_at]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return closing_ || stream_gen_ != gen || !live_ || last_recv_ >= sent_at;
+      };
+      mu_.AwaitWithDeadline(absl::Condition(&answered), give_up);
+      continue;
+    }
+    // Nothing for a keepalive timeout after a probe: the member hangs. The
+    // next stream waits twice as long before giving up (up to
+    // kMaxProbeTimeout): a live server defers the answer while the watch
+    // catches up on old revisions, which may take longer than that.
+    hung_ = true;
+    probe_sent_ = absl::InfiniteFuture();
+    probe_timeout_ = std::min(probe_timeout_ * 2, std::max(kMaxProbeTimeout, probe_timeout_));
+    if (ctx_ != nullptr) ctx_->TryCancel();
+    mu_.Await(absl::Condition(&changed));
   }
 }
 

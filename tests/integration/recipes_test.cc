@@ -22,6 +22,7 @@
 #include "client/lease.h"
 #include "client/txn.h"
 #include "client/watch.h"
+#include "freeze_proxy.h"
 #include "test_cluster.h"
 #include "v3electionpb/v3election.grpc.pb.h"
 #include "v3lockpb/v3lock.grpc.pb.h"
@@ -115,6 +116,46 @@ TEST_F(RecipesTest, WatcherResumesOnAnotherMemberWithoutGapOrDuplicate) {
   auto extra = w->Next(absl::Milliseconds(300));
   ASSERT_TRUE(extra.ok());
   EXPECT_FALSE(extra->has_value()) << "duplicate event after resume";
+}
+
+// An idle watch whose member hangs (its connection still up, nothing
+// answered: SIGSTOP, a black-holing network) moves to another member: an
+// event put elsewhere arrives. It used to wait forever (gRPC stops its
+// keepalive pings on a stream that sends nothing), where etcdctl 3.4 gets
+// it after ~15 s.
+TEST_F(RecipesTest, IdleWatchLeavesAHungMember) {
+  FreezeProxy proxy(cluster_->ClientAddress(0));
+  ASSERT_TRUE(proxy.ok());
+  client::ClientOptions o;
+  o.endpoints = {proxy.address(), cluster_->ClientAddress(1), cluster_->ClientAddress(2)};
+  o.dial_timeout = absl::Milliseconds(500);
+  o.command_timeout = absl::Seconds(3);
+  ASSERT_OK_AND_ASSIGN(cli, client::Client::Create(o));
+  auto w = client::Watcher::Open(*cli, "idle-key");
+  // Up on member 0 (through the proxy) once a progress request is answered;
+  // the caller's request is answered to the caller.
+  ASSERT_OK(w->RequestProgress());
+  auto first = w->Next(absl::Seconds(10));
+  ASSERT_TRUE(first.ok() && first->has_value()) << first.status();
+  EXPECT_EQ((*first)->events_size(), 0);
+  // Idle long enough for gRPC to stop pinging; the watcher's own probes
+  // meanwhile are not handed to the caller.
+  absl::SleepFor(absl::Seconds(8));
+  auto quiet = w->Next(absl::ZeroDuration());
+  ASSERT_TRUE(quiet.ok()) << quiet.status();
+  EXPECT_FALSE(quiet->has_value()) << "a probe's answer reached the caller";
+  proxy.Freeze();
+  ASSERT_OK(cluster_->Put(2, "idle-key", "v").status());
+  std::vector<std::string> got;
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (got.empty() && absl::Now() < deadline) {
+    auto r = w->Next(absl::Milliseconds(200));
+    ASSERT_TRUE(r.ok()) << r.status();
+    if (!r->has_value()) continue;
+    for (const auto& ev : (*r)->events()) got.push_back(ev.kv().value());
+  }
+  ASSERT_EQ(got, std::vector<std::string>{"v"}) << "no event within 30 s of the hang";
+  EXPECT_GE(w->Reconnects(), 1);
 }
 
 TEST_F(RecipesTest, SessionKeepsLeaseAliveAndReportsLoss) {
