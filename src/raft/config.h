@@ -51,9 +51,12 @@ struct Config {
   // Leader only: asked for every conf change entry of a proposal (its own or
   // one forwarded by a follower) with the leader's view of each voter's
   // progress (recent_active: heard from within the last election timeout,
-  // with check_quorum). false turns the entry into a no-op, as a second
-  // pending conf change is. Unset: every change is admitted.
-  std::function<bool(const Entry&, const std::map<NodeId, Progress>&)> admit_conf_change;
+  // with check_quorum). false turns the entry into a normal one holding
+  // what the hook put in `refusal` (empty: a no-op, as a second pending conf
+  // change is), e.g. a record telling the proposer why. Unset: every change
+  // is admitted.
+  std::function<bool(const Entry&, const std::map<NodeId, Progress>&, std::string* refusal)>
+      admit_conf_change;
   // Seed of the node's Rng (election timeout jitter); mixed with `id`, so
   // one seed can be shared by a whole cluster. Only randomness raft uses.
   uint64_t rng_seed = 0;

@@ -156,7 +156,8 @@ class Raft {
   const bool check_quorum_;
   const bool pre_vote_;
   const bool disable_proposal_forwarding_;
-  const std::function<bool(const Entry&, const std::map<NodeId, Progress>&)> admit_conf_change_;
+  const std::function<bool(const Entry&, const std::map<NodeId, Progress>&, std::string*)>
+      admit_conf_change_;
   const uint64_t max_msg_size_;
   const uint64_t max_uncommitted_size_;
   const Index config_applied_;

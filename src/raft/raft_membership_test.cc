@@ -177,21 +177,25 @@ TEST(MembershipTest, OnlyOneConfChangeInFlight) {
             "1/4 EntryConfChange ConfChangeAddLearnerNode 5");
 }
 
-TEST(MembershipTest, LeaderAdmissionHookTurnsARefusedChangeIntoANoOp) {
+TEST(MembershipTest, LeaderAdmissionHookTurnsARefusedChangeIntoItsRefusalRecord) {
   std::vector<std::pair<pb::ConfChangeType, size_t>> asked;
   TestRaft r = MakeRaft(1, {1}, 10, 1, [&](Config& c) {
-    c.admit_conf_change = [&](const Entry& e, const std::map<NodeId, Progress>& prs) {
+    c.admit_conf_change = [&](const Entry& e, const std::map<NodeId, Progress>& prs,
+                              std::string* refusal) {
       ConfChange cc;
       EXPECT_TRUE(cc.ParseFromString(e.data()));
       asked.emplace_back(cc.type(), prs.size());
-      return cc.node_id() != 5;  // refuse changes of node 5
+      if (cc.node_id() != 5) return true;
+      *refusal = "node 5 refused";  // refuse changes of node 5
+      return false;
     };
   });
   r->BecomeCandidate();
   r->BecomeLeader();
   testing::PersistAndApply(*r, *r.storage);
   ASSERT_TRUE(r->Step(ConfProp(5)).ok());
-  EXPECT_EQ(DescribeEntry(r->raft_log().unstable().entries().back()), "1/2 EntryNormal");
+  EXPECT_EQ(DescribeEntry(r->raft_log().unstable().entries().back()),
+            "1/2 EntryNormal \"node 5 refused\"");
   // A refused change leaves no change pending: the next is admitted at once.
   ASSERT_TRUE(r->Step(ConfProp(4)).ok());
   EXPECT_EQ(DescribeEntry(r->raft_log().unstable().entries().back()),

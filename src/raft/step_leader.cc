@@ -34,6 +34,7 @@ absl::Status Raft::StepLeader(Message& m) {
       EntryVec es;
       es.reserve(m.entries_size());
       for (Entry& e : *m.mutable_entries()) es.push_back(std::move(e));
+      std::string refusal;
       for (size_t i = 0; i < es.size(); ++i) {
         if (es[i].type() != pb::EntryConfChange) continue;
         // One configuration change in flight: refuse a new one until the
@@ -43,9 +44,11 @@ absl::Status Raft::StepLeader(Message& m) {
           LogInfo(absl::StrCat(id_, " ignoring conf change at index ", log_.LastIndex() + i + 1,
                                " since pending_conf_index is ", pending_conf_index_));
           es[i] = Entry();
-        } else if (admit_conf_change_ && !admit_conf_change_(es[i], trk_.progress())) {
+        } else if (refusal.clear();
+                   admit_conf_change_ && !admit_conf_change_(es[i], trk_.progress(), &refusal)) {
           LogInfo(absl::StrCat(id_, " refusing conf change at index ", log_.LastIndex() + i + 1));
           es[i] = Entry();
+          es[i].set_data(std::move(refusal));
         } else {
           pending_conf_index_ = log_.LastIndex() + i + 1;
         }

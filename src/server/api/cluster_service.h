@@ -6,6 +6,7 @@
 #define QUORUM_SERVER_API_CLUSTER_SERVICE_H_
 
 #include <atomic>
+#include <chrono>
 
 #include "etcdserverpb/rpc.grpc.pb.h"
 #include "server/api/service_deps.h"
@@ -40,7 +41,10 @@ class ClusterService final : public etcdserverpb::Cluster::CallbackService {
   void FillMembers(Resp* resp) const;
 
   const ServiceDeps* deps_;
-  std::atomic<uint64_t> next_request_id_{1};
+  // From the clock, so ids never repeat across restarts: a change of an
+  // earlier run committed late must not answer a new caller.
+  std::atomic<uint64_t> next_request_id_{
+      static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count()) << 4};
 };
 
 }  // namespace quorum::server

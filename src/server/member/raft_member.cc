@@ -50,7 +50,8 @@ absl::StatusOr<std::unique_ptr<RaftMember>> RaftMember::Create(
   c.max_inflight_msgs = 512;
   c.max_uncommitted_entries_size = 1 << 30;
   c.admit_conf_change = [m = m.get()](const raft::Entry& e,
-                                      const std::map<raft::NodeId, raft::Progress>& prs) {
+                                      const std::map<raft::NodeId, raft::Progress>& prs,
+                                      std::string* refusal) {
     raftpb::ConfChange cc;
     internalpb::ConfChangeContext ctx;
     if (!cc.ParseFromString(e.data())) return true;  // raft refuses it itself
@@ -58,11 +59,19 @@ absl::StatusOr<std::unique_ptr<RaftMember>> RaftMember::Create(
     std::map<raft::NodeId, uint64_t> match;
     for (const auto& [id, pr] : prs) match[id] = pr.match;
     absl::Status st = m->CheckConfChange(cc, ctx, match);
-    if (!st.ok()) {
-      spdlog::warn("refusing membership change of {}: {}", util::IdToHex(cc.node_id()),
-                   std::string(st.message()));
-    }
-    return st.ok();
+    if (st.ok()) return true;
+    spdlog::warn("refusing membership change of {}: {}", util::IdToHex(cc.node_id()),
+                 std::string(st.message()));
+    // The proposer (a follower, whose own check lacks the leader's view)
+    // answers with this reason when the record applies, not with a timeout.
+    InternalRequest r;
+    auto* rc = r.mutable_refused_conf_change();
+    rc->set_request_id(ctx.request_id());
+    rc->set_proposer_id(ctx.proposer_id());
+    rc->set_code(static_cast<int32_t>(st.code()));
+    rc->set_message(std::string(st.message()));
+    *refusal = r.SerializeAsString();
+    return false;
   };
   c.rng_seed = m->opts_.id ^ static_cast<uint64_t>(Clock::now().time_since_epoch().count());
   auto node = raft::RawNode::Create(c);
@@ -265,8 +274,9 @@ void RaftMember::ProposeConfChange(raftpb::ConfChange cc, StatusCallback done) {
     internalpb::ConfChangeContext ctx;
     ctx.ParseFromString(cc.context());
     // On the leader the change is checked here, so the caller gets the
-    // reason; a follower forwards it, and the leader's raft admission hook
-    // turns a refused one into a no-op (the caller's request times out).
+    // reason at once; a follower forwards it, and the leader's raft
+    // admission hook replaces a refused one with a record of the reason,
+    // which answers the caller here when it applies.
     if (leader_.load() == opts_.id) {
       std::map<raft::NodeId, uint64_t> match;
       for (const auto& [id, pr] : node_->GetStatus().progress) match[id] = pr.match;
@@ -280,8 +290,9 @@ void RaftMember::ProposeConfChange(raftpb::ConfChange cc, StatusCallback done) {
                           : st);
       return;
     }
-    cc_waiters_[ctx.request_id()] = {
-        std::move(done), Clock::now() + std::chrono::milliseconds(opts_.request_timeout_ms)};
+    cc_waiters_.emplace(ctx.request_id(),
+                        std::make_pair(std::move(done), Clock::now() + std::chrono::milliseconds(
+                                                                            opts_.request_timeout_ms)));
   });
 }
 
@@ -310,9 +321,17 @@ void RaftMember::MoveLeader(uint64_t to, StatusCallback done) {
     }
     node_->TransferLeader(to);
     // Completion is observed on ticks (leader_ == to) or times out.
-    cc_waiters_[~to] = {std::move(done),
-                        Clock::now() + std::chrono::milliseconds(opts_.election_ms * 3)};
+    cc_waiters_.emplace(~to, std::make_pair(std::move(done),
+                                            Clock::now() + std::chrono::milliseconds(
+                                                               opts_.election_ms * 3)));
   });
+}
+
+void RaftMember::AnswerConfChange(uint64_t request_id, const absl::Status& st) {
+  auto it = cc_waiters_.find(request_id);
+  if (it == cc_waiters_.end()) return;
+  std::move(it->second.first)(st);
+  cc_waiters_.erase(it);
 }
 
 bool RaftMember::IsLearner() const {
@@ -700,12 +719,7 @@ void RaftMember::ApplyEntries(const raft::EntryVec& ents) {
   applied_ = std::max(applied_.load(), last.index());
   // The raft thread is not waiting for this one: answer clients directly.
   for (auto& [done, result] : replies) std::move(done)(std::move(result));
-  for (auto& [id, st] : cc_replies) {
-    auto it = cc_waiters_.find(id);
-    if (it == cc_waiters_.end()) continue;
-    std::move(it->second.first)(st);
-    cc_waiters_.erase(it);
-  }
+  for (auto& [id, st] : cc_replies) AnswerConfChange(id, st);
 }
 
 void RaftMember::ApplyNormal(
@@ -739,8 +753,20 @@ void RaftMember::ApplyNormal(
     }
     case InternalRequest::kMemberUpdate: {
       const auto& u = req.member_update();
-      membership_->UpdatePeerUrls(u.id(), {u.peerurls().begin(), u.peerurls().end()},
-                                  store_->PendingBatch());
+      const std::vector<std::string> urls(u.peerurls().begin(), u.peerurls().end());
+      // Checked again here, against the list every member has at this
+      // entry: two updates proposed at once (each checked by its proposer
+      // against its own list) must not both take one URL (etcd checks a
+      // ConfChangeUpdateNode when it applies it).
+      if (!membership_->Get(u.id())) {
+        result = absl::NotFoundError("etcdserver: member not found");
+        break;
+      }
+      if (absl::Status st = ValidatePeerUrlUpdate(membership_->List(), u.id(), urls); !st.ok()) {
+        result = st;
+        break;
+      }
+      membership_->UpdatePeerUrls(u.id(), urls, store_->PendingBatch());
       // Changing a peer's link may wait for its streams to close: never on
       // a gRPC or transport thread that applies inline. The raft thread does it.
       EnqueueForRaftThread([this](bool stopped) {
@@ -748,6 +774,18 @@ void RaftMember::ApplyNormal(
       });
       result = InternalResponse();
       break;
+    }
+    case InternalRequest::kRefusedConfChange: {
+      const auto& rc = req.refused_conf_change();
+      if (rc.proposer_id() == opts_.id && rc.request_id() != 0) {
+        absl::Status st(static_cast<absl::StatusCode>(rc.code()), rc.message());
+        if (st.ok()) st = absl::FailedPreconditionError(rc.message());
+        // The waiter belongs to the raft thread (ProposeConfChange).
+        EnqueueForRaftThread([this, id = rc.request_id(), st](bool stopped) {
+          if (!stopped) AnswerConfChange(id, st);
+        });
+      }
+      return;
     }
     default:
       result = applier_->Apply(req);

@@ -196,6 +196,8 @@ class RaftMember final : public Proposer, public transport::Handler {
   void ApplyNormal(const raft::Entry& e, std::vector<std::pair<ProposeDone,
                    absl::StatusOr<internalpb::InternalResponse>>>* replies);
   void ApplyConfChangeEntry(const raft::Entry& e, std::vector<std::pair<uint64_t, absl::Status>>* cc_replies);
+  // Raft thread: answers the caller waiting on this membership change.
+  void AnswerConfChange(uint64_t request_id, const absl::Status& st);
   // The leader's check of a membership change (raft thread): validity and,
   // with strict_reconfig_check, the quorum checks; `match` is each member's
   // replicated index as raft tracks it (for a promotion: is the learner in
@@ -264,7 +266,9 @@ class RaftMember final : public Proposer, public transport::Handler {
   std::atomic<uint64_t> snapshot_index_{0};
   std::deque<ParkedProposal> parked_;
   std::vector<ParkedProposal> to_propose_;
-  std::map<uint64_t, std::pair<StatusCallback, Clock::time_point>> cc_waiters_;
+  // Conf change request id (or ~target of a MoveLeader) -> caller: several
+  // MoveLeader calls to one target may wait at once.
+  std::multimap<uint64_t, std::pair<StatusCallback, Clock::time_point>> cc_waiters_;
   // When each peer was last heard from: "active" for the reconfig checks.
   std::map<uint64_t, Clock::time_point> last_heard_;
   std::vector<PendingRead> reads_to_issue_;
