@@ -261,7 +261,8 @@ def grpc_lock_without_lease(server):
 
 
 def grpc_election(server):
-    """v3electionpb.Election: Leader (none), Campaign, Observe, Proclaim, stale Proclaim, Resign"""
+    """v3electionpb.Election: Leader (none), Campaign, Observe, Proclaim, stale Proclaim,
+    Proclaim and Resign without a leader key, Resign"""
     c = _Rpc(server)
     try:
         out = []
@@ -301,6 +302,10 @@ def grpc_election(server):
                                                 lease=ldr.lease)
         _, err = c.election("Proclaim", "ProclaimRequest", "ProclaimResponse", leader=stale, value=b"x")
         out.append("stale proclaim: %s" % err)
+        _, err = c.election("Proclaim", "ProclaimRequest", "ProclaimResponse", value=b"y")
+        out.append("proclaim without leader: %s" % err)
+        _, err = c.election("Resign", "ResignRequest", "ResignResponse")
+        out.append("resign without leader: %s" % err)
         end = time.monotonic() + 10
         while len(seen) < 2 and time.monotonic() < end:
             time.sleep(0.05)

@@ -15,6 +15,10 @@ using client::concurrency::Election;
 using client::concurrency::LeaderEvent;
 using client::concurrency::Wait;
 
+// etcd's ErrMissingLeaderKey, checked before anything else (a plain Go
+// error: code Unknown).
+const grpc::Status kMissingLeaderKey(grpc::StatusCode::UNKNOWN, "\"leader\" field must be provided");
+
 // Server-stream reactor fed by a worker thread. The worker Push()es
 // responses and ends with Close(); gRPC's reactions (OnWriteDone, OnCancel,
 // OnDone) run on gRPC threads. gRPC calls are never made under mu_ (a
@@ -117,6 +121,10 @@ grpc::ServerUnaryReactor* ElectionService::Proclaim(grpc::CallbackServerContext*
                                                     const v3electionpb::ProclaimRequest* req,
                                                     v3electionpb::ProclaimResponse* resp) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  if (!req->has_leader()) {
+    reactor->Finish(kMissingLeaderKey);
+    return reactor;
+  }
   absl::Status st = runtime_->Run(ctx, [reactor, req, resp](client::Client& c, const Wait&) {
     const v3electionpb::LeaderKey& l = req->leader();
     Election e = Election::Resume(c, l.lease(), l.name(), l.key(), l.rev());
@@ -178,6 +186,10 @@ grpc::ServerUnaryReactor* ElectionService::Resign(grpc::CallbackServerContext* c
                                                   const v3electionpb::ResignRequest* req,
                                                   v3electionpb::ResignResponse* resp) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  if (!req->has_leader()) {
+    reactor->Finish(kMissingLeaderKey);
+    return reactor;
+  }
   absl::Status st = runtime_->Run(ctx, [reactor, req, resp](client::Client& c, const Wait&) {
     const v3electionpb::LeaderKey& l = req->leader();
     Election e = Election::Resume(c, l.lease(), l.name(), l.key(), l.rev());
