@@ -344,6 +344,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerConfig config) {
   mo.snapshot_count = cfg.snapshot_count;
   mo.strict_reconfig_check = cfg.strict_reconfig_check;
   mo.snapshot_dir = (member_dir / "snap").string();
+  (*storage)->RelocateSnapshot(mo.snapshot_dir);
   // Leftovers of a crash: a snapshot being written (<term>-<index>.snap.tmp)
   // and files being streamed to clients; no later run reads either.
   transport::SnapshotFileWriter::RemoveStaleTempFiles(mo.snapshot_dir);

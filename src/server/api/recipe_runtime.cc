@@ -22,42 +22,45 @@ RecipeRuntime::~RecipeRuntime() { Stop(); }
 absl::Status RecipeRuntime::Connect(client::ClientOptions options) {
   absl::StatusOr<std::unique_ptr<client::Client>> c = client::Client::Create(std::move(options));
   if (!c.ok()) return c.status();
-  absl::MutexLock l(&mu_);
-  client_ = std::shared_ptr<client::Client>(std::move(*c));
+  absl::MutexLock l(&state_->mu);
+  state_->client = std::shared_ptr<client::Client>(std::move(*c));
   return absl::OkStatus();
 }
 
 absl::Status RecipeRuntime::Run(grpc::CallbackServerContext* ctx, Call fn) {
   std::shared_ptr<client::Client> c;
   {
-    absl::MutexLock l(&mu_);
-    if (stopping_) return absl::UnavailableError("etcdserver: server stopped");
-    if (!client_) return absl::UnavailableError("etcdserver: server not ready");
-    if (running_ >= kMaxCalls) return absl::ResourceExhaustedError("too many lock/election calls");
-    ++running_;
-    c = client_;
+    absl::MutexLock l(&state_->mu);
+    if (state_->stopping) return absl::UnavailableError("etcdserver: server stopped");
+    if (!state_->client) return absl::UnavailableError("etcdserver: server not ready");
+    if (state_->running >= kMaxCalls) {
+      return absl::ResourceExhaustedError("too many lock/election calls");
+    }
+    ++state_->running;
+    c = state_->client;
   }
-  std::thread([this, ctx, c, fn = std::move(fn)]() mutable {
+  std::thread([state = state_, ctx, c, fn = std::move(fn)]() mutable {
     client::concurrency::Wait wait;
-    wait.cancelled = [this, ctx] {
+    wait.cancelled = [state, ctx] {
       {
-        absl::MutexLock l(&mu_);
-        if (stopping_) return true;
+        absl::MutexLock l(&state->mu);
+        if (state->stopping) return true;
       }
       return ctx->IsCancelled();
     };
     std::move(fn)(*c, wait);
-    absl::MutexLock l(&mu_);
-    --running_;
+    absl::MutexLock l(&state->mu);
+    --state->running;
   }).detach();
   return absl::OkStatus();
 }
 
 void RecipeRuntime::Stop() {
-  absl::MutexLock l(&mu_);
-  stopping_ = true;
-  auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return running_ == 0; };
-  mu_.AwaitWithTimeout(absl::Condition(&idle), kStopTimeout);
+  absl::MutexLock l(&state_->mu);
+  state_->stopping = true;
+  State* st = state_.get();
+  auto idle = [st]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(st->mu) { return st->running == 0; };
+  state_->mu.AwaitWithTimeout(absl::Condition(&idle), kStopTimeout);
 }
 
 }  // namespace quorum::server

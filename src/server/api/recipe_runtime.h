@@ -45,21 +45,26 @@ class RecipeRuntime {
   RecipeRuntime(const RecipeRuntime&) = delete;
   RecipeRuntime& operator=(const RecipeRuntime&) = delete;
 
-  absl::Status Connect(client::ClientOptions options) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status Connect(client::ClientOptions options);
 
   // Runs `fn` on a new worker thread with the loopback client and a Wait that
   // ends when the server stops or `ctx` is cancelled. Returns an error (and
   // does not run fn) when not connected, stopping, or at capacity.
   using Call = absl::AnyInvocable<void(client::Client&, const client::concurrency::Wait&) &&>;
-  absl::Status Run(grpc::CallbackServerContext* ctx, Call fn) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status Run(grpc::CallbackServerContext* ctx, Call fn);
 
-  void Stop() ABSL_LOCKS_EXCLUDED(mu_);
+  void Stop();
 
  private:
-  absl::Mutex mu_;
-  std::shared_ptr<client::Client> client_ ABSL_GUARDED_BY(mu_);
-  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  size_t running_ ABSL_GUARDED_BY(mu_) = 0;
+  // Shared with the workers: one still running after Stop() gave up waiting
+  // (kStopTimeout) outlives this object and must not touch it.
+  struct State {
+    absl::Mutex mu;
+    std::shared_ptr<client::Client> client ABSL_GUARDED_BY(mu);
+    bool stopping ABSL_GUARDED_BY(mu) = false;
+    size_t running ABSL_GUARDED_BY(mu) = 0;
+  };
+  const std::shared_ptr<State> state_ = std::make_shared<State>();
 };
 
 // The lease a Lock or Campaign request's key gets. etcd's v3lock/v3election

@@ -1,6 +1,9 @@
 #include "server/member/raft_storage.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
+#include <filesystem>
 #include <limits>
 
 #include "absl/strings/str_cat.h"
@@ -162,6 +165,16 @@ absl::Status RaftStorage::CreateSnapshot(raft::Index i, const raft::ConfState& c
   if (auto st = backend_->Commit(std::move(b), /*sync=*/true); !st.ok()) return st;
   snapshot_ = std::move(snap);
   return absl::OkStatus();
+}
+
+void RaftStorage::RelocateSnapshot(const std::string& snapshot_dir) {
+  const std::string& path = snapshot_.data();
+  std::error_code ec;
+  if (path.empty() || std::filesystem::exists(path, ec)) return;
+  const auto moved = std::filesystem::path(snapshot_dir) / std::filesystem::path(path).filename();
+  if (!std::filesystem::exists(moved, ec)) return;
+  spdlog::info("snapshot file {} is now {}", path, moved.string());
+  snapshot_.set_data(moved.string());
 }
 
 absl::Status RaftStorage::Compact(raft::Index i) {

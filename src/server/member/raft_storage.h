@@ -63,6 +63,11 @@ class RaftStorage final : public raft::Storage {
   // Records a state snapshot taken at applied index `i`, whose data file is
   // `data_path`, and persists its metadata.
   absl::Status CreateSnapshot(raft::Index i, const raft::ConfState& cs, std::string data_path);
+  // A snapshot record names its file by the path it had when written: after
+  // the data dir moved (a new mount point, a copied volume) that path is
+  // gone. Points the record at `snapshot_dir` when its file is there (in
+  // memory; the next snapshot persists the new path).
+  void RelocateSnapshot(const std::string& snapshot_dir);
   // Drops log entries up to and including `i` (memory and disk).
   absl::Status Compact(raft::Index i);
   // Drops entries up to and including `i` from memory only, once at least

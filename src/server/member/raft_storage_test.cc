@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+
 #include "mvcc/temp_store_for_test.h"
 #include "raft/errors.h"
 #include "raft/types.h"
@@ -189,6 +192,22 @@ TEST_F(RaftStorageTest, LogWhoseTermGoesDownIsRejected) {
   auto s = RaftStorage::Open(backend_.get());
   ASSERT_FALSE(s.ok());
   EXPECT_TRUE(absl::IsDataLoss(s.status())) << s.status();
+}
+
+// The data dir moved: the record's path is gone, the file is in the new
+// snapshot directory under the same name. A missing file stays as recorded.
+TEST_F(RaftStorageTest, SnapshotRecordFollowsAMovedDataDir) {
+  raft::ConfState cs;
+  cs.add_voters(1);
+  const std::string old_path = dir_ + "/old/snap/0000000000000002-000000000000003c.snap";
+  ASSERT_TRUE(storage_->CreateSnapshot(60, cs, old_path).ok());
+  const std::string snap_dir = dir_ + "/new/snap";
+  std::filesystem::create_directories(snap_dir);
+  storage_->RelocateSnapshot(snap_dir);
+  EXPECT_EQ(storage_->GetSnapshot()->data(), old_path) << "no file anywhere: unchanged";
+  std::ofstream(snap_dir + "/0000000000000002-000000000000003c.snap") << "x";
+  storage_->RelocateSnapshot(snap_dir);
+  EXPECT_EQ(storage_->GetSnapshot()->data(), snap_dir + "/0000000000000002-000000000000003c.snap");
 }
 
 }  // namespace
