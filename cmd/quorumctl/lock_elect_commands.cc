@@ -48,6 +48,10 @@ std::shared_ptr<grpc::Channel> PickChannel(client::Client& c) {
   return channel;
 }
 
+// How many times `lock` asks again under a new session when its session was
+// lost while it waited.
+constexpr int kMaxLostLockSessions = 3;
+
 // concurrency.WithTTL ignores ttl <= 0.
 int64_t SessionTtl(int64_t ttl) { return ttl > 0 ? ttl : 60; }
 
@@ -141,11 +145,26 @@ void RunLock(Context& ctx, const FlagValues& f, const std::vector<std::string>& 
   v3lockpb::LockRequest req;
   req.set_name(args[0]);
   v3lockpb::LockResponse resp;
-  grpc::Status s = CallRetryingUnavailable(
-      ctx, intr, session, ttl, [&](grpc::ClientContext* call, int64_t lease) {
-        req.set_lease(lease);
-        return v3lockpb::Lock::NewStub(PickChannel(ctx.Client()))->Lock(call, req, &resp);
-      });
+  grpc::Status s;
+  // The session may be lost while the server waits for the lock (no renewal
+  // answered before its TTL ran out, e.g. across a leader kill): the lock is
+  // then not safely ours -- etcd 3.4's Lock answers anyway once our key is
+  // gone, next to the waiter after us -- so it is asked for again under a
+  // new session (a few times), before any command runs.
+  for (int lost = 0;; ++lost) {
+    s = CallRetryingUnavailable(
+        ctx, intr, session, ttl, [&](grpc::ClientContext* call, int64_t lease) {
+          req.set_lease(lease);
+          return v3lockpb::Lock::NewStub(PickChannel(ctx.Client()))->Lock(call, req, &resp);
+        });
+    if (session == nullptr || !session->Done() || intr.Fired()) break;
+    if (s.ok()) (void)client::KvClient(ctx.Client()).Delete(resp.key());
+    if (lost == kMaxLostLockSessions) {
+      if (s.ok()) ExitWithError(kExitError, "session expired");
+      break;
+    }
+    session = MustSession(ctx, ttl);
+  }
   if (!s.ok()) {
     if (session != nullptr) (void)session->Close();  // drop our waiting key with the lease
     ExitCall(intr, s);
