@@ -85,34 +85,14 @@ bool LeaseService::After(Clock::duration delay, util::TimerQueue::Task fn) {
 }
 
 bool LeaseService::RegisterCall(const std::shared_ptr<grpc::ClientContext>& ctx) {
-  absl::MutexLock lock(&mu_);
-  if (calls_closed_) return false;
-  calls_[ctx.get()] = ctx;
-  return true;
+  return calls_.Add(ctx);
 }
 
-void LeaseService::UnregisterCall(grpc::ClientContext* ctx) {
-  absl::MutexLock lock(&mu_);
-  calls_.erase(ctx);
-}
+void LeaseService::UnregisterCall(grpc::ClientContext* ctx) { calls_.Remove(ctx); }
 
 void LeaseService::CancelCalls() {
-  std::vector<std::shared_ptr<grpc::ClientContext>> live;
-  {
-    absl::MutexLock lock(&mu_);
-    calls_closed_ = true;
-    for (auto& [raw, weak] : calls_) {
-      if (auto ctx = weak.lock()) live.push_back(std::move(ctx));
-    }
-  }
-  // Outside the lock: a cancelled call's callback takes it to unregister.
-  for (auto& ctx : live) ctx->TryCancel();
-  live.clear();
   // Each callback unregisters as its last use of this service.
-  absl::MutexLock lock(&mu_);
-  mu_.AwaitWithTimeout(absl::Condition(
-                           +[](decltype(calls_)* calls) { return calls->empty(); }, &calls_),
-                       absl::Seconds(5));
+  calls_.CloseAndWait([](grpc::ClientContext& ctx) { ctx.TryCancel(); }, absl::Seconds(5));
 }
 
 int64_t LeaseService::NextLeaseId() {

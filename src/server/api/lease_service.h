@@ -45,6 +45,7 @@
 #include "mvcc/lessor.h"
 #include "server/api/lease_service_forward.h"
 #include "server/api/service_deps.h"
+#include "util/live_set.h"
 #include "util/timer_queue.h"
 
 namespace quorum::server {
@@ -209,9 +210,7 @@ class LeaseService final : public etcdserverpb::Lease::CallbackService,
   // The leader target that answered a forwarded request last.
   std::string answered_target_ ABSL_GUARDED_BY(mu_);
   // Forwarded time-to-live calls whose callback has not finished.
-  absl::flat_hash_map<grpc::ClientContext*, std::weak_ptr<grpc::ClientContext>> calls_
-      ABSL_GUARDED_BY(mu_);
-  bool calls_closed_ ABSL_GUARDED_BY(mu_) = false;
+  util::LiveSet<grpc::ClientContext> calls_;
 
   absl::Mutex park_mu_;  // never held while calling out
   // A set: a deadline unparks one renewal of possibly thousands on one id.

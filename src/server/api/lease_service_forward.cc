@@ -205,7 +205,7 @@ void LeaseKeepAliveForwarder::Send(uint64_t leader, const std::string& target,
       if (cur == nullptr || attempt > 0) {
         cur = std::make_shared<Stream>(this, stub);
         cur->Bind(cur);
-        live_[cur.get()] = cur;
+        live_.Add(cur);  // closed only with shutdown_ set, checked above
         ++opened_;
         fresh = true;
       }
@@ -219,13 +219,7 @@ void LeaseKeepAliveForwarder::Send(uint64_t leader, const std::string& target,
 }
 
 void LeaseKeepAliveForwarder::Sweep() {
-  std::vector<std::shared_ptr<Stream>> streams;
-  {
-    absl::MutexLock lock(&mu_);
-    for (auto& [raw, weak] : live_) {
-      if (auto s = weak.lock()) streams.push_back(std::move(s));
-    }
-  }
+  std::vector<std::shared_ptr<Stream>> streams = live_.Live();
   const auto now = Clock::now();
   std::vector<TtlDone> expired;
   for (auto& s : streams) {
@@ -239,29 +233,14 @@ void LeaseKeepAliveForwarder::Sweep() {
 }
 
 void LeaseKeepAliveForwarder::Shutdown() {
-  std::vector<std::shared_ptr<Stream>> streams;
   {
     absl::MutexLock lock(&mu_);
     shutdown_ = true;
     streams_.clear();
-    for (auto& [raw, weak] : live_) {
-      if (auto s = weak.lock()) streams.push_back(std::move(s));
-    }
   }
-  for (auto& s : streams) s->Cancel();
-  streams.clear();
-  absl::MutexLock lock(&mu_);
-  mu_.AwaitWithTimeout(absl::Condition(
-                           +[](absl::flat_hash_map<Stream*, std::weak_ptr<Stream>>* live) {
-                             return live->empty();
-                           },
-                           &live_),
-                       absl::Seconds(5));
+  live_.CloseAndWait([](Stream& s) { s.Cancel(); }, absl::Seconds(5));
 }
 
-void LeaseKeepAliveForwarder::StreamDone(Stream* s) {
-  absl::MutexLock lock(&mu_);
-  live_.erase(s);
-}
+void LeaseKeepAliveForwarder::StreamDone(Stream* s) { live_.Remove(s); }
 
 }  // namespace quorum::server

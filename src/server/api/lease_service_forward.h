@@ -27,6 +27,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "etcdserverpb/rpc.grpc.pb.h"
+#include "util/live_set.h"
 
 namespace quorum::server {
 
@@ -67,9 +68,9 @@ class LeaseKeepAliveForwarder {
   // target -> the stream to it (all to leader_).
   absl::flat_hash_map<std::string, std::shared_ptr<Stream>> streams_ ABSL_GUARDED_BY(mu_);
   size_t opened_ ABSL_GUARDED_BY(mu_) = 0;
-  // Every stream not yet done (the current one and replaced ones finishing).
-  absl::flat_hash_map<Stream*, std::weak_ptr<Stream>> live_ ABSL_GUARDED_BY(mu_);
   bool shutdown_ ABSL_GUARDED_BY(mu_) = false;
+  // Every stream not yet done (the current one and replaced ones finishing).
+  util::LiveSet<Stream> live_;
 };
 
 }  // namespace quorum::server
