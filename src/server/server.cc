@@ -37,6 +37,7 @@
 #include "server/member/membership.h"
 #include "server/member/raft_member.h"
 #include "server/member/raft_storage.h"
+#include "server/member/snapshot_install_recovery.h"
 #include "server/transport/snapshot_file_writer.h"
 #include "server/snapshot_restore.h"
 #include "server/tls.h"
@@ -220,6 +221,14 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerConfig config) {
   const std::string journal = (member_dir / "wal" / "journal").string();
   if (auto st = cfg.unsafe_no_fsync ? LogJournal::RecoverAndRemove(journal, impl->backend.get())
                                     : LogJournal::Recover(journal, impl->backend.get());
+      !st.ok()) {
+    return st;
+  }
+  // A state snapshot persisted but not (wholly) installed -- a crash between
+  // receiving it and installing it, or during the install, which replaces
+  // the state batch by batch -- is installed before anything reads the state
+  // (the member list, the key index, leases, alarms).
+  if (auto st = FinishSnapshotInstall(impl->backend.get(), (member_dir / "snap").string());
       !st.ok()) {
     return st;
   }

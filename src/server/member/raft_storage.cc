@@ -167,14 +167,33 @@ absl::Status RaftStorage::CreateSnapshot(raft::Index i, const raft::ConfState& c
   return absl::OkStatus();
 }
 
-void RaftStorage::RelocateSnapshot(const std::string& snapshot_dir) {
-  const std::string& path = snapshot_.data();
+std::string RaftStorage::LocateSnapshotFile(const std::string& path,
+                                            const std::string& snapshot_dir) {
   std::error_code ec;
-  if (path.empty() || std::filesystem::exists(path, ec)) return;
-  const auto moved = std::filesystem::path(snapshot_dir) / std::filesystem::path(path).filename();
-  if (!std::filesystem::exists(moved, ec)) return;
-  spdlog::info("snapshot file {} is now {}", path, moved.string());
-  snapshot_.set_data(moved.string());
+  if (path.empty() || std::filesystem::exists(path, ec)) return path;
+  const auto name = std::filesystem::path(path).filename();
+  // Taken here (snap/) or received from a peer (snap/recv/).
+  for (const auto& dir : {std::filesystem::path(snapshot_dir),
+                          std::filesystem::path(snapshot_dir) / "recv"}) {
+    if (std::filesystem::exists(dir / name, ec)) return (dir / name).string();
+  }
+  return path;
+}
+
+void RaftStorage::RelocateSnapshot(const std::string& snapshot_dir) {
+  const std::string moved = LocateSnapshotFile(snapshot_.data(), snapshot_dir);
+  if (moved == snapshot_.data()) return;
+  spdlog::info("snapshot file {} is now {}", snapshot_.data(), moved);
+  snapshot_.set_data(moved);
+}
+
+absl::StatusOr<raft::Snapshot> RaftStorage::StoredSnapshot(const mvcc::Backend& backend) {
+  raft::Snapshot sn;
+  auto snap = backend.Get(Cf::kRaftState, kSnapshotKey);
+  if (absl::IsNotFound(snap.status())) return sn;
+  if (!snap.ok()) return snap.status();
+  if (!sn.ParseFromString(*snap)) return absl::DataLossError("raft snapshot record is corrupt");
+  return sn;
 }
 
 absl::Status RaftStorage::Compact(raft::Index i) {

@@ -65,9 +65,15 @@ class RaftStorage final : public raft::Storage {
   absl::Status CreateSnapshot(raft::Index i, const raft::ConfState& cs, std::string data_path);
   // A snapshot record names its file by the path it had when written: after
   // the data dir moved (a new mount point, a copied volume) that path is
-  // gone. Points the record at `snapshot_dir` when its file is there (in
-  // memory; the next snapshot persists the new path).
+  // gone. Points the record at the file of that name in `snapshot_dir` or
+  // its recv/ (in memory; the next snapshot persists the new path).
   void RelocateSnapshot(const std::string& snapshot_dir);
+  // Where the file recorded as `path` is now, as above (`path` when it is
+  // there or nowhere).
+  static std::string LocateSnapshotFile(const std::string& path, const std::string& snapshot_dir);
+  // The snapshot record in `backend` (an empty snapshot when none), without
+  // opening a RaftStorage on it.
+  static absl::StatusOr<raft::Snapshot> StoredSnapshot(const mvcc::Backend& backend);
   // Drops log entries up to and including `i` (memory and disk).
   absl::Status Compact(raft::Index i);
   // Drops entries up to and including `i` from memory only, once at least
