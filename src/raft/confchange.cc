@@ -40,6 +40,8 @@ absl::StatusOr<ConfChangeResult> ApplySimpleChange(const ProgressTracker& tracke
       r.config.learners.erase(id);
       r.progress.erase(id);
       break;
+    case pb::ConfChangeUpdateNode:
+      break;  // the configuration stays; the application records the change
     default:
       return absl::InvalidArgumentError(absl::StrCat("unknown conf change type ", cc.type()));
   }

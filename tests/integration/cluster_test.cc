@@ -628,6 +628,49 @@ TEST(ClusterTest, PromotingALearnerNotInSyncIsRefusedThroughAnyMember) {
   }
 }
 
+// Two MemberUpdate calls giving one peer URL to two members, through two
+// members at once: updates are raft conf changes (one in flight, checked by
+// the leader against its applied list), so at most one takes the URL; the
+// other is refused (etcd's error) or, if it came while the first was in
+// flight, dropped by raft and timed out. Every member agrees.
+TEST(ClusterTest, ConcurrentUpdatesCannotGiveOnePeerUrlToTwoMembers) {
+  auto c = StartOrDie({});
+  ASSERT_TRUE(c);
+  ASSERT_OK_AND_ASSIGN(leader, c->WaitForLeader());
+  const auto followers = Others(*c, {leader});
+  const std::string url = "http://127.0.0.1:3";
+  std::vector<grpc::Status> results(2);
+  std::vector<std::thread> calls;
+  for (int k = 0; k < 2; ++k) {
+    calls.emplace_back([&, k] {
+      grpc::ClientContext ctx;
+      ctx.set_deadline(std::chrono::system_clock::now() + Millis(20000));
+      etcdserverpb::MemberUpdateRequest req;
+      req.set_id(c->Id(followers[k]));
+      req.add_peerurls(url);
+      etcdserverpb::MemberUpdateResponse resp;
+      results[k] = c->Cluster(k == 0 ? leader : followers[1])->MemberUpdate(&ctx, req, &resp);
+    });
+  }
+  for (auto& t : calls) t.join();
+  const int ok = results[0].ok() + results[1].ok();
+  EXPECT_EQ(ok, 1) << results[0].error_message() << " / " << results[1].error_message();
+  for (const auto& r : results) {
+    if (r.ok()) continue;
+    EXPECT_TRUE(r.error_message() == "etcdserver: Peer URLs already exists" ||
+                r.error_message() == "etcdserver: request timed out")
+        << r.error_message();
+  }
+  grpc::ClientContext ctx;
+  etcdserverpb::MemberListResponse list;
+  ASSERT_OK(FromGrpc(c->Cluster(leader)->MemberList(&ctx, {}, &list)));
+  int with_url = 0;
+  for (const auto& m : list.members()) {
+    for (const auto& u : m.peerurls()) with_url += u == url;
+  }
+  EXPECT_EQ(with_url, 1);
+}
+
 // MemberList with `linearizable` (etcd 3.5) answers only what the cluster
 // agrees on: an isolated follower cannot, where a plain list is served from
 // its local state at once.

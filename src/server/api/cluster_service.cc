@@ -140,16 +140,14 @@ grpc::ServerUnaryReactor* ClusterService::MemberUpdate(grpc::CallbackServerConte
     reactor->Finish(ToGrpcStatus(st));
     return reactor;
   }
-  internalpb::InternalRequest ir;
-  *ir.mutable_member_update() = *req;
-  std::sort(ir.mutable_member_update()->mutable_peerurls()->begin(),
-            ir.mutable_member_update()->mutable_peerurls()->end());
-  deps_->proposer->Propose(std::move(ir), [this, reactor, resp](
-                                              absl::StatusOr<internalpb::InternalResponse> r) {
-    if (!r.ok()) return reactor->Finish(ToGrpcStatus(r.status()));
-    FillMembers(resp);
-    reactor->Finish(grpc::Status::OK);
-  });
+  // A raft conf change, as etcd's ConfChangeUpdateNode: one change in flight
+  // at a time and the leader's check against its applied list, so two
+  // updates through different members cannot both take one URL.
+  etcdserverpb::Member m;
+  m.set_id(req->id());
+  m.mutable_peerurls()->CopyFrom(req->peerurls());
+  std::sort(m.mutable_peerurls()->begin(), m.mutable_peerurls()->end());
+  ProposeChange(reactor, raftpb::ConfChangeUpdateNode, m, [this, resp] { FillMembers(resp); });
   return reactor;
 }
 

@@ -754,9 +754,9 @@ void RaftMember::ApplyNormal(
     case InternalRequest::kMemberUpdate: {
       const auto& u = req.member_update();
       const std::vector<std::string> urls(u.peerurls().begin(), u.peerurls().end());
-      // Not checked again here: a member that joined later replays this
-      // entry over the current list, where a check could refuse it and
-      // leave that member's list different from everyone else's.
+      // Written by earlier versions (updates are conf changes now); not
+      // checked: a member that joined later replays this entry over the
+      // current list, where a check could refuse it.
       membership_->UpdatePeerUrls(u.id(), urls, store_->PendingBatch());
       // Changing a peer's link may wait for its streams to close: never on
       // a gRPC or transport thread that applies inline. The raft thread does it.
@@ -822,6 +822,11 @@ absl::Status RaftMember::CheckConfChange(const raftpb::ConfChange& cc,
       return opts_.strict_reconfig_check ? CheckAddMember(v, ctx.member()) : absl::OkStatus();
     case raftpb::ConfChangeRemoveNode:
       return opts_.strict_reconfig_check ? CheckRemoveMember(v, cc.node_id()) : absl::OkStatus();
+    case raftpb::ConfChangeUpdateNode:
+      if (!existing) return absl::NotFoundError("etcdserver: member not found");
+      return ValidatePeerUrlUpdate(
+          v.members, cc.node_id(),
+          {ctx.member().peerurls().begin(), ctx.member().peerurls().end()});
     default:
       return absl::OkStatus();
   }
@@ -868,6 +873,13 @@ void RaftMember::ApplyConfChangeEntry(const raft::Entry& e,
       }
       case raftpb::ConfChangeRemoveNode:
         membership_->Remove(cc.node_id(), batch);
+        break;
+      case raftpb::ConfChangeUpdateNode:
+        // Not checked here (the leader did): a joiner replays this over the
+        // current list, where a check could refuse it.
+        membership_->UpdatePeerUrls(
+            cc.node_id(), {ctx.member().peerurls().begin(), ctx.member().peerurls().end()},
+            batch);
         break;
       default:
         break;
