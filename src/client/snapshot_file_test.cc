@@ -43,21 +43,25 @@ class AddressSpaceCap {
   rlimit old_{};
 };
 
+// ReadSnapshotFile with the address space capped 512 MiB above its use:
+// an allocation of a corrupt length throws bad_alloc (reported in `bad_alloc`).
+absl::StatusOr<SnapshotFileStatus> ReadUnderACap(const std::string& path, bool* bad_alloc) {
+  AddressSpaceCap cap(size_t{512} << 20);
+  try {
+    return ReadSnapshotFile(path);
+  } catch (const std::bad_alloc&) {
+    *bad_alloc = true;
+    return absl::ResourceExhaustedError("bad_alloc");
+  }
+}
+
 // A key length of ~4 GiB in a 20-byte file is reported as corrupt; nothing
 // of that size is allocated (it used to be, and aborted quorumctl with
 // bad_alloc under a memory limit).
 TEST(ReadSnapshotFile, CorruptLengthIsNotAllocated) {
   const std::string path = WriteTemp(std::string("QSNAP001\x00\xff\xff\xff\xf0" "abc", 16));
-  absl::StatusOr<SnapshotFileStatus> st;
   bool bad_alloc = false;
-  {
-    AddressSpaceCap cap(size_t{512} << 20);
-    try {
-      st = ReadSnapshotFile(path);
-    } catch (const std::bad_alloc&) {
-      bad_alloc = true;
-    }
-  }
+  absl::StatusOr<SnapshotFileStatus> st = ReadUnderACap(path, &bad_alloc);
   std::filesystem::remove(path);
   ASSERT_FALSE(bad_alloc) << "allocated the corrupt length";
   ASSERT_FALSE(st.ok());
@@ -69,16 +73,8 @@ TEST(ReadSnapshotFile, CorruptValueLengthIsNotAllocated) {
   // One record: cf 0, key "k", value length 0xfffffff0 with 3 bytes behind.
   const std::string path =
       WriteTemp(std::string("QSNAP001\x00\x00\x00\x00\x01k\xff\xff\xff\xf0xyz", 21));
-  absl::StatusOr<SnapshotFileStatus> st;
   bool bad_alloc = false;
-  {
-    AddressSpaceCap cap(size_t{512} << 20);
-    try {
-      st = ReadSnapshotFile(path);
-    } catch (const std::bad_alloc&) {
-      bad_alloc = true;
-    }
-  }
+  absl::StatusOr<SnapshotFileStatus> st = ReadUnderACap(path, &bad_alloc);
   std::filesystem::remove(path);
   ASSERT_FALSE(bad_alloc) << "allocated the corrupt length";
   ASSERT_FALSE(st.ok());

@@ -19,6 +19,8 @@
 #include <string>
 #include <vector>
 
+#include "util/black_hole_for_test.h"
+
 namespace quorum::client {
 
 class TestServer {
@@ -43,31 +45,7 @@ class TestServer {
   std::unique_ptr<grpc::Server> server_;
 };
 
-// A 127.0.0.1 port that accepts TCP connections (into the backlog) but
-// never speaks: a gRPC channel to it never becomes READY, as with a member
-// that is paused or whose network drops everything.
-class BlackHole {
- public:
-  BlackHole() : fd_(socket(AF_INET, SOCK_STREAM, 0)) {
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof(a);
-    if (bind(fd_, reinterpret_cast<sockaddr*>(&a), len) == 0 && listen(fd_, 64) == 0 &&
-        getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) == 0) {
-      port_ = ntohs(a.sin_port);
-    }
-  }
-  ~BlackHole() { close(fd_); }
-  BlackHole(const BlackHole&) = delete;
-  BlackHole& operator=(const BlackHole&) = delete;
-  bool ok() const { return port_ > 0; }
-  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
-
- private:
-  int fd_;
-  int port_ = 0;
-};
+using util::BlackHole;  // util/black_hole_for_test.h
 
 }  // namespace quorum::client
 

@@ -145,21 +145,30 @@ def snapshot_save(server):
         shutil.rmtree(d, ignore_errors=True)
 
 
+def _start_restored(server, d):
+    """Saves `server`'s snapshot with etcdctl into dir `d` and starts a new member from
+    it with --restore-snapshot: (member, None), or (None, why not)."""
+    path = os.path.join(d, "snap.db")
+    r = harness.etcdctl(server.endpoint, ["snapshot", "save", path])
+    if r.rc != 0:
+        return None, "save failed: %s" % r.err.strip()[-300:]
+    fresh = harness.Server("quorum", server.binary, name="restored",
+                           extra_args=["--restore-snapshot", path])
+    fresh.start()
+    return fresh, None
+
+
 def restore_into_new_member(server):
     """quorum --restore-snapshot: a new single-member cluster started from a file saved
     with etcdctl answers the same keys, history and revision as the original"""
     d = tempfile.mkdtemp(prefix="e2e-restore-")
     fresh = None
     try:
-        path = os.path.join(d, "snap.db")
-        r = harness.etcdctl(server.endpoint, ["snapshot", "save", path])
-        if r.rc != 0:
-            return "save failed: %s" % r.err.strip()[-300:]
         before = harness.etcdctl(server.endpoint, ["get", "", "--prefix", "-w", "json"]).out
         old = harness.etcdctl(server.endpoint, ["get", "a", "--rev", "2"]).out
-        fresh = harness.Server("quorum", server.binary, name="restored",
-                               extra_args=["--restore-snapshot", path])
-        fresh.start()
+        fresh, err = _start_restored(server, d)
+        if err:
+            return err
         after = harness.etcdctl(fresh.endpoint, ["get", "", "--prefix", "-w", "json"]).out
         old_after = harness.etcdctl(fresh.endpoint, ["get", "a", "--rev", "2"]).out
         put = harness.etcdctl(fresh.endpoint, ["put", "c", "3", "-w", "json"]).out
@@ -188,13 +197,9 @@ def restored_member_survives_power_cut(server):
     d = tempfile.mkdtemp(prefix="e2e-restore-cut-")
     fresh = None
     try:
-        path = os.path.join(d, "snap.db")
-        r = harness.etcdctl(server.endpoint, ["snapshot", "save", path])
-        if r.rc != 0:
-            return "save failed: %s" % r.err.strip()[-300:]
-        fresh = harness.Server("quorum", server.binary, name="restored",
-                               extra_args=["--restore-snapshot", path])
-        fresh.start()
+        fresh, err = _start_restored(server, d)
+        if err:
+            return err
         for i in range(20):
             harness.etcdctl(fresh.endpoint, ["put", "cut/%02d" % i, "v"])
         fresh._terminate(signal.SIGKILL)

@@ -28,6 +28,7 @@
 
 #include "mvcc/temp_store_for_test.h"
 #include "server/errors.h"
+#include "util/black_hole_for_test.h"
 
 namespace quorum::server {
 namespace {
@@ -73,27 +74,7 @@ int ClosedPort() {
   return ntohs(a.sin_port);
 }
 
-// A port that accepts TCP connections (into the backlog) but never speaks:
-// calls to it hang until their deadline.
-class BlackHole {
- public:
-  BlackHole() : fd_(socket(AF_INET, SOCK_STREAM, 0)) {
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof(a);
-    bind(fd_, reinterpret_cast<sockaddr*>(&a), len);
-    listen(fd_, 64);
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
-  }
-  ~BlackHole() { close(fd_); }
-  int port() const { return port_; }
-
- private:
-  int fd_;
-  int port_ = 0;
-};
+using util::BlackHole;
 
 // One member: a store, a lessor on a manual clock, a LeaseService served on
 // a loopback gRPC port, and a scripted raft member.

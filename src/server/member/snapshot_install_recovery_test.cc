@@ -6,12 +6,13 @@
 
 #include <gtest/gtest.h>
 
-#include <map>
+#include <filesystem>
 #include <string>
 
 #include "mvcc/meta_keys.h"
 #include "mvcc/temp_store_for_test.h"
 #include "server/member/raft_storage.h"
+#include "server/member/state_contents_for_test.h"
 #include "server/member/state_snapshot.h"
 #include "util/coding.h"
 
@@ -20,19 +21,6 @@ namespace {
 
 using mvcc::Cf;
 namespace tu = mvcc::test_util;
-using Contents = std::map<std::pair<int, std::string>, std::string>;
-
-Contents ReadState(const mvcc::Backend& b) {
-  Contents out;
-  for (Cf cf : {Cf::kKv, Cf::kMeta, Cf::kLease, Cf::kAuth, Cf::kMembers}) {
-    EXPECT_TRUE(b.Scan(cf, "", "", [&](std::string_view k, std::string_view v) {
-                   out[{static_cast<int>(cf), std::string(k)}] = std::string(v);
-                   return true;
-                 }).ok());
-  }
-  return out;
-}
-
 raft::Entry MakeEntry(raft::Index i) {
   raft::Entry e;
   e.set_index(i);
@@ -43,7 +31,7 @@ raft::Entry MakeEntry(raft::Index i) {
 TEST(SnapshotInstallRecoveryTest, InstallCutShortIsFinishedAtStart) {
   const std::string dir = tu::MakeTempDir("install-recovery");
   ASSERT_FALSE(dir.empty());
-  Contents want;
+  StateContents want;
   const std::string snap_path = dir + "/snap/0000000000000001-000000000000003c.snap";
   {
     auto src = mvcc::Backend::Open(dir + "/src", tu::NoFsyncOptions());
@@ -57,7 +45,7 @@ TEST(SnapshotInstallRecoveryTest, InstallCutShortIsFinishedAtStart) {
     ASSERT_TRUE((*src)->Commit(std::move(b), false).ok());
     std::filesystem::create_directories(dir + "/snap");
     ASSERT_TRUE(WriteStateSnapshot(**src, snap_path, SnapshotEncoding::kZstd).ok());
-    want = ReadState(**src);
+    want = ReadStateContents(**src);
   }
   auto target = mvcc::Backend::Open(dir + "/target", tu::NoFsyncOptions());
   ASSERT_TRUE(target.ok());
@@ -77,10 +65,10 @@ TEST(SnapshotInstallRecoveryTest, InstallCutShortIsFinishedAtStart) {
   cut.batch_bytes = 64 << 10;
   cut.fail_after_batches = 1;
   ASSERT_EQ(RestoreStateSnapshot(target->get(), snap_path, cut).code(), absl::StatusCode::kAborted);
-  EXPECT_EQ(ReadState(**target).count({static_cast<int>(Cf::kMembers), "m1"}), 0u);
+  EXPECT_EQ(ReadStateContents(**target).count({static_cast<int>(Cf::kMembers), "m1"}), 0u);
 
   ASSERT_TRUE(FinishSnapshotInstall(target->get(), dir + "/snap").ok());
-  EXPECT_EQ(ReadState(**target), want);
+  EXPECT_EQ(ReadStateContents(**target), want);
 
   // At the snapshot already: nothing is replaced.
   mvcc::Batch later = (*target)->NewBatch();

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "mvcc/temp_store_for_test.h"
+#include "server/member/state_contents_for_test.h"
 #include "util/crc32c.h"
 
 namespace quorum::server {
@@ -16,19 +17,6 @@ namespace {
 
 using mvcc::Cf;
 namespace tu = mvcc::test_util;
-
-using Contents = std::map<std::pair<int, std::string>, std::string>;
-
-Contents ReadAll(const mvcc::Backend& b) {
-  Contents out;
-  for (Cf cf : {Cf::kKv, Cf::kMeta, Cf::kLease, Cf::kAuth, Cf::kMembers}) {
-    EXPECT_TRUE(b.Scan(cf, "", "", [&](std::string_view k, std::string_view v) {
-                   out[{static_cast<int>(cf), std::string(k)}] = std::string(v);
-                   return true;
-                 }).ok());
-  }
-  return out;
-}
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -78,7 +66,7 @@ class StateSnapshotTest : public ::testing::Test {
 };
 
 TEST_F(StateSnapshotTest, BothEncodingsRestoreTheSameState) {
-  const Contents want = ReadAll(*src_);
+  const StateContents want = ReadStateContents(*src_);
   for (auto enc : {SnapshotEncoding::kPlain, SnapshotEncoding::kZstd}) {
     const std::string name = enc == SnapshotEncoding::kPlain ? "plain" : "zstd";
     const std::string path = dir_ + "/" + name + ".snap";
@@ -87,7 +75,7 @@ TEST_F(StateSnapshotTest, BothEncodingsRestoreTheSameState) {
               enc == SnapshotEncoding::kPlain ? "QSNAP001" : "QSNAP002");
     auto target = Target(name);
     ASSERT_TRUE(RestoreStateSnapshot(target.get(), path).ok()) << name;
-    EXPECT_EQ(ReadAll(*target), want) << name;
+    EXPECT_EQ(ReadStateContents(*target), want) << name;
   }
   // The repetitive values make the compressed file far smaller.
   EXPECT_LT(ReadFile(dir_ + "/zstd.snap").size() * 4, ReadFile(dir_ + "/plain.snap").size());
@@ -98,7 +86,7 @@ TEST_F(StateSnapshotTest, DamagedCompressedFileIsRefusedUntouched) {
   ASSERT_TRUE(WriteStateSnapshot(*src_, path, SnapshotEncoding::kZstd).ok());
   const std::string good = ReadFile(path);
   auto target = Target("damaged");
-  const Contents before = ReadAll(*target);
+  const StateContents before = ReadStateContents(*target);
 
   WriteFile(path, good.substr(0, good.size() / 2));  // truncated
   auto st = RestoreStateSnapshot(target.get(), path);
@@ -110,7 +98,7 @@ TEST_F(StateSnapshotTest, DamagedCompressedFileIsRefusedUntouched) {
   st = RestoreStateSnapshot(target.get(), path);
   EXPECT_EQ(st.code(), absl::StatusCode::kDataLoss) << st;
 
-  EXPECT_EQ(ReadAll(*target), before);
+  EXPECT_EQ(ReadStateContents(*target), before);
 }
 
 // A well-formed plain file whose record names raft's own column family
@@ -129,22 +117,22 @@ TEST_F(StateSnapshotTest, RecordOutsideTheStateColumnFamiliesIsRefused) {
   const std::string path = dir_ + "/raftlog.snap";
   WriteFile(path, file);
   auto target = Target("raftlog");
-  const Contents before = ReadAll(*target);
+  const StateContents before = ReadStateContents(*target);
   auto st = RestoreStateSnapshot(target.get(), path);
   EXPECT_EQ(st.code(), absl::StatusCode::kDataLoss) << st;
-  EXPECT_EQ(ReadAll(*target), before);
+  EXPECT_EQ(ReadStateContents(*target), before);
   // The same record in the kv column family is accepted: the file is valid.
   rec[0] = static_cast<char>(Cf::kKv);
   WriteFile(path, "QSNAP001" + rec + std::string(1, '\xFF') + count + be32(util::Crc32c(0, rec)));
   ASSERT_TRUE(RestoreStateSnapshot(target.get(), path).ok());
-  EXPECT_EQ((ReadAll(*target)[{static_cast<int>(Cf::kKv), "key"}]), "value");
+  EXPECT_EQ((ReadStateContents(*target)[{static_cast<int>(Cf::kKv), "key"}]), "value");
 }
 
 // A restore cut short (a crash between its batches) leaves the old state
 // gone and no consistent index (0: the member installs the snapshot again
 // at start); the restore run again, after a reopen, gives the whole state.
 TEST_F(StateSnapshotTest, RestoreCutShortLeavesNoConsistentIndexAndIsRedone) {
-  const Contents want = ReadAll(*src_);
+  const StateContents want = ReadStateContents(*src_);
   const std::string path = dir_ + "/cut.snap";
   ASSERT_TRUE(WriteStateSnapshot(*src_, path, SnapshotEncoding::kZstd).ok());
   {
@@ -157,7 +145,7 @@ TEST_F(StateSnapshotTest, RestoreCutShortLeavesNoConsistentIndexAndIsRedone) {
     opts.fail_after_batches = 3;
     auto st = RestoreStateSnapshot(target.get(), path, opts);
     ASSERT_EQ(st.code(), absl::StatusCode::kAborted) << st;
-    const Contents half = ReadAll(*target);
+    const StateContents half = ReadStateContents(*target);
     EXPECT_EQ(half.count({static_cast<int>(Cf::kMeta), "consistent_index"}), 0u);
     EXPECT_EQ(half.count({static_cast<int>(Cf::kKv), "stale"}), 0u);
     EXPECT_GT(half.size(), 100u);
@@ -168,7 +156,7 @@ TEST_F(StateSnapshotTest, RestoreCutShortLeavesNoConsistentIndexAndIsRedone) {
   RestoreOptions small;
   small.batch_bytes = 64 << 10;
   ASSERT_TRUE(RestoreStateSnapshot(reopened->get(), path, small).ok());
-  EXPECT_EQ(ReadAll(**reopened), want);
+  EXPECT_EQ(ReadStateContents(**reopened), want);
 }
 
 }  // namespace
