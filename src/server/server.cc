@@ -38,11 +38,11 @@
 #include "server/member/raft_member.h"
 #include "server/member/raft_storage.h"
 #include "server/member/snapshot_install_recovery.h"
-#include "server/transport/snapshot_file_writer.h"
 #include "server/snapshot_restore.h"
 #include "server/tls.h"
 #include "server/transport/peer_listener.h"
 #include "server/transport/server_options.h"
+#include "server/transport/snapshot_file_writer.h"
 #include "server/transport/transport.h"
 #include "server/url.h"
 #include "util/member_id.h"
@@ -152,6 +152,28 @@ absl::Status ProposeCompaction(Proposer* proposer, int64_t rev, const absl::Noti
   return wait->status;
 }
 
+// Before anything reads the state machine: what a crash took from RocksDB's
+// unsynced writes comes back from the raft log journal (the restore seed
+// decides from the raft state whether this member is initialised); a state
+// snapshot persisted but not (wholly) installed -- a crash between receiving
+// and installing it, or during the install, which replaces the state batch
+// by batch -- is installed (the member list, key index, leases and alarms
+// are read next); then --restore-snapshot seeds a new data dir. Without
+// fsync there is nothing for the journal to save: one left by an earlier
+// run with fsync is replayed once and removed.
+absl::Status RecoverDataDir(const ServerConfig& cfg, const std::filesystem::path& member_dir,
+                            const std::string& journal, mvcc::Backend* backend) {
+  if (auto st = cfg.unsafe_no_fsync ? LogJournal::RecoverAndRemove(journal, backend)
+                                    : LogJournal::Recover(journal, backend);
+      !st.ok()) {
+    return st;
+  }
+  const std::string snap_dir = (member_dir / "snap").string();
+  if (auto st = FinishSnapshotInstall(backend, snap_dir); !st.ok()) return st;
+  if (cfg.restore_snapshot.empty()) return absl::OkStatus();
+  return SeedFromClientSnapshot(backend, cfg.restore_snapshot, snap_dir);
+}
+
 }  // namespace
 
 Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) { impl_->owner = this; }
@@ -213,32 +235,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerConfig config) {
   auto backend = mvcc::Backend::Open((member_dir / "db").string(), bo);
   if (!backend.ok()) return backend.status();
   impl->backend = std::move(*backend);
-  // What a crash took from RocksDB's unsynced writes comes back first:
-  // everything below reads the raft state (the restore seed decides from
-  // it whether this member is initialised). Without fsync there is nothing
-  // for the journal to save; a journal left by an earlier run with fsync is
-  // replayed once and removed.
   const std::string journal = (member_dir / "wal" / "journal").string();
-  if (auto st = cfg.unsafe_no_fsync ? LogJournal::RecoverAndRemove(journal, impl->backend.get())
-                                    : LogJournal::Recover(journal, impl->backend.get());
-      !st.ok()) {
-    return st;
-  }
-  // A state snapshot persisted but not (wholly) installed -- a crash between
-  // receiving it and installing it, or during the install, which replaces
-  // the state batch by batch -- is installed before anything reads the state
-  // (the member list, the key index, leases, alarms).
-  if (auto st = FinishSnapshotInstall(impl->backend.get(), (member_dir / "snap").string());
-      !st.ok()) {
-    return st;
-  }
-  if (!cfg.restore_snapshot.empty()) {
-    if (auto st = SeedFromClientSnapshot(impl->backend.get(), cfg.restore_snapshot,
-                                         (member_dir / "snap").string());
-        !st.ok()) {
-      return st;
-    }
-  }
+  if (auto st = RecoverDataDir(cfg, member_dir, journal, impl->backend.get()); !st.ok()) return st;
   mvcc::CompactorOptions co;
   co.on_error = [](int64_t rev, const absl::Status& st) {
     spdlog::error("dropping the records of compaction {} failed (retrying): {}", rev,
