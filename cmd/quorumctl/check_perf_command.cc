@@ -5,8 +5,6 @@
 // slowest put took <= 500 ms and the latency stddev <= 100 ms. Same loads,
 // flags, output lines and exit codes as etcdctl. QUORUMCTL_CHECK_PERF_SECONDS
 // shortens the run (for tests; etcdctl always runs 60 s).
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -18,6 +16,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
 #include "client/kv.h"
 #include "client/maintenance.h"
@@ -28,6 +27,51 @@ namespace quorum::ctl {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// Go's time.Duration.String() of whole seconds ("5s", "1m0s", "1h0m5s").
+std::string GoSeconds(int64_t s) {
+  if (s < 60) return absl::StrCat(s, "s");
+  if (s < 3600) return absl::StrCat(s / 60, "m", s % 60, "s");
+  return absl::StrCat(s / 3600, "h", s % 3600 / 60, "m", s % 60, "s");
+}
+
+// The line etcdctl's progress bar (cheggaaa/pb v1, no terminal width, so no
+// bar) rewrites on stdout every 200 ms: " 7 / 60   11.67% 00m53s". `current`
+// counts whole seconds; the time left is pb's estimate (elapsed per second
+// done, less the time since the count last changed), omitted when under 1 s;
+// the last line shows the time taken instead.
+std::string ProgressLine(int current, int total, double elapsed, double since_change, bool done) {
+  std::string line =
+      absl::StrFormat("\r %d / %d  %6.2f%%", current, total, 100.0 * current / total);
+  if (done) return absl::StrCat(line, " ", GoSeconds(static_cast<int64_t>(elapsed)), "\n");
+  if (current > 0) {
+    const double left = (total - current) * (elapsed / current) - since_change;
+    const int64_t whole = static_cast<int64_t>(left);
+    if (whole > 0) {
+      absl::StrAppend(&line, whole >= 3600 ? absl::StrFormat(" %dh%02dm%02ds", whole / 3600,
+                                                             whole % 3600 / 60, whole % 60)
+                                           : absl::StrFormat(" %02dm%02ds", whole / 60, whole % 60));
+    }
+  }
+  return line;
+}
+
+// Prints ProgressLine on stdout (as etcdctl does, terminal or not) until
+// `seconds` have passed since `start`.
+void ShowProgress(Clock::time_point start, int seconds) {
+  for (int tick = 0;; ++tick) {
+    const auto now = Clock::now();
+    const double elapsed = std::chrono::duration<double>(now - start).count();
+    const int current = std::min(seconds, static_cast<int>(elapsed));
+    const bool done = current >= seconds;
+    std::fputs(ProgressLine(current, seconds, elapsed, elapsed - current, done).c_str(), stdout);
+    std::fflush(stdout);
+    if (done) return;
+    std::this_thread::sleep_until(
+        std::min(start + std::chrono::milliseconds(200) * (tick + 1),
+                 start + std::chrono::seconds(seconds)));
+  }
+}
 
 struct Load {
   int limit, clients;
@@ -124,13 +168,7 @@ void RunCheckPerf(Context& ctx, const FlagValues& f, const std::vector<std::stri
       }
     });
   }
-  const bool tty = ::isatty(2) == 1;
-  for (int s = 1; s <= seconds && tty; ++s) {
-    std::this_thread::sleep_until(start + std::chrono::seconds(s));
-    std::fprintf(stderr, "\r%3d / %d [%-40s] %3d%%", s, seconds,
-                 std::string(40 * s / seconds, '=').c_str(), 100 * s / seconds);
-    if (s == seconds) std::fprintf(stderr, "\n");
-  }
+  ShowProgress(start, seconds);
   for (auto& t : workers) t.join();
   const double total = std::chrono::duration<double>(Clock::now() - start).count();
 

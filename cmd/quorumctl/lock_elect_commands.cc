@@ -95,6 +95,7 @@ grpc::Status CallRetryingUnavailable(
     const std::function<grpc::Status(grpc::ClientContext*, int64_t lease)>& rpc) {
   for (;;) {
     grpc::ClientContext call;
+    ctx.Client().AttachToken(&call);
     intr.CancelOnInterrupt(&call);
     grpc::Status s = rpc(&call, session->Lease());
     intr.CancelOnInterrupt(nullptr);
@@ -221,6 +222,7 @@ void Observe(Context& ctx, const std::string& name) {
   v3electionpb::LeaderRequest req;
   req.set_name(name);
   grpc::ClientContext call;
+  ctx.Client().AttachToken(&call);
   intr.CancelOnInterrupt(&call);
   auto stream = v3electionpb::Election::NewStub(PickChannel(ctx.Client()))->Observe(&call, req);
   v3electionpb::LeaderResponse lr;

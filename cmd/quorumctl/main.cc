@@ -208,6 +208,8 @@ std::string CommandHelp(const CommandSpec& c) {
   return out;
 }
 
+std::vector<FlagSpec> GroupFlags(const std::string& group);
+
 std::string GroupHelp(const std::string& group, const std::vector<CommandSpec>& cmds) {
   std::string out = "NAME:\n\t" + group + " - " + Groups().at(group) + "\n\nUSAGE:\n\t" + kBinary +
                     " " + group + " <subcommand> [flags]\n\nAPI VERSION:\n\t" + kApiVersion +
@@ -220,9 +222,14 @@ std::string GroupHelp(const std::string& group, const std::vector<CommandSpec>& 
   }
   std::sort(subs.begin(), subs.end());
   out += TabAlign(subs);
-  out += "\nOPTIONS:\n" +
-         FlagUsages({{"help", 'h', FlagKind::kBool, "false", "help for " + group}}) +
-         "\nGLOBAL OPTIONS:\n" + FlagUsages(GlobalFlagSpecs()) + "\n";
+  // The group's own flags: GroupFlags() without the global ones.
+  const std::vector<FlagSpec> all = GroupFlags(group);
+  std::vector<FlagSpec> local(all.begin() + static_cast<std::ptrdiff_t>(GlobalFlagSpecs().size()),
+                              all.end());
+  std::sort(local.begin(), local.end(),
+            [](const FlagSpec& a, const FlagSpec& b) { return a.name < b.name; });
+  out += "\nOPTIONS:\n" + FlagUsages(local) + "\nGLOBAL OPTIONS:\n" +
+         FlagUsages(GlobalFlagSpecs()) + "\n";
   return out;
 }
 
@@ -644,8 +651,11 @@ std::unique_ptr<client::Client> Context::MustClient(const std::vector<std::strin
   }
   if (!c.ok()) {
     // Option errors (unreadable TLS files) are bad arguments, printed as is
-    // (etcdctl: exit 128); a failed authentication is a connection error.
-    if (c.status().code() == absl::StatusCode::kInvalidArgument) {
+    // (etcdctl: exit 128); a failed authentication (the server's
+    // InvalidArgument "etcdserver: authentication failed, ...") is a
+    // connection error (exit 2).
+    if (c.status().code() == absl::StatusCode::kInvalidArgument &&
+        !absl::StartsWith(c.status().message(), "etcdserver: ")) {
       ExitWithError(kExitBadArgs, std::string(c.status().message()));
     }
     ExitWithError(kExitBadConnection, ErrorText(c.status()));

@@ -163,8 +163,20 @@ CallDeadlineScope::~CallDeadlineScope() { call_deadline_cap = previous_; }
 
 absl::Time CallDeadlineScope::Current() { return call_deadline_cap; }
 
+void Client::AttachToken(grpc::ClientContext* ctx) const {
+  absl::MutexLock l(&mu_);
+  if (!token_.empty()) ctx->AddMetadata("token", token_);
+}
+
+bool Client::IsStaleToken(const grpc::Status& s) {
+  const std::string& m = s.error_message();
+  if (s.error_code() == grpc::StatusCode::UNAUTHENTICATED) return m == "etcdserver: invalid auth token";
+  return s.error_code() == grpc::StatusCode::INVALID_ARGUMENT &&
+         (m == "etcdserver: user name is empty" || m == "etcdserver: revision of auth store is old");
+}
+
 absl::Status Client::InvokeErased(Idempotency idempotency, int only_index,
-                                  const ErasedAttempt& attempt) {
+                                  const ErasedAttempt& attempt, bool authenticating) {
   const absl::Time deadline =
       std::min(absl::Now() + options_.command_timeout, CallDeadlineScope::Current());
   const size_t n = options_.endpoints.size();
@@ -175,6 +187,7 @@ absl::Status Client::InvokeErased(Idempotency idempotency, int only_index,
     start = only_index >= 0 ? static_cast<size_t>(only_index) : pinned_;
   }
   CallCanceller* const canceller = CallCancelScope::Current();
+  bool token_refreshed = authenticating || options_.username.empty();
   for (size_t tries = 0;; ++tries) {
     const absl::Time now = absl::Now();
     if (canceller != nullptr && canceller->Cancelled()) {
@@ -198,7 +211,7 @@ absl::Status Client::InvokeErased(Idempotency idempotency, int only_index,
     }
     grpc::ClientContext ctx;
     ctx.set_deadline(absl::ToChronoTime(deadline));
-    if (!token_.empty()) ctx.AddMetadata("token", token_);
+    if (!authenticating) AttachToken(&ctx);
     if (canceller != nullptr && !canceller->Attach(&ctx)) {
       return absl::CancelledError(kCallCancelledMessage);
     }
@@ -215,7 +228,16 @@ absl::Status Client::InvokeErased(Idempotency idempotency, int only_index,
     if (s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED && absl::Now() >= deadline) {
       return absl::DeadlineExceededError(kDeadlineExceededMessage);
     }
-    if (s.error_code() == grpc::StatusCode::UNAVAILABLE && only_index < 0 && n > 1 &&
+    if (!token_refreshed && IsStaleToken(s)) {
+      // The request was refused before it ran: safe to send again.
+      token_refreshed = true;
+      if (absl::Status a = Authenticate(); !a.ok()) return a;
+      --tries;  // the same endpoint again (unsigned wrap-around at 0 is intended)
+      continue;
+    }
+    // With one endpoint the same one is asked again (a new leader, a member
+    // back), as clientv3 retries repeatable calls until the deadline.
+    if (s.error_code() == grpc::StatusCode::UNAVAILABLE && only_index < 0 &&
         idempotency == Idempotency::kIdempotent) {
       // After a whole pass of refusals (members stopping, no leader), back
       // off before the next: retrying at once would only flood the cluster.
@@ -256,15 +278,17 @@ absl::Status Client::Authenticate() {
   etcdserverpb::AuthenticateRequest req;
   req.set_name(options_.username);
   req.set_password(options_.password);
-  absl::StatusOr<etcdserverpb::AuthenticateResponse> resp =
-      Invoke<etcdserverpb::AuthenticateResponse>(
-          Idempotency::kIdempotent,
-          [&](const std::shared_ptr<grpc::Channel>& ch, grpc::ClientContext* ctx,
-              etcdserverpb::AuthenticateResponse* out) {
-            return etcdserverpb::Auth::NewStub(ch)->Authenticate(ctx, req, out);
-          });
-  if (!resp.ok()) return resp.status();
-  token_ = resp->token();
+  etcdserverpb::AuthenticateResponse resp;
+  absl::Status s = InvokeErased(
+      Idempotency::kIdempotent, -1,
+      [&](const std::shared_ptr<grpc::Channel>& ch, grpc::ClientContext* ctx) {
+        resp.Clear();
+        return etcdserverpb::Auth::NewStub(ch)->Authenticate(ctx, req, &resp);
+      },
+      /*authenticating=*/true);
+  if (!s.ok()) return s;
+  absl::MutexLock l(&mu_);
+  token_ = resp.token();
   return absl::OkStatus();
 }
 

@@ -15,9 +15,13 @@
 //     always safe to retry; on the first pass an endpoint whose channel is
 //     in TRANSIENT_FAILURE (known down) is skipped without waiting;
 //   * a call that was sent and failed with UNAVAILABLE is retried on the next
-//     endpoint only when it is idempotent (Range, Status, MemberList, ...),
-//     as clientv3's retry interceptor does for "repeatable" RPCs;
-//   * any other failure is returned as is (see errors.h for the mapping).
+//     endpoint (the same one when there is only one) only when it is
+//     idempotent (Range, Status, MemberList, ...), as clientv3's retry
+//     interceptor does for "repeatable" RPCs;
+//   * with a user configured, a call the server refuses for its token
+//     (expired, or the auth store changed) re-authenticates once and is
+//     sent again, as clientv3 does; any other failure is returned as is
+//     (see errors.h for the mapping).
 // InvokeOn() targets one given endpoint (per-member Maintenance calls).
 // A CallCancelScope on the calling thread lets another thread end the call
 // (call_canceller.h); AbandonChannel() drops the connection to a member that
@@ -148,6 +152,10 @@ class Client {
   // that has been replaced already.
   void AbandonChannel(const std::shared_ptr<grpc::Channel>& channel) ABSL_LOCKS_EXCLUDED(mu_);
 
+  // Adds the auth token (when a user is configured) to a call or stream
+  // opened outside Invoke: watch streams, Lock/Campaign/Observe.
+  void AttachToken(grpc::ClientContext* ctx) const ABSL_LOCKS_EXCLUDED(mu_);
+
   // Index of `endpoint` in endpoints(), or -1.
   int EndpointIndex(const std::string& endpoint) const;
 
@@ -164,7 +172,12 @@ class Client {
 
   using ErasedAttempt =
       std::function<grpc::Status(const std::shared_ptr<grpc::Channel>&, grpc::ClientContext*)>;
-  absl::Status InvokeErased(Idempotency idempotency, int only_index, const ErasedAttempt& attempt);
+  // `authenticating`: the Authenticate call itself (no token, no refresh).
+  absl::Status InvokeErased(Idempotency idempotency, int only_index, const ErasedAttempt& attempt,
+                            bool authenticating = false);
+  // Whether the server refused a call for its token (etcd's "invalid auth
+  // token", "user name is empty", "revision of auth store is old").
+  static bool IsStaleToken(const grpc::Status& s);
   absl::Status Init();
   absl::Status Authenticate();
   std::shared_ptr<grpc::Channel> Channel(size_t index) ABSL_LOCKS_EXCLUDED(mu_);
@@ -177,10 +190,9 @@ class Client {
   bool tls_default_ = false;
   // PEM contents read by Init().
   std::string ca_pem_, cert_pem_, key_pem_;
-  // Auth token sent as "token" metadata; set once by Authenticate().
-  std::string token_;
-
-  absl::Mutex mu_;
+  mutable absl::Mutex mu_;
+  // Auth token sent as "token" metadata; set by Authenticate().
+  std::string token_ ABSL_GUARDED_BY(mu_);
   // One per endpoint; null until first used.
   std::vector<std::shared_ptr<grpc::Channel>> channels_ ABSL_GUARDED_BY(mu_);
   // Endpoint tried first: the last one that answered.

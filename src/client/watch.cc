@@ -159,6 +159,7 @@ absl::Status Watcher::RunStream() {
     c->set_start_revision(next_rev_);
     ctx_ = &ctx;
   }
+  client_.AttachToken(&ctx);
   auto stub = etcdserverpb::Watch::NewStub(channel);
   std::unique_ptr<Stream> stream = stub->Watch(&ctx);
   absl::Status end;

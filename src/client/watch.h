@@ -29,7 +29,7 @@
 // give-up doubles that timeout (a live server may defer the answer while the
 // watch catches up on old revisions). Answers to probes (watch_id -1) are not
 // pushed to the caller; only RequestProgress() asks for one that is.
-// Auth tokens are not sent on watch streams yet (the server has no auth).
+// The stream carries the Client's auth token (etcd with auth enabled).
 //
 // Thread-safety: all methods are thread-safe. The Client must outlive it.
 #ifndef QUORUM_CLIENT_WATCH_H_

@@ -11,12 +11,17 @@
 namespace quorum::client::concurrency {
 namespace {
 
-// Range: Unavailable the first time, then k=1 (mod 5); Txn: succeeds.
+// Range: the first one is never answered (the client's deadline ends it; an
+// Unavailable answer the client itself would ask again), then k=1 (mod 5);
+// Txn: succeeds.
 class FlakyKv final : public etcdserverpb::KV::Service {
  public:
-  grpc::Status Range(grpc::ServerContext*, const etcdserverpb::RangeRequest* req,
+  grpc::Status Range(grpc::ServerContext* ctx, const etcdserverpb::RangeRequest* req,
                      etcdserverpb::RangeResponse* resp) override {
-    if (ranges_++ == 0) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "etcdserver: no leader");
+    if (ranges_++ == 0) {
+      while (!ctx->IsCancelled()) absl::SleepFor(absl::Milliseconds(10));
+      return grpc::Status(grpc::StatusCode::CANCELLED, "gone");
+    }
     resp->mutable_header()->set_revision(10);
     mvccpb::KeyValue* kv = resp->add_kvs();
     kv->set_key(req->key());
@@ -41,13 +46,13 @@ std::unique_ptr<Client> NewClient(const TestServer& server) {
   ClientOptions o;
   o.endpoints = {server.address()};
   o.dial_timeout = absl::Seconds(2);
-  o.command_timeout = absl::Seconds(3);
+  o.command_timeout = absl::Seconds(1);
   absl::StatusOr<std::unique_ptr<Client>> c = Client::Create(o);
   EXPECT_TRUE(c.ok()) << c.status();
   return c.ok() ? std::move(*c) : nullptr;
 }
 
-// apply fails because its read came back empty; the read's Unavailable, not
+// apply fails because its read came back empty; the read's deadline error, not
 // apply's error, decides: apply runs again and the second attempt commits.
 TEST(RunStm, FailedReadRerunsApplyInsteadOfReturningApplysError) {
   FlakyKv kv;
