@@ -545,15 +545,14 @@ TEST_F(StmIsolationTest, RepeatableReadsRetriesOnReadKeyAndReadsTheNewest) {
               .repeats_a_read = true});
 }
 
-// clientv3's ReadCommitted also caches a key's first read within an attempt
-// (stm.fetch consults rset); Quorum's re-reads it (stm.cc: "Not
-// remembered"), so RepeatedRead leaves the second value unchecked here.
+// As clientv3's (stm.fetch consults rset first), a key's first read is kept
+// for the rest of the attempt.
 TEST_F(StmIsolationTest, ReadCommittedNeverRetriesAndCommitsStaleReads) {
   CheckLevel(cc::Isolation::kReadCommitted, "rc",
              {.retries_on_read_key = false,
               .retries_on_written_key = false,
               .pins_later_reads = false,
-              .repeats_a_read = false});
+              .repeats_a_read = true});
 }
 
 }  // namespace

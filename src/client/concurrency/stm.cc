@@ -29,7 +29,8 @@ const etcdserverpb::RangeResponse* Stm::Fetch(const std::string& key) {
   }
   if (snapshot && read_rev_ == 0) read_rev_ = r->header().revision();
   if (isolation_ == Isolation::kReadCommitted) {
-    // Not remembered: every read sees the newest value.
+    // The newest value (no snapshot revision); kept for the rest of the
+    // attempt by the rset_ lookup above, as clientv3's read set does.
     prefetched_.erase(key);
     auto [pos, _] = rset_.insert_or_assign(key, *std::move(r));
     return &pos->second;
