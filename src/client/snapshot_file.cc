@@ -1,5 +1,6 @@
 #include "client/snapshot_file.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cstring>
 #include <filesystem>
@@ -7,6 +8,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "client/bbolt_snapshot.h"
 #include "util/coding.h"
 #include "util/crc32c.h"
 #include "util/sha256.h"
@@ -21,6 +23,7 @@ constexpr uint64_t kPadAlign = 512;  // the state part is zero-padded to this
 // Column family names by id (mvcc/backend/backend.h; fixed on-disk names).
 constexpr const char* kCfNames[] = {"kv", "meta", "lease", "auth", "members", "raft_log",
                                     "raft_state"};
+constexpr size_t kBboltSecondMeta = 4096;
 constexpr int kCfCount = sizeof(kCfNames) / sizeof(kCfNames[0]);
 
 uint32_t Be32(const char* p) {
@@ -69,13 +72,11 @@ absl::StatusOr<SnapshotFileStatus> ReadSnapshotFile(const std::string& path) {
   char head[20] = {};
   in.read(head, sizeof(head));
   const size_t got = static_cast<size_t>(in.gcount());
-  // bbolt's first meta page: 16-byte page header, then magic 0xED0CDAED (little-endian).
-  if (got >= 20 && static_cast<unsigned char>(head[16]) == 0xED &&
-      static_cast<unsigned char>(head[17]) == 0xDA && static_cast<unsigned char>(head[18]) == 0x0C &&
-      static_cast<unsigned char>(head[19]) == 0xED) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        path, " is an etcd (bbolt) database snapshot; quorumctl reads only Quorum snapshots "
-              "(made by `quorumctl snapshot save` or `etcdctl snapshot save` against Quorum)"));
+  if (HasBboltMagic(std::string_view(head, got))) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(path,
+                     " is an etcd (bbolt) database snapshot, not a Quorum snapshot (made by "
+                     "`quorumctl snapshot save` or `etcdctl snapshot save` against Quorum)"));
   }
   if (got < 8 || std::memcmp(head, kMagic, 8) != 0) {
     return absl::FailedPreconditionError(
@@ -150,6 +151,19 @@ absl::StatusOr<SnapshotFileStatus> ReadSnapshotFile(const std::string& path) {
   st.has_digest = true;
   st.total_size = static_cast<int64_t>(file_size - kDigestSize);
   return st;
+}
+
+absl::StatusOr<SnapshotFileStatus> ReadSnapshotStatus(const std::string& path) {
+  // bbolt is told by either meta page (page 1 at 4 KiB when page 0 is damaged).
+  std::string head(kBboltSecondMeta + 20, '\0');
+  std::ifstream in(path, std::ios::binary);
+  in.read(head.data(), static_cast<std::streamsize>(head.size()));
+  head.resize(static_cast<size_t>(std::max<std::streamsize>(in.gcount(), 0)));
+  if (HasBboltMagic(head) || (head.size() > kBboltSecondMeta &&
+                              HasBboltMagic(std::string_view(head).substr(kBboltSecondMeta)))) {
+    return ReadBboltSnapshot(path);
+  }
+  return ReadSnapshotFile(path);
 }
 
 }  // namespace quorum::client

@@ -7,7 +7,8 @@
 //   padding := 0x00*                    -- to a multiple of 512 bytes
 //   digest  := sha256(state padding)    -- 32 bytes
 // The reader validates everything (structure, record count, crc, digest)
-// in one streaming pass and reports etcdctl's `snapshot status` figures.
+// in one streaming pass and reports etcdctl's `snapshot status` figures;
+// ReadSnapshotStatus also reads etcd's own snapshot files.
 // Thread-safety: free functions, no shared state.
 #ifndef QUORUM_CLIENT_SNAPSHOT_FILE_H_
 #define QUORUM_CLIENT_SNAPSHOT_FILE_H_
@@ -31,8 +32,12 @@ struct SnapshotFileStatus {
 };
 
 // FailedPrecondition with a clear message for an etcd (bbolt) file,
-// DataLoss for a damaged one, NotFound when missing.
+// DataLoss for a damaged one, NotFound when missing. What restore reads.
 absl::StatusOr<SnapshotFileStatus> ReadSnapshotFile(const std::string& path);
+
+// `snapshot status`: the figures of either a Quorum snapshot (ReadSnapshotFile)
+// or an etcd one, a bbolt database (ReadBboltSnapshot, bbolt_snapshot.h).
+absl::StatusOr<SnapshotFileStatus> ReadSnapshotStatus(const std::string& path);
 
 }  // namespace quorum::client
 

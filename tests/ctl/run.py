@@ -36,7 +36,7 @@ from maintenance_cases import maintenance_cases  # noqa: E402
 
 def C(name, args, stdin=None, setup=(), rev=False, etcd=True, binary=False, stdout=True,
       env=None, ids=False, after=None, keep_err=None, bg=None, mask=False, norm=(), drop=None,
-      pb=None):
+      pb=None, quorum=True):
     """stdout=False: compare rc and stderr only (flag errors print the command's
     help, which lists quorumctl's extra 3.5 flags).
     bg: run the tool in the background (long-running commands: watch, lock,
@@ -47,10 +47,12 @@ def C(name, args, stdin=None, setup=(), rev=False, etcd=True, binary=False, stdo
     norm: extra (regex, replacement) pairs for both outputs.
     drop: lines matching this regex are dropped (quorumctl's extra 3.5 flags in help).
     pb: stdout is one protobuf message of this etcdserverpb type; it is compared
-    decoded, with revisions/leases masked."""
+    decoded, with revisions/leases masked.
+    quorum=False: only in the etcd phase (etcd's own files, e.g. a bbolt snapshot)."""
     return dict(name=name, args=args, stdin=stdin, setup=list(setup), rev=rev, etcd=etcd,
                 binary=binary, stdout=stdout, env=env or {}, ids=ids, after=after,
-                keep_err=keep_err, bg=bg, mask=mask, norm=list(norm), drop=drop, pb=pb)
+                keep_err=keep_err, bg=bg, mask=mask, norm=list(norm), drop=drop, pb=pb,
+                quorum=quorum)
 
 
 def W(name, args, actions, stdin=None, before=(), **kw):
@@ -578,7 +580,14 @@ def stop(proc):
 
 
 def setup_step(server, step):
-    """One setup command through etcdctl; `lease grant` remembers {LEASE}."""
+    """One setup command through etcdctl; `lease grant` remembers {LEASE};
+    ["save-once", FILE]: `snapshot save FILE` unless FILE exists (so both tools
+    and every case read the same file)."""
+    if step[0] == "save-once":
+        path = subst(server, step[1:])[0]
+        if os.path.exists(path):
+            return True
+        return run(harness.ETCDCTL_BIN, server.endpoint, ["snapshot", "save", path], None)[0] == 0
     if step == ["revoke-all-leases"]:
         rc, out, _ = run(harness.ETCDCTL_BIN, server.endpoint, ["lease", "list"], None)
         for line in out.decode().split("\n")[1:]:
@@ -878,7 +887,7 @@ def main():
             failed += 1
             continue
         try:
-            cases = [c for c in CASES if c["etcd"]] if subset else CASES
+            cases = [c for c in CASES if (c["etcd"] if subset else c["quorum"])]
             p, f = run_cases(srv, cases, bins, label, args.filter, args.verbose)
             passed += p
             failed += f
