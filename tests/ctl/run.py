@@ -641,15 +641,6 @@ TLS_CASES = [
 ]
 
 
-def make_certs(d):
-    def ossl(*a):
-        subprocess.run(["openssl"] + list(a), check=True, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL, cwd=d)
-    ossl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem",
-         "-days", "2", "-subj", "/CN=quorum-ctl-test-ca")
-    for n in ("server", "client"):
-        ossl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", n + ".key", "-out", n + ".csr",
-             "-subj", "/CN=" + n)
 # ---------------------------------------------------------------------------
 # Auth phase: Debian's etcd 3.4 with auth enabled (Quorum's server has no Auth
 # service yet): every call, watch stream and Lock/Election call of quorumctl
@@ -688,6 +679,15 @@ def enable_auth(server):
             raise harness.ServerStartError("auth setup %s: %s" % (s, err.decode()))
 
 
+def make_certs(d):
+    def ossl(*a):
+        subprocess.run(["openssl"] + list(a), check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, cwd=d)
+    ossl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem",
+         "-days", "2", "-subj", "/CN=quorum-ctl-test-ca")
+    for n in ("server", "client"):
+        ossl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", n + ".key", "-out", n + ".csr",
+             "-subj", "/CN=" + n)
         with open(os.path.join(d, n + ".ext"), "w") as f:
             f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\n"
                     "extendedKeyUsage=serverAuth,clientAuth\n")
@@ -893,15 +893,6 @@ def main():
             failed += f
         finally:
             srv.stop()
-    if not args.no_tls:
-        try:
-            tsrv = TlsServer(os.path.abspath(args.quorum_bin))
-        except (harness.ServerStartError, subprocess.CalledProcessError, OSError) as e:
-            print("FAIL tls: server did not start: %s" % e)
-            failed += 1
-        else:
-            try:
-                p, f = run_cases(tsrv, TLS_CASES, bins, "tls", args.filter, args.verbose, seed=False)
     if not args.no_etcd:
         asrv = harness.Server("etcd", os.path.abspath(args.etcd_bin))
         try:
@@ -916,6 +907,15 @@ def main():
             failed += f
         finally:
             asrv.stop()
+    if not args.no_tls:
+        try:
+            tsrv = TlsServer(os.path.abspath(args.quorum_bin))
+        except (harness.ServerStartError, subprocess.CalledProcessError, OSError) as e:
+            print("FAIL tls: server did not start: %s" % e)
+            failed += 1
+        else:
+            try:
+                p, f = run_cases(tsrv, TLS_CASES, bins, "tls", args.filter, args.verbose, seed=False)
                 passed += p
                 failed += f
             finally:
