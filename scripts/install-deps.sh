@@ -13,6 +13,11 @@ PACKAGES=(
   # Real peers for differential tests.
   etcd-server etcd-client python3-etcd3
 )
+# The npm etcd3 client suite (tests/npm) needs Node.js and npm. A node that is
+# already installed (NodeSource's nodejs bundles its own npm) is used as it is.
+if [ ! -x /usr/bin/node ]; then
+  PACKAGES+=(nodejs npm)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
