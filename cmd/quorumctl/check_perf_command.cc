@@ -37,15 +37,17 @@ std::string GoSeconds(int64_t s) {
 
 // The line etcdctl's progress bar (cheggaaa/pb v1, no terminal width, so no
 // bar) rewrites on stdout every 200 ms: " 7 / 60   11.67% 00m53s". `current`
-// counts whole seconds; the time left is pb's estimate (elapsed per second
-// done, less the time since the count last changed), omitted when under 1 s;
-// the last line shows the time taken instead.
-std::string ProgressLine(int current, int total, double elapsed, double since_change, bool done) {
+// counts whole seconds; the time left is pb's estimate: the time from the
+// start to the last change of the count (`changed_at`) per unit counted,
+// times the units left, less the time since that change -- so it counts down
+// within each second (59, 58, 58, 58, 58, 58, 57, ...) -- truncated to whole
+// seconds and omitted when under 1 s. The last line shows the time taken.
+std::string ProgressLine(int current, int total, double elapsed, double changed_at, bool done) {
   std::string line =
       absl::StrFormat("\r %d / %d  %6.2f%%", current, total, 100.0 * current / total);
   if (done) return absl::StrCat(line, " ", GoSeconds(static_cast<int64_t>(elapsed)), "\n");
   if (current > 0) {
-    const double left = (total - current) * (elapsed / current) - since_change;
+    const double left = (total - current) * (changed_at / current) - (elapsed - changed_at);
     const int64_t whole = static_cast<int64_t>(left);
     if (whole > 0) {
       absl::StrAppend(&line, whole >= 3600 ? absl::StrFormat(" %dh%02dm%02ds", whole / 3600,
@@ -59,12 +61,18 @@ std::string ProgressLine(int current, int total, double elapsed, double since_ch
 // Prints ProgressLine on stdout (as etcdctl does, terminal or not) until
 // `seconds` have passed since `start`.
 void ShowProgress(Clock::time_point start, int seconds) {
+  int shown = 0;
+  double changed_at = 0;  // when the count last changed, as the bar saw it
   for (int tick = 0;; ++tick) {
     const auto now = Clock::now();
     const double elapsed = std::chrono::duration<double>(now - start).count();
     const int current = std::min(seconds, static_cast<int>(elapsed));
+    if (current != shown) {
+      shown = current;
+      changed_at = elapsed;
+    }
     const bool done = current >= seconds;
-    std::fputs(ProgressLine(current, seconds, elapsed, elapsed - current, done).c_str(), stdout);
+    std::fputs(ProgressLine(current, seconds, elapsed, changed_at, done).c_str(), stdout);
     std::fflush(stdout);
     if (done) return;
     std::this_thread::sleep_until(

@@ -93,12 +93,21 @@ void PrintKey(Context& ctx, const std::string& key) {
 grpc::Status CallRetryingUnavailable(
     Context& ctx, Interrupt& intr, std::unique_ptr<Session>& session, int64_t ttl,
     const std::function<grpc::Status(grpc::ClientContext*, int64_t lease)>& rpc) {
+  bool relogged = false;
   for (;;) {
     grpc::ClientContext call;
     ctx.Client().AttachToken(&call);
     intr.CancelOnInterrupt(&call);
     grpc::Status s = rpc(&call, session->Lease());
     intr.CancelOnInterrupt(nullptr);
+    // A stale token (it expired while we waited, e.g. behind a long-held
+    // lock): the server refused the call before it ran, so log in again and
+    // ask again under the same session, once.
+    if (!s.ok() && !relogged && !intr.Fired() &&
+        client::Client::IsStaleTokenMessage(s.error_message()) && ctx.Client().RefreshToken().ok()) {
+      relogged = true;
+      continue;
+    }
     if (s.ok() || s.error_code() != grpc::StatusCode::UNAVAILABLE || intr.Fired()) return s;
     (void)session->Close();
     session.reset();
@@ -221,20 +230,31 @@ void Observe(Context& ctx, const std::string& name) {
   std::unique_ptr<Session> session = MustSession(ctx, 60);
   v3electionpb::LeaderRequest req;
   req.set_name(name);
-  grpc::ClientContext call;
-  ctx.Client().AttachToken(&call);
-  intr.CancelOnInterrupt(&call);
-  auto stream = v3electionpb::Election::NewStub(PickChannel(ctx.Client()))->Observe(&call, req);
-  v3electionpb::LeaderResponse lr;
-  while (stream->Read(&lr)) {
-    etcdserverpb::RangeResponse rr;
-    *rr.mutable_header() = lr.header();
-    *rr.add_kvs() = lr.kv();
-    ctx.printer->Get(rr);
-    std::fflush(stdout);
+  // A stream refused at once for a stale token is opened again after a
+  // fresh login (once); one that ends after printing leaders is lost.
+  for (bool relogged = false;; relogged = true) {
+    grpc::ClientContext call;
+    ctx.Client().AttachToken(&call);
+    intr.CancelOnInterrupt(&call);
+    auto stream = v3electionpb::Election::NewStub(PickChannel(ctx.Client()))->Observe(&call, req);
+    v3electionpb::LeaderResponse lr;
+    bool read_any = false;
+    while (stream->Read(&lr)) {
+      read_any = true;
+      etcdserverpb::RangeResponse rr;
+      *rr.mutable_header() = lr.header();
+      *rr.add_kvs() = lr.kv();
+      ctx.printer->Get(rr);
+      std::fflush(stdout);
+    }
+    const grpc::Status s = stream->Finish();
+    intr.CancelOnInterrupt(nullptr);
+    if (read_any || relogged || intr.Fired() ||
+        !client::Client::IsStaleTokenMessage(s.error_message()) ||
+        !ctx.Client().RefreshToken().ok()) {
+      break;
+    }
   }
-  stream->Finish();
-  intr.CancelOnInterrupt(nullptr);
   if (!intr.Fired()) ExitWithError(kExitError, "elect: observer lost");
 }
 

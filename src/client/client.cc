@@ -168,11 +168,18 @@ void Client::AttachToken(grpc::ClientContext* ctx) const {
   if (!token_.empty()) ctx->AddMetadata("token", token_);
 }
 
-bool Client::IsStaleToken(const grpc::Status& s) {
-  const std::string& m = s.error_message();
-  if (s.error_code() == grpc::StatusCode::UNAUTHENTICATED) return m == "etcdserver: invalid auth token";
-  return s.error_code() == grpc::StatusCode::INVALID_ARGUMENT &&
-         (m == "etcdserver: user name is empty" || m == "etcdserver: revision of auth store is old");
+bool Client::IsStaleTokenMessage(const std::string& message) {
+  // By text, whatever the code: etcd's Lock and Election services pass the
+  // KV's refusal on as Unknown, and a watch reports it in its cancel reason
+  // ("rpc error: code = Unauthenticated desc = etcdserver: invalid auth token").
+  return absl::StrContains(message, "etcdserver: invalid auth token") ||
+         absl::StrContains(message, "etcdserver: user name is empty") ||
+         absl::StrContains(message, "etcdserver: revision of auth store is old");
+}
+
+absl::Status Client::RefreshToken() {
+  if (options_.username.empty()) return absl::FailedPreconditionError("no user configured");
+  return Authenticate();
 }
 
 absl::Status Client::InvokeErased(Idempotency idempotency, int only_index,
@@ -188,6 +195,7 @@ absl::Status Client::InvokeErased(Idempotency idempotency, int only_index,
   }
   CallCanceller* const canceller = CallCancelScope::Current();
   bool token_refreshed = authenticating || options_.username.empty();
+  int unavailable_retries = 0;
   for (size_t tries = 0;; ++tries) {
     const absl::Time now = absl::Now();
     if (canceller != nullptr && canceller->Cancelled()) {
@@ -228,17 +236,26 @@ absl::Status Client::InvokeErased(Idempotency idempotency, int only_index,
     if (s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED && absl::Now() >= deadline) {
       return absl::DeadlineExceededError(kDeadlineExceededMessage);
     }
-    if (!token_refreshed && IsStaleToken(s)) {
-      // The request was refused before it ran: safe to send again.
+    if (!token_refreshed && IsStaleTokenMessage(s.error_message())) {
+      // The request was refused before it ran: safe to send again. The
+      // login shares this call's deadline.
       token_refreshed = true;
+      CallDeadlineScope bound(deadline);
       if (absl::Status a = Authenticate(); !a.ok()) return a;
       --tries;  // the same endpoint again (unsigned wrap-around at 0 is intended)
       continue;
     }
     // With one endpoint the same one is asked again (a new leader, a member
-    // back), as clientv3 retries repeatable calls until the deadline.
+    // back), as clientv3 retries repeatable calls: at most kMaxUnavailableRetries
+    // times, then the server's own error (a learner's "rpc not supported for
+    // learner" stays an answer, not a deadline).
     if (s.error_code() == grpc::StatusCode::UNAVAILABLE && only_index < 0 &&
-        idempotency == Idempotency::kIdempotent) {
+        idempotency == Idempotency::kIdempotent &&
+        ++unavailable_retries <= kMaxUnavailableRetries) {
+      if (n == 1) {
+        absl::SleepFor(std::min(kUnavailableBackoff, deadline - absl::Now()));
+        continue;
+      }
       // After a whole pass of refusals (members stopping, no leader), back
       // off before the next: retrying at once would only flood the cluster.
       if ((tries + 1) % n == 0) {

@@ -155,6 +155,14 @@ class Client {
   // Adds the auth token (when a user is configured) to a call or stream
   // opened outside Invoke: watch streams, Lock/Campaign/Observe.
   void AttachToken(grpc::ClientContext* ctx) const ABSL_LOCKS_EXCLUDED(mu_);
+  // Whether a server's error text says the token was refused (expired, or a
+  // server restart forgot it): etcd's "invalid auth token", "user name is
+  // empty", "revision of auth store is old" -- in any gRPC code, or inside a
+  // watch's cancel reason. Invoke re-authenticates on it by itself; callers
+  // of streams opened outside Invoke call RefreshToken() and open it again.
+  static bool IsStaleTokenMessage(const std::string& message);
+  // Logs in again (FailedPrecondition when no user is configured).
+  absl::Status RefreshToken() ABSL_LOCKS_EXCLUDED(mu_);
 
   // Index of `endpoint` in endpoints(), or -1.
   int EndpointIndex(const std::string& endpoint) const;
@@ -175,9 +183,10 @@ class Client {
   // `authenticating`: the Authenticate call itself (no token, no refresh).
   absl::Status InvokeErased(Idempotency idempotency, int only_index, const ErasedAttempt& attempt,
                             bool authenticating = false);
-  // Whether the server refused a call for its token (etcd's "invalid auth
-  // token", "user name is empty", "revision of auth store is old").
-  static bool IsStaleToken(const grpc::Status& s);
+  // clientv3's retry budget for a repeatable call answered Unavailable
+  // (defaultUnaryMaxRetries, defaultBackoffWaitBetween).
+  static constexpr int kMaxUnavailableRetries = 100;
+  static constexpr absl::Duration kUnavailableBackoff = absl::Milliseconds(25);
   absl::Status Init();
   absl::Status Authenticate();
   std::shared_ptr<grpc::Channel> Channel(size_t index) ABSL_LOCKS_EXCLUDED(mu_);

@@ -186,6 +186,13 @@ absl::Status Watcher::RunStream() {
     stream->Finish();
     return end;
   }
+  if (relogin_) {
+    relogin_ = false;
+    ++relogins_;
+    ctx.TryCancel();
+    stream->Finish();
+    return client_.RefreshToken();  // on failure the watch ends with the login's error
+  }
   grpc::Status fs = stream->Finish();
   // The probe found the member unresponsive: resume elsewhere.
   if (hung) {
@@ -193,7 +200,13 @@ absl::Status Watcher::RunStream() {
     return absl::OkStatus();
   }
   // The server (or the connection) ended the stream: a broken connection is
-  // retried, a refusal that no retry can change is reported.
+  // retried, a stale token renewed once, a refusal that no retry can change
+  // is reported.
+  if (relogins_ == 0 && !client_.options().username.empty() &&
+      Client::IsStaleTokenMessage(fs.error_message())) {
+    ++relogins_;
+    return client_.RefreshToken();
+  }
   switch (fs.error_code()) {
     case grpc::StatusCode::UNIMPLEMENTED:
     case grpc::StatusCode::UNAUTHENTICATED:
@@ -223,6 +236,12 @@ bool Watcher::StartStream(Stream* stream, const etcdserverpb::WatchRequest& crea
 }
 
 bool Watcher::HandleResponse(const etcdserverpb::WatchResponse& resp, absl::Status* end) {
+  if (resp.canceled() && resp.compact_revision() == 0 && relogins_ == 0 &&
+      !client_.options().username.empty() && Client::IsStaleTokenMessage(resp.cancel_reason())) {
+    relogin_ = true;  // RunStream logs in again; the watch resumes from next_rev_
+    return false;
+  }
+  if (resp.created() && !resp.canceled()) relogins_ = 0;
   if (resp.compact_revision() > 0 || resp.canceled()) {
     *end = resp.compact_revision() > 0
                ? absl::OutOfRangeError("mvcc: required revision has been compacted")

@@ -164,6 +164,12 @@ class Watcher {
   // Invariant: every event below next_rev_ has been queued exactly once.
   int64_t next_rev_ ABSL_GUARDED_BY(mu_) = 0;
   int reconnects_ ABSL_GUARDED_BY(mu_) = 0;
+  // The server cancelled the stream for a stale auth token (a restart
+  // forgot it, or it expired): log in again and resume. Set by the reader
+  // only; `relogins_` counts refusals since the last stream the server took,
+  // so a token refused right after a fresh login ends the watch.
+  bool relogin_ = false;
+  int relogins_ = 0;
   // Ends the reader's Invoke (picking an endpoint) on Close().
   CallCanceller canceller_;
   std::once_flag join_once_;

@@ -669,6 +669,15 @@ AUTH_CASES = [
     W("auth elect -l", [U, "elect", "-l", "ae2"], [("spawn", [U, "elect", "ae2", "p2"])],
       mask=True, rev=True),
     C("auth lease grant", [U, "lease", "grant", "60"], mask=True),
+    # The phase's etcd runs with --auth-token-ttl=1: a waiter's token expires
+    # behind the holder, and the server refuses the call that would take the
+    # lock / lead (etcd's Lock/Election pass it on as code Unknown).
+    W("auth lock waits past the token's life", [U, "lock", "al3", "--ttl=5"],
+      [("sleep", 1.5), ("stop-spawned", 0)], before=[("spawn", [U, "lock", "al3"])],
+      mask=True, rev=True),
+    W("auth elect waits past the token's life", [U, "elect", "ae3", "p1"],
+      [("sleep", 1.5), ("stop-spawned", 0)], before=[("spawn", [U, "elect", "ae3", "p0"])],
+      mask=True, rev=True),
 ]
 
 
@@ -894,7 +903,8 @@ def main():
         finally:
             srv.stop()
     if not args.no_etcd:
-        asrv = harness.Server("etcd", os.path.abspath(args.etcd_bin))
+        asrv = harness.Server("etcd", os.path.abspath(args.etcd_bin),
+                              extra_args=["--auth-token=simple", "--auth-token-ttl=1"])
         try:
             asrv.start()
             enable_auth(asrv)

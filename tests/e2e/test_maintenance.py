@@ -295,8 +295,8 @@ def member_add_sorts_peer_urls(server):
 def quorumctl_check_perf(server):
     """quorumctl check perf, shortened to 3 s: stdout is etcdctl's progress line
     (cheggaaa/pb without a terminal: "\\r N / 3  PP.PP% 00mSSs" every 200 ms, on
-    stdout even when piped), the final "3 / 3  100.00% 3s" line, then the verdict
-    lines. (etcdctl always runs 60 s, so its output was captured by hand: see
+    stdout even when piped; the time left counts down), the final
+    "3 / 3  100.00% 3s" line, then the verdict lines. (etcdctl always runs 60 s, so its output was captured by hand: see
     docs/quorumctl.md.)"""
     import subprocess
     env = dict(os.environ, QUORUMCTL_CHECK_PERF_SECONDS="3")
@@ -312,8 +312,22 @@ def quorumctl_check_perf(server):
     lines = out.split("\r")[1:]
     final = lines[-1].split("\n", 1)[0] if lines else ""
     progress = lines[:-1]
-    shape = re.compile(r"^ [0-3] / 3  +\d+\.\d\d%( \d\dm\d\ds)?$")
-    bad = [l for l in progress if not shape.match(l)]
+    shape = re.compile(r"^ ([0-3]) / 3  +\d+\.\d\d%(?: 00m(\d\d)s)?$")
+    bad, lefts = [], []
+    for line in progress:
+        m = shape.match(line)
+        if not m:
+            bad.append(line)
+            continue
+        count, left = int(m.group(1)), int(m.group(2) or 0)
+        # pb's estimate counts down within each second: 3-count right after
+        # the count changes, one less after that (none once under a second)
+        if count > 0 and left not in (3 - count, 3 - count - 1):
+            bad.append(line)
+        if count > 0:
+            lefts.append(left)
+    if lefts != sorted(lefts, reverse=True):
+        bad.append("time left goes up: %r" % lefts)
     tail = lines[-1].split("\n")[1:] if lines else []
     verdicts = [l for l in tail if l]
     ok_verdicts = bool(verdicts) and all(re.match(r"^(PASS|FAIL)(: .*)?$", l) for l in verdicts) \
