@@ -17,23 +17,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/notification.h"
+#include "status_assertions.h"
 #include "test_cluster.h"
 
 namespace quorum::integration {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-#define ASSERT_OK(expr)                              \
-  do {                                               \
-    const absl::Status _st = (expr);                 \
-    ASSERT_TRUE(_st.ok()) << #expr << ": " << _st;   \
-  } while (0)
-
-#define ASSERT_OK_AND_ASSIGN(lhs, expr)                                   \
-  auto lhs##_or = (expr);                                                 \
-  ASSERT_TRUE(lhs##_or.ok()) << #expr << ": " << lhs##_or.status();       \
-  auto lhs = std::move(*lhs##_or)
 
 double MsSince(Clock::time_point t) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t).count();

@@ -15,17 +15,12 @@
 #include "mvcc/backend/backend.h"
 #include "mvcc/kv_store.h"
 #include "server/member/state_snapshot.h"
+#include "status_assertions.h"
 #include "test_cluster.h"
 #include "util/sha256.h"
 
 namespace quorum::integration {
 namespace {
-
-#define ASSERT_OK(expr)                            \
-  do {                                             \
-    const absl::Status _st = (expr);               \
-    ASSERT_TRUE(_st.ok()) << #expr << ": " << _st; \
-  } while (0)
 
 constexpr char kNoSpace[] = "etcdserver: mvcc: database space exceeded";
 

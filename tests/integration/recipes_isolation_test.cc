@@ -35,6 +35,7 @@
 #include "client/lease.h"
 #include "etcdserverpb/rpc.grpc.pb.h"
 #include "counting_relay.h"
+#include "status_assertions.h"
 #include "test_cluster.h"
 
 namespace quorum::integration {
@@ -42,17 +43,6 @@ namespace {
 
 namespace cc = client::concurrency;
 using cc::Wait;
-
-#define ASSERT_OK(expr)                            \
-  do {                                             \
-    const absl::Status _st = (expr);               \
-    ASSERT_TRUE(_st.ok()) << #expr << ": " << _st; \
-  } while (0)
-
-#define ASSERT_OK_AND_ASSIGN(lhs, expr)                             \
-  auto lhs##_or = (expr);                                           \
-  ASSERT_TRUE(lhs##_or.ok()) << #expr << ": " << lhs##_or.status(); \
-  auto lhs = std::move(*lhs##_or)
 
 class RecipesIsolationTest : public ::testing::Test {
  protected:

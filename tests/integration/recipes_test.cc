@@ -23,6 +23,7 @@
 #include "client/txn.h"
 #include "client/watch.h"
 #include "freeze_proxy.h"
+#include "status_assertions.h"
 #include "test_cluster.h"
 #include "v3electionpb/v3election.grpc.pb.h"
 #include "v3lockpb/v3lock.grpc.pb.h"
@@ -32,17 +33,6 @@ namespace {
 
 namespace cc = client::concurrency;
 using cc::Wait;
-
-#define ASSERT_OK(expr)                              \
-  do {                                               \
-    const absl::Status _st = (expr);                 \
-    ASSERT_TRUE(_st.ok()) << #expr << ": " << _st;   \
-  } while (0)
-
-#define ASSERT_OK_AND_ASSIGN(lhs, expr)                                   \
-  auto lhs##_or = (expr);                                                 \
-  ASSERT_TRUE(lhs##_or.ok()) << #expr << ": " << lhs##_or.status();       \
-  auto lhs = std::move(*lhs##_or)
 
 class RecipesTest : public ::testing::Test {
  protected:
