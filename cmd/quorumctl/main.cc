@@ -23,6 +23,7 @@
 #include "client/cluster.h"
 #include "cmd/quorumctl/ctl.h"
 #include "cmd/quorumctl/gofmt.h"
+#include "cmd/quorumctl/password_prompt.h"
 
 namespace quorum::ctl {
 
@@ -608,10 +609,11 @@ void Context::Configure() {
     // user:password; with --password the user name is taken literally.
     size_t colon = username_.find(':');
     if (colon == std::string::npos) {
-      ExitWithError(kExitBadArgs, "password prompt is not supported; use --password");
+      password_ = AskPassword();  // as etcdctl: "Password: ", the next stdin line
+    } else {
+      password_ = username_.substr(colon + 1);
+      username_.resize(colon);
     }
-    password_ = username_.substr(colon + 1);
-    username_.resize(colon);
   }
   InitDisplay();
 }

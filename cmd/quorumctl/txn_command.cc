@@ -224,6 +224,9 @@ std::vector<client::Op> ReadOps() {
 
 void RunTxn(Context& ctx, const FlagValues& f, const std::vector<std::string>& args) {
   if (!args.empty()) ExitWithError(kExitBadArgs, "txn command does not accept argument");
+  // The client first, as etcdctl: a password prompt takes its line of stdin
+  // before the txn is read.
+  client::KvClient kv(ctx.Client());
   const bool interactive = f.Bool("interactive");
   auto prompt = [&](const char* s) {
     if (interactive) {
@@ -249,7 +252,6 @@ void RunTxn(Context& ctx, const FlagValues& f, const std::vector<std::string>& a
   txn.Then(ReadOps());
   prompt("failure requests (get, put, del):");
   txn.Else(ReadOps());
-  client::KvClient kv(ctx.Client());
   auto resp = kv.Commit(txn);
   if (!resp.ok()) ExitWithError(kExitError, ErrorText(resp.status()));
   ctx.printer->Txn(*resp);

@@ -155,6 +155,10 @@ CASES = [
     C("-w without a value or command", ["-w"], stdout=False),
     C("unknown flag of a group", ["member", "--bogus"], stdout=False),
     C("--user with ':' and --password", ["--user", "a:b", "--password", "c", "get", "foo"]),
+    # no password: the prompt ("Password: " on stdout, the next stdin line);
+    # etcdctl runs `stty -echo`, which complains on a pipe
+    C("--user without a password prompts", ["--user", "someone", "get", "foo"], stdin="pw\n",
+      norm=[(r"(?m)^stty: .*\n", "")]),
     C("skip-tls-verify alone stays plaintext", ["--endpoints={HOSTPORT}", "--command-timeout=2s",
                                                 "get", "foo", "--insecure-skip-tls-verify"]),
     # ---- watch replaying history (identical bytes for both tools: fixed revisions)
@@ -657,6 +661,13 @@ AUTH_CASES = [
     C("auth put", [U, "put", "b", "2"], rev=True),
     C("auth wrong password", ["--user=root:nope", "get", "a"]),
     C("auth unknown user", ["--user=nobody:pw", "get", "a"]),
+    C("auth password prompt", ["--user=root", "get", "a"], stdin="rootpw\n",
+      norm=[(r"(?m)^stty: .*\n", "")]),
+    C("auth password prompt, wrong password", ["--user=root", "get", "a"], stdin="nope\n",
+      norm=[(r"(?m)^stty: .*\n", "")]),
+    C("auth password prompt, then txn from stdin", ["--user=root", "txn"],
+      stdin="rootpw\n" + txn_in(['value("a") = "1"'], ["get a"], []),
+      norm=[(r"(?m)^stty: .*\n", "")]),
     C("auth no user", ["get", "a"]),
     C("auth txn", [U, "txn"], stdin=txn_in(['value("a") = "1"'], ["get a"], ["get b"])),
     C("auth endpoint health", [U, "endpoint", "health"]),
