@@ -149,7 +149,8 @@ void RunLock(Context& ctx, const FlagValues& f, const std::vector<std::string>& 
     ExitWithError(kExitBadArgs,
                   "lock takes a lock name argument and an optional command to execute");
   }
-  Interrupt intr;  // before the client starts any thread
+  ctx.Configure();  // a password prompt first, while Ctrl-C still ends the process
+  Interrupt intr;   // before the client starts any thread
   const int64_t ttl = SessionTtl(f.Int("ttl"));
   std::unique_ptr<Session> session = MustSession(ctx, ttl);
   v3lockpb::LockRequest req;
@@ -194,6 +195,7 @@ void RunLock(Context& ctx, const FlagValues& f, const std::vector<std::string>& 
 }
 
 void Campaign(Context& ctx, const std::string& name, const std::string& proposal) {
+  ctx.Configure();  // a password prompt first, while Ctrl-C still ends the process
   Interrupt intr;
   std::unique_ptr<Session> session = MustSession(ctx, 60);
   v3electionpb::CampaignRequest req;
@@ -225,6 +227,7 @@ void Campaign(Context& ctx, const std::string& name, const std::string& proposal
 }
 
 void Observe(Context& ctx, const std::string& name) {
+  ctx.Configure();  // a password prompt first, while Ctrl-C still ends the process
   Interrupt intr;
   // etcdctl opens a session for observers too.
   std::unique_ptr<Session> session = MustSession(ctx, 60);

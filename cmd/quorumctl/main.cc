@@ -615,6 +615,8 @@ void Context::Configure() {
       username_.resize(colon);
     }
   }
+  // clientv3 logs in only with both a user and a password.
+  if (password_.empty()) username_.clear();
   InitDisplay();
 }
 

@@ -8,8 +8,9 @@
 namespace quorum::ctl {
 
 // Prints "Password: " on stdout, reads one line from stdin (echo off when
-// stdin is a terminal), then prints a newline. The line is returned without
-// its end; EOF ends it too.
+// stdin is a terminal; a signal meanwhile restores the echo and exits 255),
+// then prints a newline. The line is returned trimmed of white space; EOF
+// ends it too.
 std::string AskPassword();
 
 }  // namespace quorum::ctl

@@ -50,6 +50,9 @@ constexpr uint32_t kBucketLeaf = 0x01;
 constexpr uint64_t kFirstRead = 4096;
 constexpr uint64_t kMinPageSize = 512;
 constexpr int kMaxDepth = 64;            // branch levels plus nested buckets
+// A page with its overflow pages, read whole: far above etcd's largest value
+// (--max-request-bytes, 1.5 MiB by default), far below a crafted sparse file.
+constexpr uint64_t kMaxPageRun = uint64_t{256} << 20;
 constexpr size_t kRevisionKeySize = 17;  // main:be64 '_' sub:be64 ['t']
 
 uint64_t Le(std::string_view b, uint64_t off, int bytes) {
@@ -102,7 +105,11 @@ using Visitor = std::function<absl::Status(std::string_view key, std::string_vie
 class TreeReader {
  public:
   TreeReader(std::ifstream& in, uint64_t page_size, uint64_t high_water)
-      : in_(in), page_size_(page_size), high_water_(high_water), reached_(high_water) {}
+      : in_(in),
+        page_size_(page_size),
+        high_water_(high_water),
+        reached_(high_water),
+        elements_left_(high_water * page_size / kElementSize) {}
 
   // The bucket whose root page is `root` (a non-inline bucket).
   absl::Status ForEachInTree(uint64_t root, int depth, const Visitor& fn) {
@@ -165,6 +172,11 @@ class TreeReader {
           return bad(absl::StrCat("element ", i, " lies past the end of the page"));
         }
         const bool bucket = (Le32(page, elem) & kBucketLeaf) != 0;
+        // Each element takes 16 bytes of some page, so a sound file has no
+        // more than that many; more means inline pages that share elements
+        // (a small crafted page nesting itself exponentially often).
+        if (elements_left_ == 0) return bad("more elements than the file can hold");
+        --elements_left_;
         if (auto st =
                 fn(page.substr(start, ksize), page.substr(start + ksize, vsize), bucket, depth);
             !st.ok()) {
@@ -194,6 +206,11 @@ class TreeReader {
     if (!header.ok()) return header.status();
     const uint64_t overflow = Le32(*header, 12);
     if (id + overflow >= high_water_) return out_of_bounds(id + overflow);
+    // The run is read whole; a sparse file could otherwise ask for gigabytes.
+    if ((overflow + 1) * page_size_ > kMaxPageRun) {
+      return absl::DataLossError(absl::StrCat("page ", id, ": a run of ", overflow + 1,
+                                              " pages is larger than ", kMaxPageRun, " bytes"));
+    }
     for (uint64_t p = id; p <= id + overflow; ++p) {
       if (reached_[p]) {
         return absl::DataLossError(absl::StrCat("page ", p, ": multiple references"));
@@ -218,6 +235,7 @@ class TreeReader {
   const uint64_t page_size_;
   const uint64_t high_water_;  // <= file size / page size: every page id below it is in the file
   std::vector<bool> reached_;  // by page id
+  uint64_t elements_left_;     // leaf elements a sound file of this size can hold
 };
 
 }  // namespace

@@ -9,7 +9,8 @@
 //   total_size  bbolt's tx.Size(): the meta's high-water page id * page size
 // The file is untrusted input: every page id, overflow, count and offset is
 // checked against the file, each page may be reached once (no cycles), the
-// tree depth is capped, and nothing is allocated beyond one page per level.
+// tree depth is capped, and nothing is allocated beyond one page (with its
+// overflow pages, at most 256 MiB) per level.
 // A damaged file gives DataLoss with a one-line message. Called by quorumctl's
 // `snapshot status` through ReadSnapshotStatus (snapshot_file.h).
 // Thread-safety: free functions, no shared state.

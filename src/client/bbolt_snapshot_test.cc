@@ -14,6 +14,9 @@
 #include <utility>
 #include <vector>
 
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+
 namespace quorum::client {
 namespace {
 
@@ -254,6 +257,59 @@ TEST_F(BboltSnapshotTest, DeepNestingIsAnError) {
   ASSERT_LE(leaf.size(), kPage);
   f.Page(7, leaf);
   EXPECT_NE(Error(f.bytes()).find("deeper than 64 levels"), std::string::npos);
+}
+
+// An inline page whose 5 elements all point at one nested inline bucket,
+// which does the same, 30 levels deep (it fits in one page): walked naively
+// that is 5^30 visits. More elements than the file can hold end it at once.
+TEST_F(BboltSnapshotTest, InlinePagesSharingElementsAreRefusedQuickly) {
+  std::string value = BucketValue(0);  // the innermost: an empty inline bucket
+  for (int level = 0; level < 30; ++level) {
+    std::string page(16 + 5 * 16, '\0');
+    PutLe(&page, 8, 0x02, 2);
+    PutLe(&page, 10, 5, 2);
+    for (int i = 0; i < 5; ++i) {
+      const size_t e = 16 + 16 * i;
+      PutLe(&page, e, 1, 4);                   // a bucket
+      PutLe(&page, e + 4, page.size() - e, 4);  // every element -> the same key/value
+      PutLe(&page, e + 8, 1, 4);
+      PutLe(&page, e + 12, value.size(), 4);
+    }
+    value = std::string(16, '\0') + page + "k" + value;
+  }
+  BboltFile f;
+  std::string leaf = LeafPage(7, 0, {{true, "d", value}});
+  ASSERT_LE(leaf.size(), kPage);
+  f.Page(7, leaf);
+  const absl::Time start = absl::Now();
+  EXPECT_NE(Error(f.bytes()).find("more elements than the file can hold"), std::string::npos);
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+}
+
+// A page claiming an overflow run of more than 256 MiB (cheap in a sparse
+// file) is refused before anything is allocated for it.
+TEST_F(BboltSnapshotTest, HugeOverflowRunIsRefusedWithoutAllocating) {
+  constexpr uint64_t kPages = (uint64_t{300} << 20) / kPage;  // a 300 MiB database
+  BboltFile f;
+  for (uint64_t id : {0, 1}) {
+    f.Meta(id, id + 1);
+    PutLe(&f.bytes(), id * kPage + 56, kPages, 8);  // high water
+    uint64_t h = 14695981039346656037ull;
+    for (size_t i = 16; i < 72; ++i) {
+      h = (h ^ static_cast<uint8_t>(f.bytes()[id * kPage + i])) * 1099511628211ull;
+    }
+    PutLe(&f.bytes(), id * kPage + 72, h, 8);
+  }
+  PutLe(&f.bytes(), 7 * kPage + 12, kPages - 8, 4);  // page 7 runs to the end
+  {
+    std::ofstream out(path_, std::ios::binary | std::ios::trunc);
+    out << f.bytes();
+  }
+  std::filesystem::resize_file(path_, kPages * kPage);  // sparse
+  auto st = ReadBboltSnapshot(path_);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.status().message().find("larger than 268435456 bytes"), std::string::npos)
+      << st.status();
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "client/bbolt_snapshot.h"
 #include "util/coding.h"
@@ -159,6 +160,8 @@ absl::StatusOr<SnapshotFileStatus> ReadSnapshotStatus(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   in.read(head.data(), static_cast<std::streamsize>(head.size()));
   head.resize(static_cast<size_t>(std::max<std::streamsize>(in.gcount(), 0)));
+  // Quorum's own header first: past it, the bytes at 4 KiB are user data.
+  if (absl::StartsWith(head, kMagic)) return ReadSnapshotFile(path);
   if (HasBboltMagic(head) || (head.size() > kBboltSecondMeta &&
                               HasBboltMagic(std::string_view(head).substr(kBboltSecondMeta)))) {
     return ReadBboltSnapshot(path);

@@ -82,5 +82,20 @@ TEST(ReadSnapshotFile, CorruptValueLengthIsNotAllocated) {
   EXPECT_NE(st.status().message().find("truncated value"), std::string::npos) << st.status();
 }
 
+// A Quorum file is read as one even when its data happens to hold bbolt's
+// magic where bbolt keeps its second meta (4 KiB + 16): the QSNAP001 header
+// decides first. (This file's records are zeros: Quorum's reader reports
+// them, bbolt's would have said "file size too small".)
+TEST(ReadSnapshotStatus, QuorumHeaderWinsOverBboltMagicInTheData) {
+  std::string bytes = "QSNAP001" + std::string(8184, '\0');
+  const std::string magic("\xED\xDA\x0C\xED", 4);
+  bytes.replace(4096 + 16, 4, magic);
+  const std::string path = WriteTemp(bytes);
+  absl::StatusOr<SnapshotFileStatus> st = ReadSnapshotStatus(path);
+  std::filesystem::remove(path);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.status().message().find("bad column family"), std::string::npos) << st.status();
+}
+
 }  // namespace
 }  // namespace quorum::client
