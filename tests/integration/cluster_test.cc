@@ -392,6 +392,44 @@ uint64_t NewestSnapshotIndex(const std::filesystem::path& dir) {
 // The member's raft log keeps 5000 entries after a snapshot
 // (RaftMemberOptions::snapshot_catchup_entries, not a ServerConfig field), so
 // a member must miss more than that to need a snapshot.
+// A snapshot that falls due while the previous file is still being written
+// is taken once that write ends, even if no write follows: the applies that
+// made it due skipped their check (one file at a time), and nothing else
+// would check again, so the log stayed uncompacted until the next write.
+TEST(ClusterTest, SnapshotDueDuringAFileWriteIsTakenWithoutFurtherWrites) {
+  absl::Notification release;
+  std::atomic<int> held{0};
+  ClusterOptions o;
+  o.snapshot_count = 50;
+  o.before_snapshot_write = [&](const std::string&) {
+    if (held.fetch_add(1) < 3) release.WaitForNotification();  // the first file of each member
+  };
+  auto c = StartOrDie(o);
+  ASSERT_TRUE(c);
+  auto unblock = absl::MakeCleanup([&] {
+    if (!release.HasBeenNotified()) release.Notify();
+  });
+  PutMany(*c, 0, "a-", 60);
+  const auto held_deadline = Clock::now() + std::chrono::seconds(10);
+  while (held.load() < c->size() && Clock::now() < held_deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(held.load(), c->size()) << c->Describe();
+  PutMany(*c, 0, "b-", 120);  // another snapshot due on every member, none taken
+  ASSERT_OK(c->WaitConverged());
+  ASSERT_OK_AND_ASSIGN(leader, c->WaitForLeader());
+  const auto snap_dir = std::filesystem::path(c->DataDir(leader)) / "member" / "snap";
+  const uint64_t first = NewestSnapshotIndex(snap_dir);
+  release.Notify();
+  // No more writes: the second snapshot must still come, past the b- keys.
+  const auto deadline = Clock::now() + std::chrono::seconds(20);
+  while (NewestSnapshotIndex(snap_dir) < first + 120 && Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_GE(NewestSnapshotIndex(snap_dir), first + 120) << "first " << first << "\n"
+                                                         << c->Describe();
+}
+
 TEST(ClusterTest, LaggingMemberCatchesUpBySnapshot) {
   ClusterOptions o;
   o.snapshot_count = 50;
@@ -430,23 +468,12 @@ TEST(ClusterTest, LaggingMemberCatchesUpBySnapshot) {
   }
   ASSERT_GE(NewestSnapshotIndex(snap_dir), want) << "the leader took no late enough snapshot";
 
-  ASSERT_OK(c->Restart(follower));
-  ASSERT_OK(c->WaitForValue(follower, "late-9", "v9"));
-  ASSERT_OK(c->WaitConverged());
-  ExpectAll(*c, follower, "early-", 10, /*serializable=*/true);
-  ExpectAll(*c, follower, "late-", 10, /*serializable=*/true);
-  ASSERT_OK_AND_ASSIGN(r, c->Get(follower, absl::StrCat("w", kWriters - 1, "-", 79), true));
-  EXPECT_EQ(r.value, absl::StrCat("v", kPerWriter - 1));
-  // It got there by a snapshot: one was received into member/snap/recv.
+  // It gets there by a snapshot, received into member/snap/recv. Watched
+  // from the restart on: applying the rest of the leader's log (up to ~350
+  // entries past its snapshot, with --snapshot-count 50) can make the
+  // follower write its own snapshot and prune the received file before a
+  // look afterwards.
   const auto recv = std::filesystem::path(c->DataDir(follower)) / "member" / "snap" / "recv";
-  int received = 0;
-  std::error_code ec;
-  for (const auto& f : std::filesystem::directory_iterator(recv, ec)) {
-    if (f.path().extension() == ".snap") ++received;
-  }
-  EXPECT_GE(received, 1) << "no snapshot file in " << recv;
-  // Once the follower writes a snapshot of its own past that index, the
-  // received file is covered and deleted (before, they piled up forever).
   auto received_files = [&] {
     int n = 0;
     std::error_code dir_ec;
@@ -455,6 +482,28 @@ TEST(ClusterTest, LaggingMemberCatchesUpBySnapshot) {
     }
     return n;
   };
+  std::atomic<bool> caught_up{false}, saw_received{false};
+  std::thread watcher([&] {
+    while (!caught_up.load() && !saw_received.load()) {
+      if (received_files() > 0) saw_received = true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+  });
+  absl::Cleanup stop_watcher = [&] {
+    caught_up = true;
+    watcher.join();
+  };
+  ASSERT_OK(c->Restart(follower));
+  ASSERT_OK(c->WaitForValue(follower, "late-9", "v9"));
+  ASSERT_OK(c->WaitConverged());
+  std::move(stop_watcher).Invoke();
+  ExpectAll(*c, follower, "early-", 10, /*serializable=*/true);
+  ExpectAll(*c, follower, "late-", 10, /*serializable=*/true);
+  ASSERT_OK_AND_ASSIGN(r, c->Get(follower, absl::StrCat("w", kWriters - 1, "-", 79), true));
+  EXPECT_EQ(r.value, absl::StrCat("v", kPerWriter - 1));
+  EXPECT_TRUE(saw_received.load()) << "no snapshot file appeared in " << recv;
+  // Once the follower writes a snapshot of its own past that index, the
+  // received file is covered and deleted (before, they piled up forever).
   PutMany(*c, leader, "after-", 150);
   const auto prune_deadline = Clock::now() + std::chrono::seconds(30);
   while (received_files() > 0 && Clock::now() < prune_deadline) {

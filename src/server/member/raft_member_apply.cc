@@ -219,6 +219,13 @@ void RaftMember::MaybeSnapshot() {
     EnqueueForRaftThread([this, applied, cs = std::move(cs), path, write_ms](bool stopped) mutable {
       if (!stopped) RegisterSnapshot(applied, std::move(cs), std::move(path), write_ms);
       snapshot_pending_ = false;
+      // Applies made while the file was written skipped their snapshot
+      // check. If one is due and writes have stopped, nothing would check
+      // again: wake the apply thread with an empty job to take it.
+      if (!stopped && opts_.snapshot_count != 0 &&
+          applied_.load() >= snapshot_index_.load() + opts_.snapshot_count) {
+        QueueApply({});
+      }
     });
   });
 }
