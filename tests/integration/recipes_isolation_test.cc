@@ -37,6 +37,7 @@
 #include "counting_relay.h"
 #include "status_assertions.h"
 #include "test_cluster.h"
+#include "three_member_fixture.h"
 
 namespace quorum::integration {
 namespace {
@@ -44,30 +45,11 @@ namespace {
 namespace cc = client::concurrency;
 using cc::Wait;
 
-class RecipesIsolationTest : public ::testing::Test {
+class RecipesIsolationTest : public ThreeMemberClusterTest {
  protected:
-  void SetUp() override {
-    ClusterOptions o;
-    o.size = 3;
-    auto c = TestCluster::Start(o);
-    ASSERT_TRUE(c.ok()) << c.status();
-    cluster_ = std::move(*c);
-  }
-
   std::unique_ptr<client::Client> NewClient(std::vector<std::string> endpoints = {}) {
-    if (endpoints.empty()) {
-      for (int i = 0; i < cluster_->size(); ++i) endpoints.push_back(cluster_->ClientAddress(i));
-    }
-    client::ClientOptions o;
-    o.endpoints = std::move(endpoints);
-    o.dial_timeout = absl::Milliseconds(500);
-    o.command_timeout = absl::Seconds(3);
-    auto c = client::Client::Create(o);
-    EXPECT_TRUE(c.ok()) << c.status();
-    return c.ok() ? std::move(*c) : nullptr;
+    return ClientOf(std::move(endpoints));
   }
-
-  std::unique_ptr<TestCluster> cluster_;
 };
 
 // --- Mutex: no thundering herd ---------------------------------------------

@@ -25,6 +25,7 @@
 #include "freeze_proxy.h"
 #include "status_assertions.h"
 #include "test_cluster.h"
+#include "three_member_fixture.h"
 #include "v3electionpb/v3election.grpc.pb.h"
 #include "v3lockpb/v3lock.grpc.pb.h"
 
@@ -34,31 +35,14 @@ namespace {
 namespace cc = client::concurrency;
 using cc::Wait;
 
-class RecipesTest : public ::testing::Test {
+class RecipesTest : public ThreeMemberClusterTest {
  protected:
-  void SetUp() override {
-    ClusterOptions o;
-    o.size = 3;
-    auto c = TestCluster::Start(o);
-    ASSERT_TRUE(c.ok()) << c.status();
-    cluster_ = std::move(*c);
-  }
-
+  // A client of the given members (default: all).
   std::unique_ptr<client::Client> NewClient(std::vector<int> members = {}) {
-    if (members.empty()) {
-      for (int i = 0; i < cluster_->size(); ++i) members.push_back(i);
-    }
-    client::ClientOptions o;
-    o.endpoints.clear();
-    for (int i : members) o.endpoints.push_back(cluster_->ClientAddress(i));
-    o.dial_timeout = absl::Milliseconds(500);
-    o.command_timeout = absl::Seconds(3);
-    auto c = client::Client::Create(o);
-    EXPECT_TRUE(c.ok()) << c.status();
-    return std::move(*c);
+    std::vector<std::string> endpoints;
+    for (int i : members) endpoints.push_back(cluster_->ClientAddress(i));
+    return ClientOf(std::move(endpoints));
   }
-
-  std::unique_ptr<TestCluster> cluster_;
 };
 
 TEST_F(RecipesTest, WatcherResumesOnAnotherMemberWithoutGapOrDuplicate) {
