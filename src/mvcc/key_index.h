@@ -8,11 +8,13 @@
 //   put@1, put@2, delete@3, put@4 -> {1.0, 2.0, 3.0(t)} {4.0}
 // Invariants: revisions strictly increase across all generations; only the
 // last generation may be empty; a non-last generation ends with a tombstone.
+// A new KeyIndex holds one empty generation.
 // Not thread-safe: TreeIndex guards it.
 #ifndef QUORUM_MVCC_KEY_INDEX_H_
 #define QUORUM_MVCC_KEY_INDEX_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -78,20 +80,36 @@ class KeyIndex {
   // without modifying the index.
   void Keep(int64_t at_rev, RevisionSet* available) const;
 
-  bool IsEmpty() const { return generations_.size() == 1 && generations_[0].empty(); }
-  bool IsLive() const { return !generations_.empty() && !generations_.back().empty(); }
-  Revision modified() const { return modified_; }
-  const absl::InlinedVector<Generation, 1>& generations() const { return generations_; }
+  bool IsEmpty() const { return older_ == nullptr && current_.empty(); }
+  bool IsLive() const { return !current_.empty(); }
+  // Newest revision of the key, tombstones included ({} for a new index).
+  Revision modified() const;
+  // The newest generation; empty after a delete.
+  const Generation& current() const { return current_; }
+  // Every generation, oldest first (a copy; for tests and diagnostics).
+  std::vector<Generation> Generations() const;
 
  private:
+  size_t GenerationCount() const { return (older_ ? older_->size() : 0) + 1; }
+  const Generation& At(size_t i) const {
+    return older_ && i < older_->size() ? (*older_)[i] : current_;
+  }
+  Generation& At(size_t i) {
+    return older_ && i < older_->size() ? (*older_)[i] : current_;
+  }
+  // Makes a new, empty current generation; the old one joins older_.
+  void Retire(Generation g);
   // Index of the generation visible at `at_rev`, or -1 if none.
   int FindGeneration(int64_t at_rev) const;
   // Shared walk of Compact/Keep: returns the generation index to keep from and
   // the index inside it of the revision visible at at_rev (-1 if none).
   std::pair<size_t, int> DoCompact(int64_t at_rev, RevisionSet* available) const;
 
-  Revision modified_;  // newest revision of the key, tombstones included
-  absl::InlinedVector<Generation, 1> generations_;
+  // The index holds one entry per key, so its size is what a key costs: the
+  // newest generation inline, older ones (keys deleted and created again)
+  // behind a pointer that is null for almost every key.
+  Generation current_;
+  std::unique_ptr<std::vector<Generation>> older_;  // null or non-empty
 };
 
 }  // namespace quorum::mvcc

@@ -22,7 +22,7 @@ std::string Str(Revision r) { return absl::StrCat(r.main, ".", r.sub); }
 // Deterministic text of a KeyIndex: "c<created> v<ver> {revs} | ...".
 std::string Describe(const KeyIndex& ki) {
   std::vector<std::string> gens;
-  for (const Generation& g : ki.generations()) {
+  for (const Generation& g : ki.Generations()) {
     std::vector<std::string> revs;
     for (const Revision& r : g.revs) revs.push_back(Str(r));
     if (g.empty()) {
@@ -45,7 +45,7 @@ std::string Describe(const RevisionSet& set) {
 
 // Checks KeyIndex's documented invariants.
 void CheckInvariants(const KeyIndex& ki) {
-  const auto& gens = ki.generations();
+  const std::vector<Generation> gens = ki.Generations();
   std::optional<Revision> prev;
   for (size_t i = 0; i < gens.size(); ++i) {
     if (i + 1 != gens.size()) {
@@ -170,7 +170,7 @@ TEST(KeyIndexTest, TombstoneRequiresLiveKey) {
 
 TEST(KeyIndexTest, IsEmpty) {
   KeyIndex ki;
-  EXPECT_FALSE(ki.IsEmpty());  // no generation at all
+  EXPECT_TRUE(ki.IsEmpty());  // a new index holds one empty generation
   ki.Put({1, 0});
   EXPECT_FALSE(ki.IsEmpty());
   ASSERT_TRUE(ki.Tombstone({2, 0}).ok());

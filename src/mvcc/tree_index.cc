@@ -8,13 +8,13 @@ template <typename Fn>
 void TreeIndex::ForRangeLocked(std::string_view key, std::string_view end, Fn fn) const {
   if (end.empty()) {
     auto it = tree_.find(key);
-    if (it != tree_.end()) fn(it->first, it->second);
+    if (it != tree_.end()) fn(it->first.view(), it->second);
     return;
   }
   const bool unbounded = end.size() == 1 && end[0] == '\0';
   for (auto it = tree_.lower_bound(key); it != tree_.end(); ++it) {
-    if (!unbounded && std::string_view(it->first) >= end) break;
-    if (!fn(it->first, it->second)) break;
+    if (!unbounded && it->first.view() >= end) break;
+    if (!fn(it->first.view(), it->second)) break;
   }
 }
 
@@ -22,11 +22,11 @@ KeyVersion TreeIndex::Put(std::string_view key, Revision rev) {
   absl::MutexLock lock(&mu_);
   // One descent serves both the lookup and the insert of a new key.
   auto it = tree_.lower_bound(key);
-  if (it == tree_.end() || it->first != key) {
-    it = tree_.emplace_hint(it, std::string(key), KeyIndex());
+  if (it == tree_.end() || it->first.view() != key) {
+    it = tree_.emplace_hint(it, IndexKey(key), KeyIndex());
   }
   it->second.Put(rev);
-  const Generation& g = it->second.generations().back();
+  const Generation& g = it->second.current();
   return KeyVersion{rev, g.created, g.ver};
 }
 
@@ -35,12 +35,12 @@ void TreeIndex::Restore(std::string_view key, Revision created, Revision modifie
   absl::MutexLock lock(&mu_);
   auto it = tree_.find(key);
   if (it == tree_.end()) {
-    tree_.emplace(std::string(key), KeyIndex()).first->second.Restore(created, modified, ver);
+    tree_.emplace(IndexKey(key), KeyIndex()).first->second.Restore(created, modified, ver);
     return;
   }
   KeyIndex& ki = it->second;
   // A later put of a generation we already hold is a plain put.
-  if (ki.IsLive() && ki.generations().back().created.main == created.main) {
+  if (ki.IsLive() && ki.current().created.main == created.main) {
     ki.Put(modified);
   } else {
     ki.Restore(created, modified, ver);
@@ -57,7 +57,7 @@ absl::Status TreeIndex::Tombstone(std::string_view key, Revision rev) {
 void TreeIndex::RestoreTombstone(std::string_view key, Revision rev) {
   absl::MutexLock lock(&mu_);
   auto it = tree_.find(key);
-  if (it == tree_.end()) it = tree_.emplace(std::string(key), KeyIndex()).first;
+  if (it == tree_.end()) it = tree_.emplace(IndexKey(key), KeyIndex()).first;
   if (it->second.IsLive()) {
     it->second.Tombstone(rev).IgnoreError();  // live: cannot fail
   } else {
@@ -76,7 +76,7 @@ IndexRangeResult TreeIndex::Range(std::string_view key, std::string_view end, in
                                   int64_t limit, bool count_only) const {
   IndexRangeResult out;
   absl::ReaderMutexLock lock(&mu_);
-  ForRangeLocked(key, end, [&](const std::string&, const KeyIndex& ki) {
+  ForRangeLocked(key, end, [&](std::string_view, const KeyIndex& ki) {
     auto kv = ki.Get(at_rev);
     if (!kv.ok()) return true;
     out.total++;
@@ -93,18 +93,18 @@ std::vector<std::pair<std::string, KeyVersion>> TreeIndex::LiveKeys(std::string_
                                                                     int64_t at_rev) const {
   std::vector<std::pair<std::string, KeyVersion>> out;
   absl::ReaderMutexLock lock(&mu_);
-  ForRangeLocked(key, end, [&](const std::string& k, const KeyIndex& ki) {
+  ForRangeLocked(key, end, [&](std::string_view k, const KeyIndex& ki) {
     auto kv = ki.Get(at_rev);
-    if (kv.ok()) out.emplace_back(k, *kv);
+    if (kv.ok()) out.emplace_back(std::string(k), *kv);
     return true;
   });
   return out;
 }
 
 void TreeIndex::ForEachSince(std::string_view key, std::string_view end, int64_t after_rev,
-                             const std::function<void(const std::string&, Revision)>& fn) const {
+                             const std::function<void(std::string_view, Revision)>& fn) const {
   absl::ReaderMutexLock lock(&mu_);
-  ForRangeLocked(key, end, [&](const std::string& k, const KeyIndex& ki) {
+  ForRangeLocked(key, end, [&](std::string_view k, const KeyIndex& ki) {
     if (ki.modified().main > after_rev) {
       for (const Revision& r : ki.Since(after_rev)) fn(k, r);
     }
@@ -131,7 +131,7 @@ bool TreeIndex::CompactSome(int64_t at_rev, std::string* from, size_t max_keys,
   auto it = tree_.lower_bound(*from);
   for (size_t n = 0; it != tree_.end(); ++n) {
     if (n == max_keys) {
-      *from = it->first;
+      *from = it->first.str();
       return false;
     }
     if (it->second.Compact(at_rev, available)) {

@@ -19,6 +19,7 @@
 #include "absl/container/btree_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "mvcc/index_key.h"
 #include "mvcc/key_index.h"
 
 namespace quorum::mvcc {
@@ -53,7 +54,7 @@ class TreeIndex {
 
   // Every (key, revision) with main > after_rev in the range, for watchers.
   void ForEachSince(std::string_view key, std::string_view end, int64_t after_rev,
-                    const std::function<void(const std::string&, Revision)>& fn) const;
+                    const std::function<void(std::string_view, Revision)>& fn) const;
 
   // Drops history below at_rev; returns the keep-set of backend revisions.
   RevisionSet Compact(int64_t at_rev);
@@ -69,7 +70,7 @@ class TreeIndex {
   void Clear();
 
  private:
-  using Map = absl::btree_map<std::string, KeyIndex, std::less<>>;
+  using Map = absl::btree_map<IndexKey, KeyIndex, IndexKeyLess>;
   // Calls fn for each entry of the range until fn returns false.
   template <typename Fn>
   void ForRangeLocked(std::string_view key, std::string_view end, Fn fn) const

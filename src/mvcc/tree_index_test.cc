@@ -144,13 +144,13 @@ TEST_F(TreeIndexTest, LiveKeys) {
 
 TEST_F(TreeIndexTest, ForEachSince) {
   std::vector<std::string> got;
-  ti_.ForEachSince("", std::string(1, '\0'), 3, [&](const std::string& k, Revision r) {
-    got.push_back(absl::StrCat(k, "@", Str(r)));
+  ti_.ForEachSince("", std::string(1, '\0'), 3, [&](std::string_view k, Revision r) {
+    got.push_back(absl::StrCat(std::string(k), "@", Str(r)));
   });
   EXPECT_EQ(absl::StrJoin(got, " "), "a@4.0 b@5.0 b@7.0 e@6.0");
   got.clear();
-  ti_.ForEachSince("c", "e", 0, [&](const std::string& k, Revision r) {
-    got.push_back(absl::StrCat(k, "@", Str(r)));
+  ti_.ForEachSince("c", "e", 0, [&](std::string_view k, Revision r) {
+    got.push_back(absl::StrCat(std::string(k), "@", Str(r)));
   });
   EXPECT_EQ(absl::StrJoin(got, " "), "c@3.0 d@3.1");
 }
