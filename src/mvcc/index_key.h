@@ -58,11 +58,11 @@ class IndexKey {
 
   void Assign(std::string_view key) {
     if (key.size() < kTagByte) {
-      std::memcpy(bytes_, key.data(), key.size());
+      if (!key.empty()) std::memcpy(bytes_, key.data(), key.size());
       bytes_[kTagByte] = static_cast<char>(key.size());
       return;
     }
-    // etcd caps a request at a few MiB, far below 4 GiB.
+    // Keys come in gRPC messages, which are under 2 GiB: the length fits.
     char* data = new char[key.size()];
     std::memcpy(data, key.data(), key.size());
     const auto size = static_cast<uint32_t>(key.size());
