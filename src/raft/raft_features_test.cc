@@ -375,6 +375,63 @@ TEST(ReadIndexTest, OneQuorumAckAnswersEveryEarlierRequest) {
   EXPECT_EQ(r->read_states()[1].request_ctx, "b");
 }
 
+// One heartbeat round is out at a time; requests that come meanwhile (the
+// leader's own and forwarded ones) share the next round. They must not be
+// answered by the round out, which started before they came.
+TEST(ReadIndexTest, RequestsDuringARoundShareTheNextRound) {
+  TestRaft r = MakeRaft(1, {1, 2, 3});
+  ElectAndReplicate(r);
+  ASSERT_TRUE(r->Step(ReadReq(1, "a")).ok());
+  std::vector<Message> sent = ReadMessages(*r);
+  ASSERT_EQ(CountType(sent, pb::MsgHeartbeat), 2);
+  EXPECT_EQ(sent[0].context(), "a");
+  ASSERT_TRUE(r->Step(ReadReq(1, "b")).ok());
+  Message forwarded = Msg(2, 1, pb::MsgReadIndex);
+  forwarded.add_entries()->set_data("c");
+  ASSERT_TRUE(r->Step(forwarded).ok());
+  EXPECT_TRUE(ReadMessages(*r).empty()) << "no second round while one is out";
+
+  Message ack = Msg(3, 1, pb::MsgHeartbeatResp, r->term());
+  ack.set_context("a");
+  ASSERT_TRUE(r->Step(ack).ok());
+  ASSERT_EQ(r->read_states().size(), 1u);  // a only: b and c came after its round
+  EXPECT_EQ(r->read_states()[0].request_ctx, "a");
+  sent = ReadMessages(*r);
+  ASSERT_EQ(CountType(sent, pb::MsgHeartbeat), 2) << "the next round starts at once";
+  for (const Message& m : sent) {
+    if (m.type() == pb::MsgHeartbeat) EXPECT_EQ(m.context(), "c");  // the newest request
+  }
+  EXPECT_EQ(CountType(sent, pb::MsgReadIndexResp), 0);
+
+  ack.set_context("c");
+  ASSERT_TRUE(r->Step(ack).ok());
+  ASSERT_EQ(r->read_states().size(), 2u);
+  EXPECT_EQ(r->read_states()[1].request_ctx, "b");
+  sent = ReadMessages(*r);
+  ASSERT_EQ(CountType(sent, pb::MsgReadIndexResp, 2), 1);  // c, to the follower that asked
+  EXPECT_EQ(CountType(sent, pb::MsgHeartbeat), 0) << "nothing is left to confirm";
+}
+
+// A round whose acks are lost does not hold later requests forever: the
+// periodic heartbeat carries the newest request's context.
+TEST(ReadIndexTest, HeartbeatTickResendsTheRoundForWaitingRequests) {
+  TestRaft r = MakeRaft(1, {1, 2, 3});
+  ElectAndReplicate(r);
+  ASSERT_TRUE(r->Step(ReadReq(1, "a")).ok());
+  ASSERT_TRUE(r->Step(ReadReq(1, "b")).ok());
+  ReadMessages(*r);  // the round for "a" is lost
+  r->Tick();
+  std::vector<Message> sent = ReadMessages(*r);
+  ASSERT_EQ(CountType(sent, pb::MsgHeartbeat), 2);
+  for (const Message& m : sent) {
+    if (m.type() == pb::MsgHeartbeat) EXPECT_EQ(m.context(), "b");
+  }
+  Message ack = Msg(2, 1, pb::MsgHeartbeatResp, r->term());
+  ack.set_context("b");
+  ASSERT_TRUE(r->Step(ack).ok());
+  ASSERT_EQ(r->read_states().size(), 2u);
+}
+
 TEST(ReadIndexTest, LeaseBasedAnswersImmediately) {
   TestRaft r = MakeRaft(1, {1, 2, 3}, 10, 1, [](Config& c) {
     c.check_quorum = true;

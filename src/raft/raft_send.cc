@@ -104,6 +104,7 @@ void Raft::BcastAppend() {
 void Raft::BcastHeartbeat() { BcastHeartbeatWithCtx(read_only_.LastPendingRequestCtx()); }
 
 void Raft::BcastHeartbeatWithCtx(const std::string& ctx) {
+  if (!ctx.empty()) read_only_.StartRound(ctx);
   for (auto& [id, pr] : trk_.progress()) {
     if (id != id_) SendHeartbeat(id, ctx);
   }

@@ -3,7 +3,9 @@
 // of the MsgReadIndex) and remembers the commit index at arrival. A request
 // is answered once a quorum acknowledged a heartbeat carrying its context
 // (or any later one: acks confirm leadership for every earlier request too,
-// which is how many concurrent reads share one heartbeat round).
+// which is how many concurrent reads share one heartbeat round). One round
+// is out at a time: requests that come while it is out wait for its end and
+// share the next, since a round confirms only requests older than itself.
 // Owned by Raft; reset on every role change. Single-threaded.
 #ifndef QUORUM_RAFT_READ_ONLY_H_
 #define QUORUM_RAFT_READ_ONLY_H_
@@ -45,11 +47,16 @@ class ReadOnly {
   // Context of the newest pending request ("" if none).
   std::string LastPendingRequestCtx() const;
   size_t PendingCount() const { return queue_.size(); }
+  // The heartbeat round for reads: started with the newest request's
+  // context, out until that request is answered (or dropped on a reset).
+  void StartRound(const std::string& ctx) { round_ctx_ = ctx; }
+  bool RoundOut() const { return !round_ctx_.empty() && pending_.count(round_ctx_) != 0; }
 
  private:
   ReadOnlyOption option_;
   std::map<std::string, ReadIndexStatus> pending_;
   std::deque<std::string> queue_;
+  std::string round_ctx_;
 };
 
 }  // namespace quorum::raft

@@ -169,6 +169,10 @@ void Raft::HandleHeartbeatResponse(const Message& m, Progress& pr) {
   for (ReadIndexStatus& rs : read_only_.Advance(m.context())) {
     RespondToReadIndexReq(rs.req, rs.index);
   }
+  // Requests that came while that round was out get the next one.
+  if (!read_only_.RoundOut() && read_only_.PendingCount() > 0) {
+    BcastHeartbeatWithCtx(read_only_.LastPendingRequestCtx());
+  }
 }
 
 void Raft::HandleTransferLeader(const Message& m, Progress& pr) {
@@ -196,7 +200,9 @@ void Raft::SendReadIndexResponse(const Message& m) {
       // a heartbeat round tagged with the request context.
       read_only_.AddRequest(log_.committed(), m);
       read_only_.RecvAck(id_, m.entries(0).data());
-      BcastHeartbeatWithCtx(m.entries(0).data());
+      // While a round is out this one waits for it (ReadOnly): the reads of
+      // every member then share one heartbeat round instead of one each.
+      if (!read_only_.RoundOut()) BcastHeartbeatWithCtx(m.entries(0).data());
       break;
     }
     case ReadOnlyOption::kLeaseBased:
