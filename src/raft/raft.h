@@ -115,6 +115,8 @@ class Raft {
   void HandleHeartbeatResponse(const Message& m, Progress& pr);
   void HandleTransferLeader(const Message& m, Progress& pr);
   void SendReadIndexResponse(const Message& m);
+  void QueueReadIndex(const Message& m);
+  void StartReadRoundIfIdle();
   void ReleasePendingReadIndexMessages();
   void RespondToReadIndexReq(const Message& req, Index read_index);
 

@@ -360,6 +360,28 @@ TEST(ReadIndexTest, NewLeaderWaitsForCommitInItsTerm) {
   EXPECT_EQ(r->read_states()[0], (ReadState{1, "early"}));
 }
 
+// Reads that waited for the new leader's first commit share one round.
+TEST(ReadIndexTest, ReadsHeldForTheFirstCommitShareOneRound) {
+  TestRaft r = MakeRaft(1, {1, 2, 3});
+  r->BecomeCandidate();
+  r->BecomeLeader();
+  ReadMessages(*r);
+  ASSERT_TRUE(r->Step(ReadReq(1, "r1")).ok());
+  ASSERT_TRUE(r->Step(ReadReq(1, "r2")).ok());
+  ASSERT_TRUE(r->Step(ReadReq(1, "r3")).ok());
+  EXPECT_TRUE(ReadMessages(*r).empty());
+  ASSERT_TRUE(r->Step(AppResp(2, 1, 1, 1)).ok());  // empty entry of term 1 commits
+  std::vector<std::string> contexts;
+  for (const Message& m : ReadMessages(*r)) {
+    if (m.type() == pb::MsgHeartbeat) contexts.push_back(m.context());
+  }
+  EXPECT_EQ(contexts, (std::vector<std::string>{"r3", "r3"}));
+  Message ack = Msg(2, 1, pb::MsgHeartbeatResp, 1);
+  ack.set_context("r3");
+  ASSERT_TRUE(r->Step(ack).ok());
+  EXPECT_EQ(r->read_states().size(), 3u);
+}
+
 TEST(ReadIndexTest, OneQuorumAckAnswersEveryEarlierRequest) {
   TestRaft r = MakeRaft(1, {1, 2, 3});
   ElectAndReplicate(r);

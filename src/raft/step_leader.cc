@@ -169,10 +169,7 @@ void Raft::HandleHeartbeatResponse(const Message& m, Progress& pr) {
   for (ReadIndexStatus& rs : read_only_.Advance(m.context())) {
     RespondToReadIndexReq(rs.req, rs.index);
   }
-  // Requests that came while that round was out get the next one.
-  if (!read_only_.RoundOut() && read_only_.PendingCount() > 0) {
-    BcastHeartbeatWithCtx(read_only_.LastPendingRequestCtx());
-  }
+  StartReadRoundIfIdle();  // requests that came while that round was out
 }
 
 void Raft::HandleTransferLeader(const Message& m, Progress& pr) {
@@ -194,28 +191,38 @@ void Raft::HandleTransferLeader(const Message& m, Progress& pr) {
 }
 
 void Raft::SendReadIndexResponse(const Message& m) {
+  QueueReadIndex(m);
+  StartReadRoundIfIdle();
+}
+
+void Raft::QueueReadIndex(const Message& m) {
   switch (read_only_.option()) {
-    case ReadOnlyOption::kSafe: {
-      // §6.4 steps 2-3: remember the commit index, confirm leadership with
-      // a heartbeat round tagged with the request context.
+    case ReadOnlyOption::kSafe:
+      // §6.4 steps 2-3: remember the commit index; a heartbeat round tagged
+      // with this context or a later one confirms leadership for it.
       read_only_.AddRequest(log_.committed(), m);
       read_only_.RecvAck(id_, m.entries(0).data());
-      // While a round is out this one waits for it (ReadOnly): the reads of
-      // every member then share one heartbeat round instead of one each.
-      if (!read_only_.RoundOut()) BcastHeartbeatWithCtx(m.entries(0).data());
       break;
-    }
     case ReadOnlyOption::kLeaseBased:
       RespondToReadIndexReq(m, log_.committed());
       break;
   }
 }
 
+void Raft::StartReadRoundIfIdle() {
+  // While a round is out, new requests wait for it (ReadOnly): the reads of
+  // every member then share one heartbeat round instead of one each.
+  if (read_only_.RoundOut() || read_only_.PendingCount() == 0) return;
+  BcastHeartbeatWithCtx(read_only_.LastPendingRequestCtx());
+}
+
 void Raft::ReleasePendingReadIndexMessages() {
   if (pending_read_index_messages_.empty() || !CommittedEntryInCurrentTerm()) return;
   std::vector<Message> pending = std::move(pending_read_index_messages_);
   pending_read_index_messages_.clear();
-  for (const Message& m : pending) SendReadIndexResponse(m);
+  // All queued first, so that one round confirms them all.
+  for (const Message& m : pending) QueueReadIndex(m);
+  StartReadRoundIfIdle();
 }
 
 void Raft::RespondToReadIndexReq(const Message& req, Index read_index) {
