@@ -3,8 +3,9 @@
 // million times in a store of a million keys.
 //
 // Keys of up to 15 bytes are held inline: bytes [0, 15) hold the key and
-// byte 15 its length. Longer keys live in a heap block: bytes [0, 8) hold
-// its address, [8, 12) the length, and byte 15 is kHeapTag. The bytes are
+// byte 15 its length (0-15). Longer keys live in a heap block of their
+// exact length: bytes [0, 8) hold its address, [8, 12) the length, and
+// byte 15 is kHeapTag. The bytes are
 // read and written with memcpy, so no union member is ever read inactive.
 #ifndef QUORUM_MVCC_INDEX_KEY_H_
 #define QUORUM_MVCC_INDEX_KEY_H_
@@ -54,10 +55,11 @@ class IndexKey {
 
  private:
   static constexpr size_t kTagByte = 15;
+  static constexpr size_t kMaxInline = kTagByte;  // the bytes before the tag
   static constexpr uint8_t kHeapTag = 0xFF;
 
   void Assign(std::string_view key) {
-    if (key.size() < kTagByte) {
+    if (key.size() <= kMaxInline) {
       if (!key.empty()) std::memcpy(bytes_, key.data(), key.size());
       bytes_[kTagByte] = static_cast<char>(key.size());
       return;

@@ -924,10 +924,10 @@ TEST_F(KvStoreTest, PropertyMatchesNaiveModel) {
   SCOPED_TRACE(absl::StrCat("seed=", seed));
   std::mt19937_64 rng(seed);
   auto chance = [&](int pct) { return static_cast<int>(rng() % 100) < pct; };
-  // Keys of 1 and 14 bytes sit inline in the index, 15 and 40 on the heap
+  // Keys of 1 and 15 bytes sit inline in the index, 16 and 40 on the heap
   // (IndexKey); the first byte decides the ranges deletes take.
   auto key = [&] {
-    static constexpr size_t kLengths[] = {1, 14, 15, 40};
+    static constexpr size_t kLengths[] = {1, 15, 16, 40};
     return std::string(kLengths[rng() % 4], static_cast<char>('a' + rng() % 8));
   };
 
