@@ -656,8 +656,7 @@ void RaftMember::HandleReady(raft::Ready rd) {
 void RaftMember::WakeApplyAfterInlineApply() {
   // The apply thread takes snapshots, and reads parked there wait for the
   // entries just applied on this thread: an empty job wakes it for either.
-  const bool snapshot_due = opts_.snapshot_count != 0 && !snapshot_pending_.load() &&
-                            applied_.load() >= snapshot_index_.load() + opts_.snapshot_count;
+  const bool snapshot_due = !snapshot_pending_.load() && SnapshotDue(applied_.load());
   if (snapshot_due || reads_parked_.load() > 0) QueueApply(ApplyJob{});
 }
 

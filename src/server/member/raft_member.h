@@ -242,6 +242,8 @@ class RaftMember final : public Proposer, public transport::Handler {
   // Fails the reads past their deadline with etcd's timeout; keeps the rest.
   static void ExpireReads(std::vector<PendingRead>* reads, Clock::time_point now);
   void ServeReads(std::vector<PendingRead> reads);  // on the read pool; their index is applied
+  // Whether `applied` is snapshot_count entries past the newest snapshot.
+  bool SnapshotDue(uint64_t applied) const;
   void MaybeSnapshot();             // apply thread: starts writing the state file
   void JoinSnapshotWriter();        // waits for the state file writer, if any
   // Moves the reads ReadBarrier parked into reads_to_issue_ (raft thread).

@@ -175,9 +175,13 @@ void RaftMember::ServeReads(std::vector<PendingRead> reads) {
   });
 }
 
+bool RaftMember::SnapshotDue(uint64_t applied) const {
+  return opts_.snapshot_count != 0 && applied >= snapshot_index_.load() + opts_.snapshot_count;
+}
+
 void RaftMember::MaybeSnapshot() {
   const uint64_t applied = applied_.load();
-  if (opts_.snapshot_count == 0 || applied < snapshot_index_.load() + opts_.snapshot_count) return;
+  if (!SnapshotDue(applied)) return;
   if (snapshot_pending_.load()) return;
   if (applied != store_->ConsistentIndex()) return;  // only at a committed group boundary
   // The state file must not claim more than the durable database holds.
@@ -222,10 +226,7 @@ void RaftMember::MaybeSnapshot() {
       // Applies made while the file was written skipped their snapshot
       // check. If one is due and writes have stopped, nothing would check
       // again: wake the apply thread with an empty job to take it.
-      if (!stopped && opts_.snapshot_count != 0 &&
-          applied_.load() >= snapshot_index_.load() + opts_.snapshot_count) {
-        QueueApply({});
-      }
+      if (!stopped && SnapshotDue(applied_.load())) QueueApply({});
     });
   });
 }
